@@ -1,0 +1,406 @@
+//! The shared region's format: a 128-byte header, then 64-byte blocks of rows.
+//! FORMAT.md at the top of the repository is the reference; `lib/format.js`
+//! reads the same header.
+//!
+//! ```text
+//! offset size field
+//!      0    8 magic            b"ATOMDICT" (written last: a table is ready once it reads right)
+//!      8    4 version          FORMAT_VERSION
+//!     12    4 flags            bit 0: set (no value), bit 1: signed values
+//!     16    4 k64              64-bit key parts
+//!     20    4 k32              32-bit key parts
+//!     24    4 value_bits       64 or 32 (0 for a set)
+//!     28    4 row_bytes
+//!     32    4 rows_per_block
+//!     36    4 header_bytes     HEADER_BYTES: where block 0 starts
+//!     40    8 block_count      a prime >= 2
+//!     48    8 capacity         keys guaranteed to fit
+//!     64    8 entries          atomic: keys completely inserted (exact)
+//!     72    8 reserved         atomic: rows claimed or being claimed (admission gate)
+//! ```
+//! Everything else in the header is zero. A row holds the 64-bit key parts at
+//! 8-byte offsets, then the 32-bit key parts, then the value at its natural
+//! alignment; rows never straddle a block.
+
+use std::fmt;
+
+pub const MAGIC: u64 = u64::from_le_bytes(*b"ATOMDICT");
+pub const FORMAT_VERSION: u32 = 1;
+pub const HEADER_BYTES: usize = 128;
+pub const BLOCK_BYTES: usize = 64;
+
+pub const OFF_MAGIC: usize = 0;
+pub const OFF_VERSION: usize = 8;
+pub const OFF_FLAGS: usize = 12;
+pub const OFF_K64: usize = 16;
+pub const OFF_K32: usize = 20;
+pub const OFF_VALUE_BITS: usize = 24;
+pub const OFF_ROW_BYTES: usize = 28;
+pub const OFF_ROWS_PER_BLOCK: usize = 32;
+pub const OFF_HEADER_BYTES: usize = 36;
+pub const OFF_BLOCK_COUNT: usize = 40;
+pub const OFF_CAPACITY: usize = 48;
+/// The two counters share their own cache line, away from the read-mostly geometry.
+pub const OFF_ENTRIES: usize = 64;
+pub const OFF_RESERVED: usize = 72;
+
+pub const FLAG_SET: u32 = 1;
+pub const FLAG_SIGNED: u32 = 2;
+
+/// The largest capacity accepted: 2^40 keys (16 TiB of rows), far past any
+/// machine's memory; creating a table that large still fails cleanly when the
+/// memory cannot be reserved.
+pub const MAX_CAPACITY: u64 = 1 << 40;
+
+/// Load factor bound: at most 3 keys for every 4 rows.
+const LOAD_NUM: u64 = 3;
+const LOAD_DEN: u64 = 4;
+
+/// Dictionary (a value per key) or set (keys only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Dict,
+    Set,
+}
+
+/// What a user chooses when making a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub kind: Kind,
+    pub k64: u32,
+    pub k32: u32,
+    /// 64 or 32 for a dictionary, 0 for a set.
+    pub value_bits: u32,
+    pub signed: bool,
+    pub capacity: u64,
+}
+
+/// Why a geometry or a header is not acceptable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormatError {
+    /// A user-chosen parameter is out of range: (argument name, message).
+    Invalid(&'static str, String),
+    /// The memory does not hold a table of this format.
+    NotATable(String),
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatError::Invalid(arg, msg) => write!(f, "{arg} {msg}"),
+            FormatError::NotATable(msg) => write!(f, "not an atomic-dict table: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {}
+
+/// Everything derived from a geometry: where rows and fields are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub geometry: Geometry,
+    pub row_bytes: usize,
+    pub rows_per_block: usize,
+    pub block_count: u64,
+    /// Byte offset of the value inside a row (meaningless for a set).
+    pub value_offset: usize,
+}
+
+impl Geometry {
+    fn check(&self) -> Result<(), FormatError> {
+        let inv = |arg, msg: &str| Err(FormatError::Invalid(arg, msg.to_owned()));
+        if self.k64 > 8 {
+            return inv("k64", "must be an integer from 0 to 8");
+        }
+        if self.k32 > 16 {
+            return inv("k32", "must be an integer from 0 to 16");
+        }
+        if self.k64 + self.k32 == 0 {
+            return inv("k64", "and k32 must give a key at least one part");
+        }
+        match (self.kind, self.value_bits) {
+            (Kind::Dict, 32 | 64) | (Kind::Set, 0) => {}
+            (Kind::Dict, _) => return inv("valueBits", "must be 32 or 64"),
+            (Kind::Set, _) => return inv("valueBits", "must be 0 for a set"),
+        }
+        if self.kind == Kind::Set && self.signed {
+            return inv("signed", "has no meaning for a set");
+        }
+        if self.capacity == 0 || self.capacity > MAX_CAPACITY {
+            return inv(
+                "capacity",
+                &format!("must be an integer from 1 to {MAX_CAPACITY}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Layout {
+    /// The layout a new table of this geometry gets.
+    pub fn new(geometry: Geometry) -> Result<Layout, FormatError> {
+        geometry.check()?;
+        let key_bytes = 8 * geometry.k64 as usize + 4 * geometry.k32 as usize;
+        let value_bytes = geometry.value_bits as usize / 8;
+        let value_offset = key_bytes.next_multiple_of(value_bytes.max(1));
+        let align = if geometry.k64 > 0 || value_bytes == 8 {
+            8
+        } else {
+            4
+        };
+        let row_bytes = (value_offset + value_bytes).next_multiple_of(align);
+        if row_bytes > BLOCK_BYTES {
+            return Err(FormatError::Invalid(
+                "k64",
+                format!(
+                    "and k32 make a {row_bytes}-byte row; a row must fit in {BLOCK_BYTES} bytes"
+                ),
+            ));
+        }
+        let rows_per_block = BLOCK_BYTES / row_bytes;
+        // rows >= capacity * 4/3, so the load factor stays at or below 3/4.
+        let rows = (geometry.capacity * LOAD_DEN).div_ceil(LOAD_NUM);
+        let blocks = rows.div_ceil(rows_per_block as u64).max(2);
+        Ok(Layout {
+            geometry,
+            row_bytes,
+            rows_per_block,
+            block_count: next_prime(blocks),
+            value_offset,
+        })
+    }
+
+    pub fn parts(&self) -> usize {
+        (self.geometry.k64 + self.geometry.k32) as usize
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.block_count * self.rows_per_block as u64
+    }
+
+    /// Bytes the region needs: header and blocks.
+    pub fn total_bytes(&self) -> usize {
+        HEADER_BYTES + self.block_count as usize * BLOCK_BYTES
+    }
+
+    /// Byte offset of a row in the region.
+    #[inline]
+    pub fn row_offset(&self, row: u64) -> usize {
+        let rpb = self.rows_per_block as u64;
+        HEADER_BYTES + (row / rpb) as usize * BLOCK_BYTES + (row % rpb) as usize * self.row_bytes
+    }
+
+    /// Byte offset of key part `i` inside a row.
+    #[inline]
+    pub fn part_offset(&self, i: usize) -> usize {
+        let k64 = self.geometry.k64 as usize;
+        if i < k64 {
+            8 * i
+        } else {
+            8 * k64 + 4 * (i - k64)
+        }
+    }
+
+    pub fn flags(&self) -> u32 {
+        let mut flags = 0;
+        if self.geometry.kind == Kind::Set {
+            flags |= FLAG_SET;
+        }
+        if self.geometry.signed {
+            flags |= FLAG_SIGNED;
+        }
+        flags
+    }
+
+    /// Checks a header read from memory of `region_len` bytes and returns the
+    /// layout it describes. `read_u32`/`read_u64` read header fields by offset.
+    /// Nothing read is trusted until it matches the layout this crate would
+    /// make for the same geometry, and the region is long enough for it.
+    pub fn from_header(
+        region_len: usize,
+        read_u32: impl Fn(usize) -> u32,
+        read_u64: impl Fn(usize) -> u64,
+    ) -> Result<Layout, FormatError> {
+        let bad = |msg: String| Err(FormatError::NotATable(msg));
+        if region_len < HEADER_BYTES {
+            return bad(format!("{region_len} bytes is shorter than a header"));
+        }
+        if read_u64(OFF_MAGIC) != MAGIC {
+            return bad("wrong magic number (or the table is not initialised yet)".into());
+        }
+        let version = read_u32(OFF_VERSION);
+        if version != FORMAT_VERSION {
+            return bad(format!(
+                "format version {version}, this build reads {FORMAT_VERSION}"
+            ));
+        }
+        let flags = read_u32(OFF_FLAGS);
+        if flags & !(FLAG_SET | FLAG_SIGNED) != 0 {
+            return bad(format!("unknown flags {flags:#x}"));
+        }
+        let geometry = Geometry {
+            kind: if flags & FLAG_SET != 0 {
+                Kind::Set
+            } else {
+                Kind::Dict
+            },
+            k64: read_u32(OFF_K64),
+            k32: read_u32(OFF_K32),
+            value_bits: read_u32(OFF_VALUE_BITS),
+            signed: flags & FLAG_SIGNED != 0,
+            capacity: read_u64(OFF_CAPACITY),
+        };
+        let layout = match Layout::new(geometry) {
+            Ok(layout) => layout,
+            Err(e) => return bad(format!("impossible geometry ({e})")),
+        };
+        let stored = (
+            read_u32(OFF_ROW_BYTES) as usize,
+            read_u32(OFF_ROWS_PER_BLOCK) as usize,
+            read_u32(OFF_HEADER_BYTES) as usize,
+            read_u64(OFF_BLOCK_COUNT),
+        );
+        let expected = (
+            layout.row_bytes,
+            layout.rows_per_block,
+            HEADER_BYTES,
+            layout.block_count,
+        );
+        if stored != expected {
+            return bad(format!(
+                "geometry fields (row bytes, rows per block, header bytes, blocks) are {stored:?}, expected {expected:?}"
+            ));
+        }
+        if layout.total_bytes() > region_len {
+            return bad(format!(
+                "{} blocks need {} bytes, the memory has {region_len}",
+                layout.block_count,
+                layout.total_bytes()
+            ));
+        }
+        Ok(layout)
+    }
+}
+
+/// The smallest prime >= n (n >= 2).
+pub fn next_prime(mut n: u64) -> u64 {
+    if n <= 2 {
+        return 2;
+    }
+    if n.is_multiple_of(2) {
+        n += 1;
+    }
+    while !is_prime(n) {
+        n += 2;
+    }
+    n
+}
+
+/// Deterministic Miller–Rabin for all `u64`.
+fn is_prime(n: u64) -> bool {
+    const BASES: [u64; 12] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
+    if n < 2 {
+        return false;
+    }
+    for p in BASES {
+        if n.is_multiple_of(p) {
+            return n == p;
+        }
+    }
+    let mul = |a: u64, b: u64| ((a as u128 * b as u128) % n as u128) as u64;
+    let pow = |mut b: u64, mut e: u64| {
+        let mut r = 1u64;
+        while e > 0 {
+            if e & 1 == 1 {
+                r = mul(r, b);
+            }
+            b = mul(b, b);
+            e >>= 1;
+        }
+        r
+    };
+    let s = (n - 1).trailing_zeros();
+    let d = (n - 1) >> s;
+    'bases: for a in BASES {
+        let mut x = pow(a, d);
+        if x == 1 || x == n - 1 {
+            continue;
+        }
+        for _ in 1..s {
+            x = mul(x, x);
+            if x == n - 1 {
+                continue 'bases;
+            }
+        }
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
+        Geometry {
+            kind: Kind::Dict,
+            k64,
+            k32,
+            value_bits,
+            signed: false,
+            capacity,
+        }
+    }
+
+    #[test]
+    fn primes() {
+        let small: Vec<u64> = (0..40).filter(|&n| is_prime(n)).collect();
+        assert_eq!(small, [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37]);
+        assert_eq!(next_prime(1 << 20), 1_048_583);
+        assert!(is_prime(18_446_744_073_709_551_557)); // largest u64 prime
+        assert!(!is_prime(3_215_031_751)); // strong pseudoprime to 2, 3, 5, 7
+    }
+
+    #[test]
+    fn row_shapes() {
+        let cases = [
+            // (k64, k32, bits) -> (row_bytes, value_offset)
+            ((1, 0, 64), (16, 8)),
+            ((1, 0, 32), (16, 8)),
+            ((0, 1, 32), (8, 4)),
+            ((0, 1, 64), (16, 8)),
+            ((2, 1, 64), (32, 24)),
+            ((1, 1, 32), (16, 12)),
+            ((0, 3, 32), (16, 12)),
+            ((7, 0, 64), (64, 56)),
+        ];
+        for ((k64, k32, bits), (row, voff)) in cases {
+            let l = Layout::new(dict(k64, k32, bits, 10)).unwrap();
+            assert_eq!(
+                (l.row_bytes, l.value_offset),
+                (row, voff),
+                "{k64} {k32} {bits}"
+            );
+        }
+        assert!(Layout::new(dict(8, 0, 64, 10)).is_err());
+    }
+
+    #[test]
+    fn load_factor_at_most_three_quarters() {
+        for cap in [1u64, 2, 3, 4, 5, 100, 1000, 1 << 20] {
+            let l = Layout::new(dict(1, 0, 64, cap)).unwrap();
+            assert!(cap * 4 <= l.rows() * 3, "{cap}");
+        }
+        // 1 Mi keys of the default shape: well under 22 bytes a key.
+        let l = Layout::new(dict(1, 0, 64, 1 << 20)).unwrap();
+        assert!((l.total_bytes() as f64) / ((1 << 20) as f64) < 22.0);
+    }
+
+    #[test]
+    fn rejects_bad_geometry() {
+        assert!(Layout::new(dict(1, 0, 64, 0)).is_err());
+        assert!(Layout::new(dict(1, 0, 64, MAX_CAPACITY + 1)).is_err());
+        assert!(Layout::new(dict(0, 0, 64, 1)).is_err());
+        assert!(Layout::new(dict(1, 0, 16, 1)).is_err());
+    }
+}

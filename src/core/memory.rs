@@ -1,0 +1,149 @@
+//! The region as atomic words. All address arithmetic of the crate lives here:
+//! the algorithm asks for "the `u64` at byte offset `off`" and gets an atomic.
+//!
+//! In production a region is a raw byte range (a shared mapping, or heap memory
+//! in tests) that a [`Backing`] keeps alive. Under `--cfg loom` it is a pair of
+//! vectors of loom atomics, so loom can track every access.
+
+use std::sync::Arc;
+
+use super::sync::{AtomicU32, AtomicU64};
+
+/// Memory that holds a region.
+///
+/// # Safety
+/// `bytes()` must return the same pointer and length for the whole life of the
+/// value; the pointer must be 8-byte aligned and valid for reads and writes of
+/// that many bytes, zero-initialised when new, and only ever accessed through
+/// atomics (by this or other processes).
+pub unsafe trait Backing: Send + Sync + 'static {
+    fn bytes(&self) -> (*mut u8, usize);
+}
+
+/// Zeroed heap memory, for tests and benchmarks.
+pub struct HeapBacking(Box<[std::sync::atomic::AtomicU64]>);
+
+impl HeapBacking {
+    pub fn new(len: usize) -> HeapBacking {
+        HeapBacking(
+            (0..len.div_ceil(8))
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        )
+    }
+}
+
+// SAFETY: the boxed slice never moves or changes length, is 8-aligned (it is a
+// slice of AtomicU64), zeroed at creation and is only used through atomics.
+unsafe impl Backing for HeapBacking {
+    fn bytes(&self) -> (*mut u8, usize) {
+        (self.0.as_ptr() as *mut u8, self.0.len() * 8)
+    }
+}
+
+#[cfg(not(loom))]
+#[derive(Clone)]
+pub struct Words {
+    base: *mut u8,
+    len: usize,
+    owner: Arc<dyn Backing>,
+}
+
+// SAFETY: Words only hands out shared references to atomics, which are Sync;
+// the backing is Send + Sync and kept alive by the Arc.
+#[cfg(not(loom))]
+unsafe impl Send for Words {}
+#[cfg(not(loom))]
+unsafe impl Sync for Words {}
+
+#[cfg(not(loom))]
+impl Words {
+    pub fn new(owner: Arc<dyn Backing>) -> Words {
+        let (base, len) = owner.bytes();
+        assert_eq!(base as usize % 8, 0, "region must be 8-byte aligned");
+        Words { base, len, owner }
+    }
+
+    /// A zeroed heap region of `len` bytes.
+    pub fn heap(len: usize) -> Words {
+        Words::new(Arc::new(HeapBacking::new(len)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The backing, for callers that hand the memory out further (JS views).
+    pub fn owner(&self) -> &Arc<dyn Backing> {
+        &self.owner
+    }
+
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    #[inline]
+    pub fn u64(&self, off: usize) -> &AtomicU64 {
+        assert!(
+            off.is_multiple_of(8) && off + 8 <= self.len,
+            "u64 at {off} outside region"
+        );
+        // SAFETY: in bounds and aligned (checked above; base is 8-aligned),
+        // valid for the life of `self` (Backing contract), and AtomicU64 has
+        // the size and alignment of u64. All accesses are atomic.
+        unsafe { &*(self.base.add(off) as *const AtomicU64) }
+    }
+
+    #[inline]
+    pub fn u32(&self, off: usize) -> &AtomicU32 {
+        assert!(
+            off.is_multiple_of(4) && off + 4 <= self.len,
+            "u32 at {off} outside region"
+        );
+        // SAFETY: as for `u64`, with 4-byte alignment. A given offset is always
+        // accessed with the same width: the layout fixes each field's width.
+        unsafe { &*(self.base.add(off) as *const AtomicU32) }
+    }
+}
+
+#[cfg(loom)]
+#[derive(Clone)]
+pub struct Words {
+    inner: Arc<(Vec<AtomicU64>, Vec<AtomicU32>)>,
+    len: usize,
+}
+
+#[cfg(loom)]
+impl Words {
+    /// A zeroed region of `len` bytes: one loom atomic per possible field.
+    pub fn heap(len: usize) -> Words {
+        let u64s = (0..len / 8).map(|_| AtomicU64::new(0)).collect();
+        let u32s = (0..len / 4).map(|_| AtomicU32::new(0)).collect();
+        Words {
+            inner: Arc::new((u64s, u32s)),
+            len,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn u64(&self, off: usize) -> &AtomicU64 {
+        assert!(off.is_multiple_of(8));
+        &self.inner.0[off / 8]
+    }
+
+    pub fn u32(&self, off: usize) -> &AtomicU32 {
+        assert!(off.is_multiple_of(4));
+        &self.inner.1[off / 4]
+    }
+}

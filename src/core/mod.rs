@@ -1,0 +1,12 @@
+//! The table itself: format, hashing, probing and atomic operations over a
+//! region of atomic words. Knows nothing of Node or of how memory is mapped.
+
+pub mod format;
+pub mod hash;
+pub mod memory;
+pub mod sync;
+pub mod table;
+
+pub use format::{FormatError, Geometry, Kind, Layout};
+pub use memory::{Backing, HeapBacking, Words};
+pub use table::{Entry, KeyError, Op, Table, TableError};
