@@ -3,11 +3,12 @@
 //! Three layers, each depending only on the one before:
 //! - [`core`]: the format and the lock-free algorithm over atomic words;
 //! - [`shm`]: shared memory (memfd, mappings) to hold a table;
-//! - `binding`: the napi-rs surface that `index.js` builds the JS API on.
+//! - `binding` (feature `node`): the napi-rs surface that `index.js` builds
+//!   the JS API on.
 
 pub mod core;
 #[cfg(not(loom))]
 pub mod shm;
 
-#[cfg(not(loom))]
+#[cfg(all(feature = "node", not(loom)))]
 pub mod binding;

@@ -420,7 +420,9 @@ impl Table {
     }
 
     /// Compare-and-swap: stores `desired` if the value is `expected`; returns
-    /// the value before (equal to `expected` when it stored).
+    /// the value before (equal to `expected` when it stored). On 32-bit
+    /// values both operands are truncated to 32 bits first, as for every
+    /// operation (and as `Atomics.compareExchange` on a Uint32Array does).
     pub fn cas(&self, row: u64, expected: u64, desired: u64) -> u64 {
         let off = self.value_offset(row);
         const O: Ordering = Ordering::SeqCst;

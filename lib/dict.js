@@ -1,0 +1,151 @@
+'use strict'
+// AtomicDict: the Map-like face of a table with values.
+
+const { createTable } = require('./create')
+const options = require('./options')
+const { Keyed } = require('./keyed')
+const { valueChecker } = require('./values')
+const { AtomicValue, CONSTRUCT } = require('./value')
+
+class AtomicDict {
+  #view
+  #keys
+  #values
+  #check
+  #zero
+
+  /**
+   * @param {number} capacity keys guaranteed to fit
+   * @param {{k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean}} [opts]
+   */
+  constructor(capacity, opts) {
+    const cap = options.capacity(capacity)
+    const geometry = options.dictOptions(opts)
+    const { view } = createTable(false, cap, geometry)
+    this.#view = view
+    this.#keys = new Keyed(view, (row) => view.valueIndex(row))
+    this.#values = view.values
+    this.#check = valueChecker(view.valueBits)
+    this.#zero = view.valueBits === 64 ? 0n : 0
+  }
+
+  // Read-modify-write: each returns the value before and inserts the key
+  // when absent. The operand is checked before the key is touched, so a
+  // call that throws changes nothing.
+
+  add(key, delta) {
+    const v = this.#check(delta, 'delta')
+    return Atomics.add(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  sub(key, delta) {
+    const v = this.#check(delta, 'delta')
+    return Atomics.sub(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  and(key, value) {
+    const v = this.#check(value, 'value')
+    return Atomics.and(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  or(key, value) {
+    const v = this.#check(value, 'value')
+    return Atomics.or(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  xor(key, value) {
+    const v = this.#check(value, 'value')
+    return Atomics.xor(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  swap(key, value) {
+    const v = this.#check(value, 'value')
+    return Atomics.exchange(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  cas(key, expected, desired) {
+    const e = this.#check(expected, 'expected')
+    const d = this.#check(desired, 'desired')
+    return Atomics.compareExchange(this.#values, this.#keys.slot(key, true), e, d)
+  }
+
+  store(key, value) {
+    const v = this.#check(value, 'value')
+    Atomics.store(this.#values, this.#keys.slot(key, true), v)
+  }
+
+  /** The value, or 0 when the key is absent (which does not insert it). */
+  load(key) {
+    const i = this.#keys.slot(key, false)
+    return i < 0 ? this.#zero : Atomics.load(this.#values, i)
+  }
+
+  // Map-like.
+
+  /** The value, or undefined when the key is absent (never inserts). */
+  get(key) {
+    const i = this.#keys.slot(key, false)
+    return i < 0 ? undefined : Atomics.load(this.#values, i)
+  }
+
+  has(key) {
+    return this.#keys.slot(key, false) >= 0
+  }
+
+  set(key, value) {
+    this.store(key, value)
+    return this
+  }
+
+  /** Keys in the table (exact; O(1)). */
+  get size() {
+    return this.#view.size()
+  }
+
+  /** Keys guaranteed to fit. */
+  get capacity() {
+    return this.#view.capacity
+  }
+
+  /** A handle on the key's value (inserting the key when absent). */
+  slot(key) {
+    return new AtomicValue(CONSTRUCT, this.#values, this.#keys.slot(key, true), this.#check)
+  }
+
+  // Iteration is live: it reads rows as it goes, so it sees keys inserted
+  // behind it or not, and values as they are when it reaches them.
+
+  *entries() {
+    for (const [key, row] of this.#keys.rows()) yield [key, Atomics.load(this.#values, this.#view.valueIndex(row))]
+  }
+
+  *keys() {
+    for (const [key] of this.#keys.rows()) yield key
+  }
+
+  *values() {
+    for (const [, row] of this.#keys.rows()) yield Atomics.load(this.#values, this.#view.valueIndex(row))
+  }
+
+  forEach(callback, thisArg) {
+    if (typeof callback !== 'function') throw new TypeError('callback must be a function')
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this)
+  }
+
+  [Symbol.iterator]() {
+    return this.entries()
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'AtomicDict'
+  }
+}
+
+const p = AtomicDict.prototype
+p.band = p.and
+p.bor = p.or
+p.bxor = p.xor
+p.exchange = p.swap
+p.compareExchange = p.cas
+
+module.exports = { AtomicDict }

@@ -1,0 +1,31 @@
+'use strict'
+// The errors the JS API throws. Every message names the argument at fault.
+
+function typeError(name, expected, got) {
+  return new TypeError(`${name} must be ${expected}, got ${describe(got)}`)
+}
+
+function rangeError(name, expected, got) {
+  return new RangeError(`${name} must be ${expected}, got ${describe(got)}`)
+}
+
+function describe(v) {
+  if (typeof v === 'bigint') return `${v}n`
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)
+  if (Array.isArray(v)) return `an array of ${v.length}`
+  if (v === null) return 'null'
+  if (typeof v === 'object') return 'an object'
+  if (typeof v === 'function') return 'a function'
+  return String(v)
+}
+
+class AtomicDictFullError extends Error {
+  constructor(capacity) {
+    super(`atomic-dict: the table is full: it holds its capacity of ${capacity} keys`)
+    this.name = 'AtomicDictFullError'
+    this.code = 'ERR_ATOMIC_DICT_FULL'
+    this.capacity = capacity
+  }
+}
+
+module.exports = { typeError, rangeError, describe, AtomicDictFullError }

@@ -1,0 +1,63 @@
+'use strict'
+// Keys: checking what a user passes and turning it into the table's parts.
+// A key is k64 64-bit parts then k32 32-bit parts, none of them 0. A one-part
+// key may be given bare (bigint or number); any key may be given as an array.
+
+const { typeError, rangeError } = require('./errors')
+
+const MAX_U64 = (1n << 64n) - 1n
+const MAX_U32 = 0xffff_ffff
+
+function part(v, wide, name) {
+  if (typeof v === 'bigint') {
+    if (v >= 1n && v <= (wide ? MAX_U64 : BigInt(MAX_U32))) return v
+    throw rangeError(name, wide ? 'in [1, 2^64)' : 'in [1, 2^32)', v)
+  }
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 1 && v <= (wide ? Number.MAX_SAFE_INTEGER : MAX_U32)) return BigInt(v)
+    throw rangeError(name, wide ? 'a positive safe integer or a bigint in [1, 2^64)' : 'an integer in [1, 2^32)', v)
+  }
+  throw typeError(name, 'a bigint or a number', v)
+}
+
+class KeyCodec {
+  constructor(k64, k32) {
+    this.k64 = k64
+    this.k32 = k32
+    this.count = k64 + k32
+  }
+
+  /** The key's parts as BigInts; throws TypeError/RangeError naming `name`. */
+  parts(key, name = 'key') {
+    if (Array.isArray(key)) {
+      if (key.length !== this.count) {
+        throw new RangeError(`${name} must have ${this.count} part${this.count === 1 ? '' : 's'}, got ${key.length}`)
+      }
+      const parts = new Array(this.count)
+      for (let i = 0; i < this.count; i++) parts[i] = part(key[i], i < this.k64, `${name}[${i}]`)
+      return parts
+    }
+    if (this.count !== 1) {
+      throw typeError(name, `an array of ${this.count} parts`, key)
+    }
+    return [part(key, this.k64 === 1, name)]
+  }
+
+  /**
+   * What the per-process key cache is indexed by: a one-part key is its own
+   * cache key; a composite key is its parts joined (so [1, 2] and [1n, 2n]
+   * share an entry). Only called with parts that passed `parts()`.
+   */
+  cacheKey(key, parts) {
+    return this.count === 1 && !Array.isArray(key) ? key : parts.join(',')
+  }
+
+  /** Parts read from a row, in the form keys are handed back to users. */
+  fromParts(raw) {
+    const out = new Array(this.count)
+    for (let i = 0; i < this.count; i++) out[i] = i < this.k64 ? raw[i] : Number(raw[i])
+    return this.count === 1 ? out[0] : out
+  }
+}
+
+module.exports = { KeyCodec }

@@ -1,0 +1,56 @@
+'use strict'
+// Checking the arguments that make a table.
+
+const { MAX_CAPACITY } = require('./format')
+const { typeError, rangeError } = require('./errors')
+
+function capacity(v) {
+  if (typeof v !== 'number') throw typeError('capacity', 'a number', v)
+  if (!Number.isInteger(v) || v < 1 || v > MAX_CAPACITY) throw rangeError('capacity', `an integer from 1 to 2^40`, v)
+  return v
+}
+
+function integer(options, name, fallback, min, max) {
+  const v = options[name]
+  if (v === undefined) return fallback
+  if (typeof v !== 'number') throw typeError(`options.${name}`, 'a number', v)
+  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.${name}`, `an integer from ${min} to ${max}`, v)
+  return v
+}
+
+function object(options) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  return options
+}
+
+/** A row must fit a 64-byte block: 8 bytes a 64-bit part, 4 a 32-bit part, the value aligned. */
+function keyShape(options, valueBytes) {
+  const k64 = integer(options, 'k64', 1, 0, 8)
+  const k32 = integer(options, 'k32', 0, 0, 16)
+  if (k64 + k32 === 0) throw new RangeError('options.k64 + options.k32 must be at least 1, got 0')
+  const keyBytes = 8 * k64 + 4 * k32
+  const valueOffset = valueBytes ? Math.ceil(keyBytes / valueBytes) * valueBytes : keyBytes
+  const rowBytes = Math.ceil((valueOffset + valueBytes) / (k64 > 0 || valueBytes === 8 ? 8 : 4)) * (k64 > 0 || valueBytes === 8 ? 8 : 4)
+  if (rowBytes > 64) {
+    throw new RangeError(`options.k64 and options.k32 make a ${rowBytes}-byte row; a row must fit in 64 bytes`)
+  }
+  return { k64, k32 }
+}
+
+function dictOptions(options) {
+  options = object(options)
+  const valueBits = options.valueBits === undefined ? 64 : options.valueBits
+  if (typeof valueBits !== 'number') throw typeError('options.valueBits', '32 or 64', valueBits)
+  if (valueBits !== 32 && valueBits !== 64) throw rangeError('options.valueBits', '32 or 64', valueBits)
+  const signed = options.signed === undefined ? false : options.signed
+  if (typeof signed !== 'boolean') throw typeError('options.signed', 'a boolean', signed)
+  return { ...keyShape(options, valueBits / 8), valueBits, signed }
+}
+
+function setOptions(options) {
+  options = object(options)
+  return { ...keyShape(options, 0), valueBits: 0, signed: false }
+}
+
+module.exports = { capacity, dictOptions, setOptions }

@@ -1,0 +1,138 @@
+'use strict'
+// Finding and inserting keys over a view of a table's memory: the JS twin of
+// src/core/table.rs (read its invariants there; this file follows the same
+// steps, in the same order, with Atomics in place of Rust's atomics).
+
+const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
+const { readHeader } = require('./format')
+const { hashKey, probe } = require('./hash')
+const { AtomicDictFullError } = require('./errors')
+
+const ENTRIES = OFF.ENTRIES / 8
+const RESERVED = OFF.RESERVED / 8
+
+class TableView {
+  /** `buffer` is an ArrayBuffer over the whole region (not a copy). */
+  constructor(buffer) {
+    this.buffer = buffer
+    this.u32 = new Uint32Array(buffer)
+    this.u64 = new BigUint64Array(buffer)
+    const h = readHeader(this.u32, this.u64)
+    if (h.version !== FORMAT_VERSION || h.headerBytes !== HEADER_BYTES) {
+      throw new Error(`atomic-dict: unsupported table format ${h.version}`)
+    }
+    Object.assign(this, h)
+    this.parts = h.k64 + h.k32
+    this.capacityBig = BigInt(h.capacity)
+    this.rows = h.blockCount * h.rowsPerBlock
+    // Byte offset of each key part inside a row, and the value's.
+    this.partOffsets = []
+    for (let i = 0; i < this.parts; i++) this.partOffsets.push(i < h.k64 ? 8 * i : 8 * h.k64 + 4 * (i - h.k64))
+    const keyBytes = 8 * h.k64 + 4 * h.k32
+    const valueBytes = h.valueBits / 8
+    this.valueOffset = valueBytes ? Math.ceil(keyBytes / valueBytes) * valueBytes : 0
+    // The view whose element type gives values their width and signedness.
+    if (h.valueBits === 64) this.values = h.signed ? new BigInt64Array(buffer) : this.u64
+    else if (h.valueBits === 32) this.values = h.signed ? new Int32Array(buffer) : this.u32
+    else this.values = null
+    this.valueShift = h.valueBits === 64 ? 3 : 2
+    /** Set by `locate`: whether the last call inserted the key. */
+    this.inserted = false
+  }
+
+  rowOffset(row) {
+    const rpb = this.rowsPerBlock
+    return HEADER_BYTES + Math.floor(row / rpb) * BLOCK_BYTES + (row % rpb) * this.rowBytes
+  }
+
+  /** Index of a row's value in `this.values`. */
+  valueIndex(row) {
+    return (this.rowOffset(row) + this.valueOffset) >> this.valueShift
+  }
+
+  size() {
+    return Number(Atomics.load(this.u64, ENTRIES))
+  }
+
+  /**
+   * The row holding the key with these parts (BigInts, already checked), or
+   * -1 when absent and `insert` is false. Inserting may throw
+   * AtomicDictFullError, having changed nothing.
+   */
+  locate(parts, insert) {
+    this.inserted = false
+    const n = this.blockCount
+    const rpb = this.rowsPerBlock
+    const start = probe(hashKey(parts), n)
+    const step = start.step
+    let block = start.block
+    for (let visited = 0; visited < n; visited++) {
+      const first = block * rpb
+      for (let row = first; row < first + rpb; row++) {
+        const m = this.matchRow(row, parts, insert)
+        if (m === FOUND) return row
+        if (m === ABSENT) return -1
+      }
+      block += step
+      if (block >= n) block -= n
+    }
+    // Only reachable if peers scribbled over the rows (see table.rs).
+    if (insert) throw new AtomicDictFullError(this.capacity)
+    return -1
+  }
+
+  matchRow(row, parts, insert) {
+    const base = this.rowOffset(row)
+    const last = parts.length - 1
+    for (let i = 0; i <= last; i++) {
+      const want = parts[i]
+      const wide = i < this.k64
+      const off = base + this.partOffsets[i]
+      const current = wide ? Atomics.load(this.u64, off >> 3) : BigInt(Atomics.load(this.u32, off >> 2))
+      if (current === want) continue
+      if (current !== 0n) return OTHER
+      if (!insert) return ABSENT
+      if (i === 0) this.reserve()
+      const actual = wide
+        ? Atomics.compareExchange(this.u64, off >> 3, 0n, want)
+        : BigInt(Atomics.compareExchange(this.u32, off >> 2, 0, Number(want)))
+      if (actual === 0n) {
+        if (i === last) {
+          Atomics.add(this.u64, ENTRIES, 1n)
+          this.inserted = true
+        }
+      } else {
+        // Someone else took this row; give our admission back.
+        if (i === 0) Atomics.sub(this.u64, RESERVED, 1n)
+        if (actual !== want) return OTHER
+      }
+    }
+    return FOUND
+  }
+
+  reserve() {
+    if (Atomics.add(this.u64, RESERVED, 1n) >= this.capacityBig) {
+      Atomics.sub(this.u64, RESERVED, 1n)
+      throw new AtomicDictFullError(this.capacity)
+    }
+  }
+
+  /** A row's key parts (BigInts), or null when it holds no complete key. */
+  readKey(row) {
+    const base = this.rowOffset(row)
+    const out = new Array(this.parts)
+    for (let i = 0; i < this.parts; i++) {
+      const off = base + this.partOffsets[i]
+      const p = i < this.k64 ? Atomics.load(this.u64, off >> 3) : BigInt(Atomics.load(this.u32, off >> 2))
+      if (p === 0n) return null
+      out[i] = p
+    }
+    return out
+  }
+}
+
+const FOUND = 1
+const OTHER = 0
+const ABSENT = -1
+
+module.exports = { TableView }

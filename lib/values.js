@@ -1,0 +1,43 @@
+'use strict'
+// Values: checking what a user passes. 64-bit tables take a bigint or a safe
+// integer in [-2^63, 2^64) and hand back bigints; 32-bit tables take the same
+// in [-2^31, 2^32) and hand back numbers. Negative inputs are two's
+// complement; whether results read as signed depends on the table's view
+// (BigInt64Array/Int32Array vs BigUint64Array/Uint32Array), so Atomics does
+// the wrapping and the interpretation.
+
+const { typeError, rangeError } = require('./errors')
+
+const MIN64 = -(1n << 63n)
+const LIMIT64 = 1n << 64n
+
+function value64(v, name) {
+  if (typeof v === 'bigint') {
+    if (v >= MIN64 && v < LIMIT64) return v
+    throw rangeError(name, 'in [-(2^63), 2^64)', v)
+  }
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return BigInt(v)
+    throw rangeError(name, 'a safe integer or a bigint', v)
+  }
+  throw typeError(name, 'a bigint or a number', v)
+}
+
+function value32(v, name) {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= -0x8000_0000 && v <= 0xffff_ffff) return v
+    throw rangeError(name, 'an integer in [-(2^31), 2^32)', v)
+  }
+  if (typeof v === 'bigint') {
+    if (v >= -0x8000_0000n && v <= 0xffff_ffffn) return Number(v)
+    throw rangeError(name, 'in [-(2^31), 2^32)', v)
+  }
+  throw typeError(name, 'a number or a bigint', v)
+}
+
+/** The value checker for a table of `bits`-bit values. */
+function valueChecker(bits) {
+  return bits === 64 ? value64 : value32
+}
+
+module.exports = { valueChecker }
