@@ -1,0 +1,167 @@
+// Type definitions for atomic-dict.
+
+/** A key part: a bigint, or a non-negative safe-integer number. Never 0. */
+export type KeyPart = bigint | number
+
+/**
+ * A key as you pass it: a bare part for one-part keys, or an array of
+ * `k64 + k32` parts (64-bit parts first, then 32-bit parts).
+ */
+export type Key = KeyPart | readonly KeyPart[]
+
+/**
+ * A key as iteration hands it back: a one-part key bare, a composite key as
+ * an array; 64-bit parts are bigints, 32-bit parts numbers.
+ */
+export type KeyOut = bigint | number | Array<bigint | number>
+
+/** A value as you pass it: a bigint or a safe integer, in [-2^(bits-1), 2^bits). */
+export type ValueIn = bigint | number
+
+export interface KeyOptions {
+  /** 64-bit key parts (default 1). */
+  k64?: number
+  /** 32-bit key parts (default 0). */
+  k32?: number
+}
+
+export interface DictOptions extends KeyOptions {
+  /** Value width: 64 (values are bigints, the default) or 32 (values are numbers). */
+  valueBits?: 32 | 64
+  /** Read values as two's complement signed integers (default false). */
+  signed?: boolean
+}
+
+/** Thrown when an insert would exceed the table's capacity. */
+export declare class AtomicDictFullError extends Error {
+  readonly code: 'ERR_ATOMIC_DICT_FULL'
+  readonly capacity: number
+}
+
+/**
+ * A handle bound to one key's value (`dict.slot(key)`): the same operations
+ * without the key, straight on the key's row. Every read-modify-write returns
+ * the value before it.
+ */
+export interface AtomicValue<V extends bigint | number = bigint> {
+  load(): V
+  store(value: ValueIn): void
+  add(delta: ValueIn): V
+  sub(delta: ValueIn): V
+  and(value: ValueIn): V
+  or(value: ValueIn): V
+  xor(value: ValueIn): V
+  swap(value: ValueIn): V
+  /** Stores `desired` if the value is `expected`; returns the value before. */
+  cas(expected: ValueIn, desired: ValueIn): V
+  /** Alias of `and`. */
+  band(value: ValueIn): V
+  /** Alias of `or`. */
+  bor(value: ValueIn): V
+  /** Alias of `xor`. */
+  bxor(value: ValueIn): V
+  /** Alias of `swap` (as `Atomics.exchange`). */
+  exchange(value: ValueIn): V
+  /** Alias of `cas` (as `Atomics.compareExchange`). */
+  compareExchange(expected: ValueIn, desired: ValueIn): V
+  readonly [Symbol.toStringTag]: 'AtomicValue'
+}
+
+export declare const AtomicValue: {
+  prototype: AtomicValue<bigint | number>
+}
+
+/**
+ * A lock-free `Map<u64, u64>` in shared memory. `V` is `bigint` for 64-bit
+ * values and `number` for 32-bit values; `K` is how keys come back from
+ * iteration.
+ */
+export interface AtomicDict<V extends bigint | number = bigint, K extends KeyOut = bigint> {
+  /** Adds; returns the value before. Inserts the key when absent. */
+  add(key: Key, delta: ValueIn): V
+  /** Subtracts (wrapping); returns the value before. Inserts the key when absent. */
+  sub(key: Key, delta: ValueIn): V
+  /** Bitwise and; returns the value before. Inserts the key when absent. */
+  and(key: Key, value: ValueIn): V
+  /** Bitwise or; returns the value before. Inserts the key when absent. */
+  or(key: Key, value: ValueIn): V
+  /** Bitwise xor; returns the value before. Inserts the key when absent. */
+  xor(key: Key, value: ValueIn): V
+  /** Stores `value`; returns the value before. Inserts the key when absent. */
+  swap(key: Key, value: ValueIn): V
+  /** Stores `desired` if the value is `expected`; returns the value before. Inserts the key when absent. */
+  cas(key: Key, expected: ValueIn, desired: ValueIn): V
+  /** Alias of `and` (the Python seed's name). */
+  band(key: Key, value: ValueIn): V
+  /** Alias of `or` (the Python seed's name). */
+  bor(key: Key, value: ValueIn): V
+  /** Alias of `xor` (the Python seed's name). */
+  bxor(key: Key, value: ValueIn): V
+  /** Alias of `swap` (as `Atomics.exchange`). */
+  exchange(key: Key, value: ValueIn): V
+  /** Alias of `cas` (as `Atomics.compareExchange`). */
+  compareExchange(key: Key, expected: ValueIn, desired: ValueIn): V
+  /** Stores `value`, inserting the key when absent. */
+  store(key: Key, value: ValueIn): void
+  /** The value, or 0 when the key is absent (does not insert it). */
+  load(key: Key): V
+  /** The value, or `undefined` when the key is absent (never inserts). */
+  get(key: Key): V | undefined
+  /** Whether the key is in the table. */
+  has(key: Key): boolean
+  /** Stores `value` (inserting the key when absent); returns this dict. */
+  set(key: Key, value: ValueIn): this
+  /** A handle on the key's value, inserting the key when absent. */
+  slot(key: Key): AtomicValue<V>
+  /** Keys in the table, exact, O(1). */
+  readonly size: number
+  /** Keys guaranteed to fit. */
+  readonly capacity: number
+  /** Live iteration (not a snapshot) over keys and values. */
+  entries(): IterableIterator<[K, V]>
+  /** Live iteration over keys. */
+  keys(): IterableIterator<K>
+  /** Live iteration over values. */
+  values(): IterableIterator<V>
+  forEach(callback: (value: V, key: K, dict: this) => void, thisArg?: unknown): void
+  [Symbol.iterator](): IterableIterator<[K, V]>
+  readonly [Symbol.toStringTag]: 'AtomicDict'
+}
+
+export declare const AtomicDict: {
+  /** One 64-bit key part, 64-bit values (bigints). */
+  new (capacity: number, options?: { valueBits?: 64; signed?: boolean }): AtomicDict<bigint, bigint>
+  /** One 64-bit key part, 32-bit values (numbers). */
+  new (capacity: number, options: { valueBits: 32; signed?: boolean }): AtomicDict<number, bigint>
+  /** Any key shape, 64-bit values (bigints). */
+  new (capacity: number, options: DictOptions & { valueBits?: 64 }): AtomicDict<bigint, KeyOut>
+  /** Any key shape, 32-bit values (numbers). */
+  new (capacity: number, options: DictOptions & { valueBits: 32 }): AtomicDict<number, KeyOut>
+  prototype: AtomicDict<bigint | number, KeyOut>
+}
+
+/** A lock-free set of keys in shared memory. */
+export interface AtomicSet<K extends KeyOut = bigint> {
+  /** Inserts the key; `true` only for the call (in any process) that inserted it. */
+  add(key: Key): boolean
+  has(key: Key): boolean
+  /** Keys in the set, exact, O(1). */
+  readonly size: number
+  /** Keys guaranteed to fit. */
+  readonly capacity: number
+  /** Live iteration over keys. */
+  keys(): IterableIterator<K>
+  values(): IterableIterator<K>
+  entries(): IterableIterator<[K, K]>
+  forEach(callback: (value: K, key: K, set: this) => void, thisArg?: unknown): void
+  [Symbol.iterator](): IterableIterator<K>
+  readonly [Symbol.toStringTag]: 'AtomicSet'
+}
+
+export declare const AtomicSet: {
+  /** One 64-bit key part. */
+  new (capacity: number, options?: Record<string, never>): AtomicSet<bigint>
+  /** Any key shape. */
+  new (capacity: number, options: KeyOptions): AtomicSet<KeyOut>
+  prototype: AtomicSet<KeyOut>
+}
