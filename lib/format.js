@@ -7,7 +7,7 @@ const MAGIC = 0x5443_4944_4d4f_5441n // b"ATOMDICT" read as a little-endian u64
 const FORMAT_VERSION = 1
 const HEADER_BYTES = 128
 const BLOCK_BYTES = 64
-const MAX_CAPACITY = 2 ** 40
+const MAX_CAPACITY = 2 ** 31 // keeps block_count below 2^32 (see lib/hash.js)
 
 const OFF = Object.freeze({
   MAGIC: 0,

@@ -6,7 +6,7 @@ const { typeError, rangeError } = require('./errors')
 
 function capacity(v) {
   if (typeof v !== 'number') throw typeError('capacity', 'a number', v)
-  if (!Number.isInteger(v) || v < 1 || v > MAX_CAPACITY) throw rangeError('capacity', `an integer from 1 to 2^40`, v)
+  if (!Number.isInteger(v) || v < 1 || v > MAX_CAPACITY) throw rangeError('capacity', 'an integer from 1 to 2^31', v)
   return v
 }
 

@@ -5,7 +5,7 @@
 
 const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
 const { readHeader } = require('./format')
-const { hashKey, probe } = require('./hash')
+const { hashParts, probeStart, probeStep } = require('./hash')
 const { AtomicDictFullError } = require('./errors')
 
 const ENTRIES = OFF.ENTRIES / 8
@@ -63,9 +63,9 @@ class TableView {
     this.inserted = false
     const n = this.blockCount
     const rpb = this.rowsPerBlock
-    const start = probe(hashKey(parts), n)
-    const step = start.step
-    let block = start.block
+    hashParts(parts)
+    let block = probeStart(n)
+    const step = probeStep()
     for (let visited = 0; visited < n; visited++) {
       const first = block * rpb
       for (let row = first; row < first + rpb; row++) {

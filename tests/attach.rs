@@ -20,7 +20,7 @@ const OFF_HEADER_BYTES: usize = 36;
 const OFF_BLOCK_COUNT: usize = 40;
 const OFF_CAPACITY: usize = 48;
 const HEADER_BYTES: usize = 128;
-const MAX_CAPACITY: u64 = 1 << 40;
+use atomic_dict::core::format::MAX_CAPACITY;
 
 fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
     Geometry {

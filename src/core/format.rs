@@ -13,7 +13,7 @@
 //!     28    4 row_bytes
 //!     32    4 rows_per_block
 //!     36    4 header_bytes     HEADER_BYTES: where block 0 starts
-//!     40    8 block_count      a prime >= 2
+//!     40    8 block_count      a prime >= 2, below 2^32
 //!     48    8 capacity         keys guaranteed to fit
 //!     64    8 entries          atomic: keys completely inserted (exact)
 //!     72    8 reserved         atomic: rows claimed or being claimed (admission gate)
@@ -47,10 +47,10 @@ pub const OFF_RESERVED: usize = 72;
 pub const FLAG_SET: u32 = 1;
 pub const FLAG_SIGNED: u32 = 2;
 
-/// The largest capacity accepted: 2^40 keys (16 TiB of rows), far past any
-/// machine's memory; creating a table that large still fails cleanly when the
-/// memory cannot be reserved.
-pub const MAX_CAPACITY: u64 = 1 << 40;
+/// The largest capacity accepted: 2^31 keys (at least 32 GiB of rows). It
+/// keeps `block_count` below 2^32, which lets JavaScript compute the probe
+/// sequence exactly with 32-bit arithmetic.
+pub const MAX_CAPACITY: u64 = 1 << 31;
 
 /// Load factor bound: at most 3 keys for every 4 rows.
 const LOAD_NUM: u64 = 3;
@@ -161,11 +161,16 @@ impl Layout {
         // rows >= capacity * 4/3, so the load factor stays at or below 3/4.
         let rows = (geometry.capacity * LOAD_DEN).div_ceil(LOAD_NUM);
         let blocks = rows.div_ceil(rows_per_block as u64).max(2);
+        let block_count = next_prime(blocks);
+        debug_assert!(
+            block_count < 1 << 32,
+            "MAX_CAPACITY keeps block_count in 32 bits"
+        );
         Ok(Layout {
             geometry,
             row_bytes,
             rows_per_block,
-            block_count: next_prime(blocks),
+            block_count,
             value_offset,
         })
     }
@@ -250,6 +255,7 @@ impl Layout {
             signed: flags & FLAG_SIGNED != 0,
             capacity: read_u64(OFF_CAPACITY),
         };
+        // Layout::new bounds capacity, and so block_count below 2^32.
         let layout = match Layout::new(geometry) {
             Ok(layout) => layout,
             Err(e) => return bad(format!("impossible geometry ({e})")),
