@@ -6,5 +6,6 @@ const { AtomicDict } = require('./lib/dict')
 const { AtomicSet } = require('./lib/set')
 const { AtomicValue } = require('./lib/value')
 const { AtomicDictFullError } = require('./lib/errors')
+const { spawn, fork, shareWithCluster } = require('./lib/spawn')
 
-module.exports = { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError }
+module.exports = { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError, spawn, fork, shareWithCluster }

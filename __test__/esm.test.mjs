@@ -67,7 +67,7 @@ test("import default from 'atomic-dict' is the CJS exports object", () => {
     "import { AtomicDict } from 'atomic-dict'",
     'console.log(pkg.AtomicDict === AtomicDict, Object.keys(pkg).sort().join(","))',
   ].join('\n')
-  assert.equal(run(['--input-type=module', '-e', code]), 'true AtomicDict,AtomicDictFullError,AtomicSet,AtomicValue')
+  assert.equal(run(['--input-type=module', '-e', code]), 'true AtomicDict,AtomicDictFullError,AtomicSet,AtomicValue,fork,shareWithCluster,spawn')
 })
 
 test("require('atomic-dict') from CommonJS by package name", () => {

@@ -8,7 +8,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const vectors = require('./vectors/format.json')
 const { hashKey, probe } = require('../lib/hash')
-const { createTable } = require('../lib/create')
+const { createTable } = require('../lib/tables')
 
 test('hashes and probe sequences match the format vectors', () => {
   assert.ok(vectors.hash.length >= 10)

@@ -1,9 +1,10 @@
 'use strict'
 // AtomicDict: the Map-like face of a table with values.
 
-const { createTable } = require('./create')
+const tables = require('./tables')
+const share = require('./share')
 const options = require('./options')
-const { Keyed } = require('./keyed')
+const { Keyed, ClosedKeys } = require('./keyed')
 const { valueChecker } = require('./values')
 const { AtomicValue, CONSTRUCT } = require('./value')
 
@@ -19,14 +20,57 @@ class AtomicDict {
    * @param {{k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean}} [opts]
    */
   constructor(capacity, opts) {
-    const cap = options.capacity(capacity)
-    const geometry = options.dictOptions(opts)
-    const { view } = createTable(false, cap, geometry)
+    const parts =
+      capacity === tables.FROM_NATIVE
+        ? opts
+        : tables.createTable(false, options.capacity(capacity), options.dictOptions(opts))
+    const view = parts.view
     this.#view = view
     this.#keys = new Keyed(view, (row) => view.valueIndex(row))
     this.#values = view.values
     this.#check = valueChecker(view.valueBits)
     this.#zero = view.valueBits === 64 ? 0n : 0
+    tables.internals.set(this, { ...parts, kind: 'dict' })
+  }
+
+  // Sharing (see README: "Sharing a table").
+
+  /** The table a parent shared as `name` (spawn/fork `share` option, or shareWithCluster). */
+  static inherit(name) {
+    return new AtomicDict(tables.FROM_NATIVE, share.inherit(name, 'dict'))
+  }
+
+  /** The table a `share()` descriptor names, in a worker thread of the same process. */
+  static attach(descriptor) {
+    return new AtomicDict(tables.FROM_NATIVE, share.attachDescriptor(descriptor, 'dict'))
+  }
+
+  /** The table in the file at `path`, created when absent (unless `create: false`). */
+  static open(path, opts) {
+    return new AtomicDict(tables.FROM_NATIVE, share.open(path, opts, 'dict', options.dictOptions))
+  }
+
+  /** Removes a named table's file; processes that have it open keep it. */
+  static unlink(path) {
+    share.unlink(path)
+  }
+
+  /** A plain, structured-clonable descriptor for `AtomicDict.attach` in worker threads. */
+  share() {
+    return share.describe(this)
+  }
+
+  /** Whether this object created the table (rather than attaching to an existing one). */
+  get created() {
+    return tables.internals.get(this).native.created
+  }
+
+  /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
+  close() {
+    const parts = tables.internals.get(this)
+    if (parts.view.closed) return
+    this.#keys = new ClosedKeys()
+    tables.closeTable(parts)
   }
 
   // Read-modify-write: each returns the value before and inserts the key
@@ -107,9 +151,15 @@ class AtomicDict {
     return this.#view.capacity
   }
 
+  /** The table's shape: { capacity, k64, k32, valueBits, signed }. */
+  get options() {
+    const v = this.#view
+    return { capacity: v.capacity, k64: v.k64, k32: v.k32, valueBits: v.valueBits, signed: v.signed }
+  }
+
   /** A handle on the key's value (inserting the key when absent). */
   slot(key) {
-    return new AtomicValue(CONSTRUCT, this.#values, this.#keys.slot(key, true), this.#check)
+    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check)
   }
 
   // Iteration is live: it reads rows as it goes, so it sees keys inserted

@@ -28,4 +28,10 @@ class AtomicDictFullError extends Error {
   }
 }
 
-module.exports = { typeError, rangeError, describe, AtomicDictFullError }
+function closedError() {
+  const e = new Error('atomic-dict: the table is closed')
+  e.code = 'ERR_ATOMIC_DICT_CLOSED'
+  return e
+}
+
+module.exports = { typeError, rangeError, describe, AtomicDictFullError, closedError }

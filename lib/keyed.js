@@ -5,6 +5,7 @@
 // invalidating, only bounding.
 
 const { KeyCodec } = require('./keys')
+const { closedError } = require('./errors')
 
 /** Entries kept per table and process before the cache starts over. */
 const CACHE_LIMIT = 1 << 17
@@ -53,6 +54,11 @@ class Keyed {
     return slot
   }
 
+  /** Whether `key` (given bare) is in this process's cache. */
+  has(key) {
+    return this.bare.has(key)
+  }
+
   /** Live iteration over complete keys: [user-facing key, row] pairs. */
   *rows() {
     const view = this.view
@@ -63,4 +69,23 @@ class Keyed {
   }
 }
 
-module.exports = { Keyed, CACHE_LIMIT }
+/** What a closed table's methods reach: everything throws ERR_ATOMIC_DICT_CLOSED. */
+class ClosedKeys {
+  slot() {
+    throw closedError()
+  }
+
+  miss() {
+    throw closedError()
+  }
+
+  has() {
+    throw closedError()
+  }
+
+  rows() {
+    throw closedError()
+  }
+}
+
+module.exports = { Keyed, ClosedKeys, CACHE_LIMIT }

@@ -1,9 +1,10 @@
 'use strict'
 // AtomicSet: a table of keys without values.
 
-const { createTable } = require('./create')
+const tables = require('./tables')
+const share = require('./share')
 const options = require('./options')
-const { Keyed } = require('./keyed')
+const { Keyed, ClosedKeys } = require('./keyed')
 
 class AtomicSet {
   #view
@@ -14,17 +15,64 @@ class AtomicSet {
    * @param {{k64?: number, k32?: number}} [opts]
    */
   constructor(capacity, opts) {
-    const cap = options.capacity(capacity)
-    const geometry = options.setOptions(opts)
-    const { view } = createTable(true, cap, geometry)
+    const parts =
+      capacity === tables.FROM_NATIVE
+        ? opts
+        : tables.createTable(true, options.capacity(capacity), options.setOptions(opts))
+    const view = parts.view
     this.#view = view
     this.#keys = new Keyed(view, (row) => row)
+    tables.internals.set(this, { ...parts, kind: 'set' })
+  }
+
+  /** The set a parent shared as `name` (spawn/fork `share` option, or shareWithCluster). */
+  static inherit(name) {
+    return new AtomicSet(tables.FROM_NATIVE, share.inherit(name, 'set'))
+  }
+
+  /** The set a `share()` descriptor names, in a worker thread of the same process. */
+  static attach(descriptor) {
+    return new AtomicSet(tables.FROM_NATIVE, share.attachDescriptor(descriptor, 'set'))
+  }
+
+  /** The set in the file at `path`, created when absent (unless `create: false`). */
+  static open(path, opts) {
+    return new AtomicSet(tables.FROM_NATIVE, share.open(path, opts, 'set', options.setOptions))
+  }
+
+  /** Removes a named table's file; processes that have it open keep it. */
+  static unlink(path) {
+    share.unlink(path)
+  }
+
+  /** A plain, structured-clonable descriptor for `AtomicSet.attach` in worker threads. */
+  share() {
+    return share.describe(this)
+  }
+
+  /** Whether this object created the set (rather than attaching to an existing one). */
+  get created() {
+    return tables.internals.get(this).native.created
+  }
+
+  /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
+  close() {
+    const parts = tables.internals.get(this)
+    if (parts.view.closed) return
+    this.#keys = new ClosedKeys()
+    tables.closeTable(parts)
+  }
+
+  /** The set's shape: { capacity, k64, k32 }. */
+  get options() {
+    const v = this.#view
+    return { capacity: v.capacity, k64: v.k64, k32: v.k32 }
   }
 
   /** Inserts the key; true only for the call (in any process) that inserted it. */
   add(key) {
     const keys = this.#keys
-    if (keys.bare.has(key)) return false
+    if (keys.has(key)) return false
     this.#view.inserted = false
     keys.miss(key, true)
     return this.#view.inserted

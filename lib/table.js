@@ -6,7 +6,7 @@
 const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
 const { readHeader } = require('./format')
 const { hashParts, probeStart, probeStep } = require('./hash')
-const { AtomicDictFullError } = require('./errors')
+const { AtomicDictFullError, closedError } = require('./errors')
 
 const ENTRIES = OFF.ENTRIES / 8
 const RESERVED = OFF.RESERVED / 8
@@ -38,6 +38,12 @@ class TableView {
     this.valueShift = h.valueBits === 64 ? 3 : 2
     /** Set by `locate`: whether the last call inserted the key. */
     this.inserted = false
+    this.closed = false
+  }
+
+  /** After this, every method throws ERR_ATOMIC_DICT_CLOSED. */
+  close() {
+    this.closed = true
   }
 
   rowOffset(row) {
@@ -51,6 +57,7 @@ class TableView {
   }
 
   size() {
+    if (this.closed) throw closedError()
     return Number(Atomics.load(this.u64, ENTRIES))
   }
 
@@ -60,6 +67,7 @@ class TableView {
    * AtomicDictFullError, having changed nothing.
    */
   locate(parts, insert) {
+    if (this.closed) throw closedError()
     this.inserted = false
     const n = this.blockCount
     const rpb = this.rowsPerBlock
@@ -119,6 +127,7 @@ class TableView {
 
   /** A row's key parts (BigInts), or null when it holds no complete key. */
   readKey(row) {
+    if (this.closed) throw closedError()
     const base = this.rowOffset(row)
     const out = new Array(this.parts)
     for (let i = 0; i < this.parts; i++) {

@@ -2,57 +2,104 @@
 // AtomicValue: a handle bound to one key's value (`dict.slot(key)`). Its
 // operations go straight to Atomics on the row.
 
+const { closedError } = require('./errors')
+
 const CONSTRUCT = Symbol('AtomicValue')
 
 class AtomicValue {
+  #view
   #values
   #index
   #check
 
   /** @private made by AtomicDict#slot */
-  constructor(token, values, index, check) {
+  constructor(token, view, index, check) {
     if (token !== CONSTRUCT) throw new TypeError('AtomicValue is made by dict.slot(key)')
-    this.#values = values
+    this.#view = view
+    this.#values = view.values
     this.#index = index
     this.#check = check
   }
 
+  // Once the table is closed its buffer is detached: Atomics on the empty
+  // view throws (never touches memory); say why. try/catch costs nothing
+  // while nothing throws.
+  #explain(err) {
+    return this.#view.closed ? closedError() : err
+  }
+
   load() {
-    return Atomics.load(this.#values, this.#index)
+    try {
+      return Atomics.load(this.#values, this.#index)
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   store(value) {
-    Atomics.store(this.#values, this.#index, this.#check(value, 'value'))
+    try {
+      Atomics.store(this.#values, this.#index, this.#check(value, 'value'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   add(delta) {
-    return Atomics.add(this.#values, this.#index, this.#check(delta, 'delta'))
+    try {
+      return Atomics.add(this.#values, this.#index, this.#check(delta, 'delta'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   sub(delta) {
-    return Atomics.sub(this.#values, this.#index, this.#check(delta, 'delta'))
+    try {
+      return Atomics.sub(this.#values, this.#index, this.#check(delta, 'delta'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   and(value) {
-    return Atomics.and(this.#values, this.#index, this.#check(value, 'value'))
+    try {
+      return Atomics.and(this.#values, this.#index, this.#check(value, 'value'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   or(value) {
-    return Atomics.or(this.#values, this.#index, this.#check(value, 'value'))
+    try {
+      return Atomics.or(this.#values, this.#index, this.#check(value, 'value'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   xor(value) {
-    return Atomics.xor(this.#values, this.#index, this.#check(value, 'value'))
+    try {
+      return Atomics.xor(this.#values, this.#index, this.#check(value, 'value'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   swap(value) {
-    return Atomics.exchange(this.#values, this.#index, this.#check(value, 'value'))
+    try {
+      return Atomics.exchange(this.#values, this.#index, this.#check(value, 'value'))
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   cas(expected, desired) {
     const e = this.#check(expected, 'expected')
     const d = this.#check(desired, 'desired')
-    return Atomics.compareExchange(this.#values, this.#index, e, d)
+    try {
+      return Atomics.compareExchange(this.#values, this.#index, e, d)
+    } catch (err) {
+      throw this.#explain(err)
+    }
   }
 
   get [Symbol.toStringTag]() {

@@ -1,25 +1,35 @@
-//! Shared memory for tables: a sealed memfd mapped with `MAP_SHARED`.
-//! No Node here; the binding turns these into JS objects.
+//! Shared memory for tables: sealed memfds and named files, mapped with
+//! `MAP_SHARED`. No Node here; the binding turns these into JS objects.
+//!
+//! Nothing here trusts the contents of a file: it checks what the kernel
+//! says (file type, size, seals) and maps the whole file; the header is then
+//! validated by `core::Table::attach` against the mapped length.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::core::Backing;
 
+/// The seals every memfd table carries; attaching to a memfd without them is
+/// refused, since a peer could shrink it under the mapping (SIGBUS).
+pub const TABLE_SEALS: libc::c_int = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+
 /// A shared mapping and the file behind it.
 pub struct Mapping {
     map: MmapRaw,
-    /// Kept open so the table can be handed to other processes.
-    #[allow(dead_code)]
     file: File,
 }
 
 // SAFETY: the mapping is never remapped or unmapped while this value lives,
-// mmap returns page-aligned memory, a new memfd reads as zeros, and the
-// region is only accessed through atomics.
+// mmap returns page-aligned memory, new files read as zeros, and the region
+// is only accessed through atomics.
 unsafe impl Backing for Mapping {
     fn bytes(&self) -> (*mut u8, usize) {
         (self.map.as_mut_ptr(), self.map.len())
@@ -34,10 +44,41 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+fn with_context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(err.kind(), format!("{what}: {err}"))
+}
+
+fn cstring(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// Sizes a new file and reserves its storage, so that running out of memory
+/// or disk fails here rather than as a SIGBUS on first touch.
+fn size_and_reserve(file: &File, len: usize) -> io::Result<()> {
+    file.set_len(len as u64)?;
+    // SAFETY: plain syscall on a descriptor we own.
+    let ret = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+    if ret != 0 {
+        let err = io::Error::last_os_error();
+        // A filesystem without fallocate still works, with sparse storage.
+        if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
+            return Err(with_context(err, format!("cannot reserve {len} bytes")));
+        }
+    }
+    Ok(())
+}
+
+/// What kind of file a descriptor is, as far as tables care.
+fn is_memfd(fd: RawFd) -> bool {
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|target| target.as_os_str().as_bytes().starts_with(b"/memfd:"))
+        .unwrap_or(false)
+}
+
 impl Mapping {
-    /// A new zero-filled memfd of `len` bytes: close-on-exec, storage reserved
-    /// up front (so a full /dev/shm or memory limit fails here, not as a
-    /// SIGBUS later), sealed against shrinking and growing, then mapped.
+    /// A new zero-filled memfd of `len` bytes: close-on-exec, storage
+    /// reserved, sealed against shrinking and growing, then mapped.
     pub fn create_memfd(len: usize) -> io::Result<Mapping> {
         let name = c"atomic-dict";
         // SAFETY: name is a valid NUL-terminated string; flags are constants.
@@ -46,20 +87,190 @@ impl Mapping {
         })?;
         // SAFETY: fd was just returned by memfd_create and is owned by nobody else.
         let file = unsafe { File::from_raw_fd(fd) };
-        file.set_len(len as u64)?;
-        // SAFETY: plain syscall on a descriptor we own.
-        let ret = unsafe { libc::fallocate(fd, 0, 0, len as libc::off_t) };
-        if ret != 0 {
-            let err = io::Error::last_os_error();
+        size_and_reserve(&file, len).map_err(|e| with_context(e, "cannot create shared memory"))?;
+        // SAFETY: plain fcntl on a descriptor we own.
+        check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, TABLE_SEALS) })?;
+        Mapping::map(file, len)
+    }
+
+    /// Maps a table from a descriptor this process holds (inherited from a
+    /// parent, or another table's). The descriptor is duplicated
+    /// (close-on-exec), so the caller's stays open and untouched.
+    pub fn from_fd(fd: RawFd) -> io::Result<Mapping> {
+        // SAFETY: F_DUPFD_CLOEXEC on any integer is safe; it fails with EBADF
+        // when `fd` is not open.
+        let dup = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })
+            .map_err(|e| with_context(e, format!("descriptor {fd}")))?;
+        // SAFETY: `dup` is a new descriptor that only this File owns.
+        let file = unsafe { File::from_raw_fd(dup) };
+        if is_memfd(dup) {
+            // SAFETY: plain fcntl on a descriptor we own.
+            let seals = check(unsafe { libc::fcntl(dup, libc::F_GET_SEALS) })?;
+            if seals & TABLE_SEALS != TABLE_SEALS {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("descriptor {fd} is a memfd without atomic-dict's seals (it could shrink under the mapping)"),
+                ));
+            }
+        }
+        Mapping::map_existing(file, &format!("descriptor {fd}"))
+    }
+
+    /// Opens an existing named table file read-write, refusing symlinks.
+    pub fn open_file(path: &Path) -> io::Result<Mapping> {
+        let c = cstring(path)?;
+        let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY;
+        // SAFETY: c is a valid NUL-terminated path.
+        let fd = match check(unsafe { libc::open(c.as_ptr(), flags) }) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a symbolic link; tables are not opened through links",
+                        path.display()
+                    ),
+                ))
+            }
+            Err(e) => return Err(with_context(e, path.display())),
+        };
+        // SAFETY: fd was just opened and is owned by nobody else.
+        let file = unsafe { File::from_raw_fd(fd) };
+        Mapping::map_existing(file, &path.display().to_string())
+    }
+
+    /// Creates a new file of `len` bytes and mode `mode` under a hidden
+    /// temporary name next to `path`, storage reserved, and maps it. The
+    /// caller initialises the table in it, then [`Draft::publish`]es it.
+    pub fn create_draft(path: &Path, len: usize, mode: u32) -> io::Result<Draft> {
+        let (tmp, file) = create_temp_beside(path)?;
+        let made = (|| {
+            // SAFETY: plain syscall on a descriptor we own.
+            check(unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) })?;
+            size_and_reserve(&file, len)?;
+            Mapping::map(file, len)
+        })();
+        match made {
+            Ok(mapping) => Ok(Draft {
+                tmp,
+                mapping: Arc::new(mapping),
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    fn map_existing(file: File, what: &str) -> io::Result<Mapping> {
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
             return Err(io::Error::new(
-                err.kind(),
-                format!("cannot reserve {len} bytes of shared memory: {err}"),
+                io::ErrorKind::InvalidInput,
+                format!("{what} is not a regular file"),
             ));
         }
-        let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
-        // SAFETY: plain fcntl on a descriptor we own.
-        check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+        let len = usize::try_from(meta.len()).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{what} is too large"))
+        })?;
+        if len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not an atomic-dict table: {what} is empty"),
+            ));
+        }
+        Mapping::map(file, len)
+    }
+
+    fn map(file: File, len: usize) -> io::Result<Mapping> {
         let map = MmapOptions::new().len(len).map_raw(&file)?;
         Ok(Mapping { map, file })
     }
+
+    /// The descriptor this mapping keeps open (to hand to other processes).
+    pub fn fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.len() == 0
+    }
+}
+
+/// A table file being made under a temporary name; removed if dropped
+/// unpublished.
+pub struct Draft {
+    tmp: PathBuf,
+    mapping: Arc<Mapping>,
+}
+
+impl Draft {
+    pub fn mapping(&self) -> &Arc<Mapping> {
+        &self.mapping
+    }
+
+    /// Links the finished file to `path` only if nothing is there yet, so
+    /// every process that opens `path` sees a complete table. `Ok(None)` when
+    /// another process published its table there first.
+    pub fn publish(self, path: &Path) -> io::Result<Option<Arc<Mapping>>> {
+        match std::fs::hard_link(&self.tmp, path) {
+            Ok(()) => Ok(Some(self.mapping.clone())),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(with_context(e, format!("cannot create {}", path.display()))),
+        }
+    }
+}
+
+impl Drop for Draft {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// A new empty file (O_EXCL, mode 0600 until the caller sets its own) with a
+/// unique hidden name in `path`'s directory.
+fn create_temp_beside(path: &Path) -> io::Result<(PathBuf, File)> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for attempt in 0..100u32 {
+        let name = format!(
+            ".{}.{}-{:x}-{attempt}.tmp",
+            base.to_string_lossy(),
+            std::process::id(),
+            nanos
+        );
+        let tmp = dir.join(name);
+        let c = cstring(&tmp)?;
+        let flags =
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: c is a valid NUL-terminated path.
+        match check(unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) }) {
+            // SAFETY: fd was just opened and is owned by nobody else.
+            Ok(fd) => return Ok((tmp, unsafe { File::from_raw_fd(fd) })),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(with_context(
+                    e,
+                    format!("cannot create a file in {}", dir.display()),
+                ))
+            }
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "cannot find a free temporary name",
+    ))
 }

@@ -1,24 +1,93 @@
+use std::io;
+use std::path::Path;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ArrayBuffer, BigInt};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::core::{Backing, Geometry, Kind, Op, Table, Words};
+use crate::core::format::HEADER_BYTES;
+use crate::core::{Backing, FormatError, Geometry, Kind, Layout, Op, Table, Words};
 use crate::shm::Mapping;
 
-fn invalid(msg: impl ToString) -> Error {
-    Error::new(Status::InvalidArg, msg.to_string())
+// Errors cross to JS as "CODE|message"; lib/native.js turns them into Errors
+// with that `code`.
+fn fail(code: &str, msg: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, format!("{code}|{msg}"))
+}
+
+fn invalid(msg: impl std::fmt::Display) -> Error {
+    fail("ERR_INVALID_ARG_VALUE", msg)
+}
+
+fn format_error(e: FormatError) -> Error {
+    match e {
+        FormatError::Invalid(..) => invalid(e),
+        FormatError::NotATable(_) => fail("ERR_ATOMIC_DICT_NOT_A_TABLE", e),
+    }
+}
+
+fn io_error(e: io::Error) -> Error {
+    let code = match e.raw_os_error() {
+        Some(libc::ENOENT) => "ENOENT",
+        Some(libc::EACCES) => "EACCES",
+        Some(libc::EPERM) => "EPERM",
+        Some(libc::ENOSPC) => "ENOSPC",
+        Some(libc::ENOMEM) => "ENOMEM",
+        Some(libc::EISDIR) => "EISDIR",
+        Some(libc::EBADF) => "EBADF",
+        Some(libc::EEXIST) => "EEXIST",
+        _ => match e.kind() {
+            io::ErrorKind::NotFound => "ENOENT",
+            io::ErrorKind::InvalidData => "ERR_ATOMIC_DICT_NOT_A_TABLE",
+            io::ErrorKind::InvalidInput => "ERR_ATOMIC_DICT_NOT_A_TABLE",
+            _ => "ERR_ATOMIC_DICT_IO",
+        },
+    };
+    fail(code, e)
+}
+
+struct Inner {
+    table: Table,
+    mapping: Arc<Mapping>,
 }
 
 /// A table mapped into this process.
 #[napi]
 pub struct NativeTable {
-    table: Table,
+    inner: Option<Inner>,
+    created: bool,
 }
 
-/// Creates a table in a new sealed memfd. Arguments are validated by the JS
-/// layer first; they are checked again here.
+fn geometry(
+    is_set: bool,
+    capacity: i64,
+    k64: u32,
+    k32: u32,
+    value_bits: u32,
+    signed: bool,
+) -> Result<Geometry> {
+    let capacity = u64::try_from(capacity).map_err(|_| invalid("capacity must be positive"))?;
+    Ok(Geometry {
+        kind: if is_set { Kind::Set } else { Kind::Dict },
+        k64,
+        k32,
+        value_bits,
+        signed,
+        capacity,
+    })
+}
+
+fn attach(mapping: Arc<Mapping>, created: bool) -> Result<NativeTable> {
+    let table = Table::attach(Words::new(mapping.clone())).map_err(format_error)?;
+    Ok(NativeTable {
+        inner: Some(Inner { table, mapping }),
+        created,
+    })
+}
+
+/// Creates a table in a new sealed memfd. The JS layer checks the arguments
+/// first; they are checked again here.
 #[napi]
 pub fn create_table(
     is_set: bool,
@@ -28,21 +97,78 @@ pub fn create_table(
     value_bits: u32,
     signed: bool,
 ) -> Result<NativeTable> {
-    let capacity = u64::try_from(capacity).map_err(|_| invalid("capacity must be positive"))?;
-    let geometry = Geometry {
-        kind: if is_set { Kind::Set } else { Kind::Dict },
-        k64,
-        k32,
-        value_bits,
-        signed,
-        capacity,
-    };
-    let layout = crate::core::Layout::new(geometry).map_err(invalid)?;
-    let mapping = Mapping::create_memfd(layout.total_bytes())
-        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-    let words = Words::new(Arc::new(mapping));
-    let table = Table::create(words, geometry).map_err(invalid)?;
-    Ok(NativeTable { table })
+    let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed)?;
+    let layout = Layout::new(geometry).map_err(format_error)?;
+    let mapping = Arc::new(Mapping::create_memfd(layout.total_bytes()).map_err(io_error)?);
+    let table = Table::create(Words::new(mapping.clone()), geometry).map_err(format_error)?;
+    Ok(NativeTable {
+        inner: Some(Inner { table, mapping }),
+        created: true,
+    })
+}
+
+/// Attaches to the table behind a descriptor this process holds (which is
+/// duplicated, never closed). Checks the file, its seals and its header.
+#[napi]
+pub fn attach_fd(fd: i32) -> Result<NativeTable> {
+    if fd < 0 {
+        return Err(invalid("fd must be a descriptor"));
+    }
+    attach(Arc::new(Mapping::from_fd(fd).map_err(io_error)?), false)
+}
+
+/// Opens the table in the file at `path`, creating it when absent and
+/// `create` (then `capacity` must be non-zero). Exactly one of several
+/// processes opening a new path at once creates it; the others attach to
+/// the complete table it publishes. Symlinks are refused.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn open_table(
+    path: String,
+    create: bool,
+    mode: u32,
+    is_set: bool,
+    capacity: i64,
+    k64: u32,
+    k32: u32,
+    value_bits: u32,
+    signed: bool,
+) -> Result<NativeTable> {
+    let path = Path::new(&path);
+    // Two rounds: open; if absent, create and link; if another process
+    // linked first, open theirs.
+    for _ in 0..2 {
+        match Mapping::open_file(path) {
+            Ok(mapping) => return attach(Arc::new(mapping), false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && create => {}
+            Err(e) => return Err(io_error(e)),
+        }
+        if capacity == 0 {
+            return Err(fail(
+                "ENOENT",
+                format!(
+                    "{} does not exist, and creating it needs options.capacity",
+                    path.display()
+                ),
+            ));
+        }
+        let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed)?;
+        let layout = Layout::new(geometry).map_err(format_error)?;
+        let draft = Mapping::create_draft(path, layout.total_bytes(), mode)
+            .map_err(|e| io_error(with_path(e, path)))?;
+        Table::create(Words::new(draft.mapping().clone()), geometry).map_err(format_error)?;
+        if let Some(mapping) = draft.publish(path).map_err(io_error)? {
+            return attach(mapping, true);
+        }
+    }
+    Err(fail(
+        "ERR_ATOMIC_DICT_IO",
+        format!("{} keeps changing while it is opened", path.display()),
+    ))
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
 }
 
 fn key_parts(key: Vec<BigInt>) -> Result<Vec<u64>> {
@@ -68,11 +194,17 @@ fn op_from(name: &str) -> Result<Op> {
 
 #[napi]
 impl NativeTable {
+    fn inner(&self) -> Result<&Inner> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| fail("ERR_ATOMIC_DICT_CLOSED", "the table is closed"))
+    }
+
     /// An ArrayBuffer over the table's memory (not a copy). The mapping stays
     /// alive while the buffer does, whatever happens to this object.
     #[napi]
     pub fn buffer<'env>(&self, env: &'env Env) -> Result<ArrayBuffer<'env>> {
-        let owner: Arc<dyn Backing> = self.table.words().owner().clone();
+        let owner: Arc<dyn Backing> = self.inner()?.mapping.clone();
         let (ptr, len) = owner.bytes();
         // SAFETY: `owner` keeps the mapping valid for `len` bytes at `ptr`; it
         // is moved into the finalizer hint and dropped only when V8 frees the
@@ -80,46 +212,72 @@ impl NativeTable {
         unsafe { ArrayBuffer::from_external(env, ptr, len, owner, |_, owner| drop(owner)) }
     }
 
+    /// Detaches a buffer made by `buffer()`: views over it become empty, so
+    /// any later access throws instead of touching memory being unmapped.
+    #[napi]
+    pub fn detach(&self, buffer: ArrayBuffer) -> Result<()> {
+        buffer.detach()
+    }
+
+    /// Releases this object's hold on the mapping (buffers keep theirs until
+    /// detached or collected). Later calls throw ERR_ATOMIC_DICT_CLOSED.
+    #[napi]
+    pub fn close(&mut self) {
+        self.inner = None;
+    }
+
+    /// Whether this object created the table (false when it attached to one).
+    #[napi(getter)]
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// The descriptor of the table's file in this process (for sharing).
+    #[napi]
+    pub fn fd(&self) -> Result<i32> {
+        Ok(self.inner()?.mapping.fd())
+    }
+
     /// Reads a u64 header word with Rust's atomics: lets the JS layer check
     /// that its view and the native side see the same memory.
     #[napi]
     pub fn header_word(&self, offset: u32) -> Result<BigInt> {
         let off = offset as usize;
-        if !off.is_multiple_of(8) || off + 8 > crate::core::format::HEADER_BYTES {
+        if !off.is_multiple_of(8) || off + 8 > HEADER_BYTES {
             return Err(invalid("offset must be a header word"));
         }
-        let v = self
-            .table
-            .words()
-            .u64(off)
-            .load(std::sync::atomic::Ordering::SeqCst);
-        Ok(BigInt::from(v))
+        let words = self.inner()?.table.words();
+        Ok(BigInt::from(
+            words.u64(off).load(std::sync::atomic::Ordering::SeqCst),
+        ))
     }
 
     /// The row holding `key`, or -1 (never inserts). For cross-checks in tests.
     #[napi]
     pub fn find(&self, key: Vec<BigInt>) -> Result<i64> {
+        let table = &self.inner()?.table;
         let key = key_parts(key)?;
-        self.table.check_key(&key).map_err(invalid)?;
-        Ok(self.table.find(&key).map_or(-1, |row| row as i64))
+        table.check_key(&key).map_err(invalid)?;
+        Ok(table.find(&key).map_or(-1, |row| row as i64))
     }
 
     /// The row holding `key`, inserting it when absent. For cross-checks in tests.
     #[napi]
     pub fn insert(&self, key: Vec<BigInt>) -> Result<i64> {
+        let table = &self.inner()?.table;
         let key = key_parts(key)?;
-        self.table.check_key(&key).map_err(invalid)?;
-        let entry = self
-            .table
+        table.check_key(&key).map_err(invalid)?;
+        let entry = table
             .find_or_insert(&key)
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            .map_err(|e| fail("ERR_ATOMIC_DICT_FULL", e))?;
         Ok(entry.row as i64)
     }
 
-    fn check_row(&self, row: i64) -> Result<u64> {
-        let rows = self.table.layout().rows();
+    fn row(&self, row: i64) -> Result<(&Table, u64)> {
+        let table = &self.inner()?.table;
+        let layout = table.layout();
         match u64::try_from(row) {
-            Ok(r) if r < rows && self.table.layout().geometry.value_bits != 0 => Ok(r),
+            Ok(r) if r < layout.rows() && layout.geometry.value_bits != 0 => Ok((table, r)),
             _ => Err(invalid("row out of range")),
         }
     }
@@ -127,15 +285,15 @@ impl NativeTable {
     /// Applies a value operation in Rust. For cross-checks in tests.
     #[napi]
     pub fn fetch(&self, row: i64, op: String, operand: BigInt) -> Result<BigInt> {
-        let row = self.check_row(row)?;
+        let (table, row) = self.row(row)?;
         let (_, v, _) = operand.get_u64();
-        Ok(BigInt::from(self.table.fetch(row, op_from(&op)?, v)))
+        Ok(BigInt::from(table.fetch(row, op_from(&op)?, v)))
     }
 
     /// Loads a value in Rust. For cross-checks in tests.
     #[napi]
     pub fn load(&self, row: i64) -> Result<BigInt> {
-        let row = self.check_row(row)?;
-        Ok(BigInt::from(self.table.load(row)))
+        let (table, row) = self.row(row)?;
+        Ok(BigInt::from(table.load(row)))
     }
 }

@@ -1,0 +1,180 @@
+'use strict'
+// Reaching one table from other threads and processes: descriptors for
+// worker threads, the environment variable that tells a child which inherited
+// descriptor holds which table, and named files.
+
+const fs = require('node:fs')
+const tables = require('./tables')
+const { typeError, rangeError } = require('./errors')
+
+/** The environment variable naming the tables a child inherits. */
+const ENV = 'ATOMIC_DICT_SHARED'
+
+const KIND_NAMES = { dict: 'AtomicDict', set: 'AtomicSet' }
+
+function identity(fd) {
+  const st = fs.fstatSync(fd, { bigint: true })
+  return { dev: String(st.dev), ino: String(st.ino) }
+}
+
+function internalsOf(table, name) {
+  const t = tables.internals.get(table)
+  if (!t) throw typeError(name, 'an AtomicDict or an AtomicSet', table)
+  return t
+}
+
+/** What a child needs to find a shared table: its kind and file identity. */
+function shareInfo(table, name) {
+  const t = internalsOf(table, name)
+  const fd = t.native.fd()
+  return { fd, kind: t.kind, ...identity(fd) }
+}
+
+/**
+ * Maps the table behind `fd` after checking that the descriptor still names
+ * the file it was shared as (a closed and reused descriptor names another).
+ */
+function attachChecked(fd, dev, ino, kind, what) {
+  let id
+  try {
+    id = identity(fd)
+  } catch (err) {
+    const e = new Error(`atomic-dict: ${what}: descriptor ${fd} is not open in this process (${err.code})`)
+    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
+    throw e
+  }
+  if (id.dev !== dev || id.ino !== ino) {
+    const e = new Error(`atomic-dict: ${what}: descriptor ${fd} no longer refers to the shared table`)
+    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
+    throw e
+  }
+  const parts = tables.attachFd(fd)
+  checkKind(parts, kind, what)
+  return parts
+}
+
+function checkKind(parts, kind, what) {
+  const actual = parts.view.isSet ? 'set' : 'dict'
+  if (actual !== kind) {
+    tables.closeTable(parts)
+    const e = new Error(`atomic-dict: ${what} is an ${KIND_NAMES[actual]}, not an ${KIND_NAMES[kind]}`)
+    e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
+    throw e
+  }
+}
+
+/** A plain, structured-clonable descriptor of a table, for worker threads. */
+function describe(table) {
+  const info = shareInfo(table, 'table')
+  return { type: 'atomic-dict', kind: info.kind, pid: process.pid, fd: info.fd, dev: info.dev, ino: info.ino }
+}
+
+/** The table a descriptor made by `share()` names, for `attach`. */
+function attachDescriptor(descriptor, kind) {
+  const d = descriptor
+  if (d === null || typeof d !== 'object' || d.type !== 'atomic-dict') {
+    throw typeError('descriptor', 'an object made by table.share()', d)
+  }
+  if (!Number.isInteger(d.fd) || d.fd < 0 || typeof d.dev !== 'string' || typeof d.ino !== 'string') {
+    throw typeError('descriptor', 'an object made by table.share()', d)
+  }
+  if (d.pid !== process.pid) {
+    const e = new Error(
+      `atomic-dict: the descriptor was made in process ${d.pid}; attach() works in its worker threads. ` +
+        'Other processes get tables through spawn/fork/shareWithCluster and inherit(), or open().',
+    )
+    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
+    throw e
+  }
+  if (d.kind !== kind) {
+    const e = new Error(`atomic-dict: the descriptor is of an ${KIND_NAMES[d.kind] ?? d.kind}, not an ${KIND_NAMES[kind]}`)
+    e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
+    throw e
+  }
+  return attachChecked(d.fd, d.dev, d.ino, kind, 'the descriptor')
+}
+
+let inherited
+function inheritedTables() {
+  if (inherited === undefined) {
+    inherited = {}
+    const text = process.env[ENV]
+    if (text) {
+      try {
+        inherited = JSON.parse(text)
+      } catch {
+        inherited = {}
+      }
+    }
+  }
+  return inherited
+}
+
+/** The table a parent shared under `name` (spawn/fork `share`, or shareWithCluster). */
+function inherit(name, kind) {
+  if (typeof name !== 'string') throw typeError('name', 'a string', name)
+  const info = Object.prototype.hasOwnProperty.call(inheritedTables(), name) ? inherited[name] : undefined
+  if (!info || !Number.isInteger(info.fd)) {
+    const names = Object.keys(inheritedTables())
+    const e = new Error(
+      `atomic-dict: no table was shared with this process as ${JSON.stringify(name)}` +
+        (names.length ? ` (shared: ${names.map((n) => JSON.stringify(n)).join(', ')})` : ' (none was shared)'),
+    )
+    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
+    throw e
+  }
+  if (info.kind !== kind) {
+    const e = new Error(`atomic-dict: ${JSON.stringify(name)} was shared as an ${KIND_NAMES[info.kind] ?? info.kind}, not an ${KIND_NAMES[kind]}`)
+    e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
+    throw e
+  }
+  return attachChecked(info.fd, String(info.dev), String(info.ino), kind, `shared table ${JSON.stringify(name)}`)
+}
+
+function optionalInteger(options, name, min, max) {
+  const v = options[name]
+  if (v === undefined) return undefined
+  if (typeof v !== 'number') throw typeError(`options.${name}`, 'a number', v)
+  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.${name}`, `an integer from ${min} to ${max}`, v)
+  return v
+}
+
+/**
+ * Opens (or creates) the table in the file at `path`. Options that are given
+ * must match an existing table; `geometryOf(options)` checks them and fills
+ * defaults for creating one.
+ */
+function open(path, options, kind, geometryOf) {
+  if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path)
+  if (options === undefined) options = {}
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  const create = options.create === undefined ? true : options.create
+  if (typeof create !== 'boolean') throw typeError('options.create', 'a boolean', create)
+  const mode = optionalInteger(options, 'mode', 0, 0o777) ?? 0o600
+  const capacity = optionalInteger(options, 'capacity', 1, 2 ** 31)
+  const { capacity: _capacity, create: _create, mode: _mode, ...shape } = options
+  const geometry = geometryOf(shape)
+  const parts = tables.openTable(path, create, mode, kind === 'set', capacity ?? 0, geometry)
+  checkKind(parts, kind, path)
+  const v = parts.view
+  const mismatches = []
+  if (capacity !== undefined && v.capacity !== capacity) mismatches.push(`capacity ${v.capacity} (asked ${capacity})`)
+  for (const key of ['k64', 'k32', 'valueBits', 'signed']) {
+    if (shape[key] !== undefined && v[key] !== geometry[key]) mismatches.push(`${key} ${v[key]} (asked ${geometry[key]})`)
+  }
+  if (mismatches.length) {
+    tables.closeTable(parts)
+    const e = new Error(`atomic-dict: ${path} holds a table of another geometry: ${mismatches.join(', ')}`)
+    e.code = 'ERR_ATOMIC_DICT_GEOMETRY'
+    throw e
+  }
+  return parts
+}
+
+/** Removes a named table's file (processes that have it open keep their mapping). */
+function unlink(path) {
+  if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path)
+  fs.unlinkSync(path)
+}
+
+module.exports = { ENV, shareInfo, describe, attachDescriptor, inherit, open, unlink, internalsOf }
