@@ -1,4 +1,6 @@
 // Type definitions for atomic-dict.
+/// <reference types="node" />
+import type { ChildProcess, ForkOptions, SpawnOptions } from 'node:child_process'
 
 /** A key part: a bigint, or a non-negative safe-integer number. Never 0. */
 export type KeyPart = bigint | number
@@ -30,6 +32,47 @@ export interface DictOptions extends KeyOptions {
   valueBits?: 32 | 64
   /** Read values as two's complement signed integers (default false). */
   signed?: boolean
+}
+
+/** Options of `AtomicDict.open`: given ones must match an existing table. */
+export interface OpenOptions extends DictOptions {
+  /** Keys guaranteed to fit; needed to create the file. */
+  capacity?: number
+  /** Create the file when it does not exist (default true). */
+  create?: boolean
+  /** Permission bits of a new file (default 0o600), applied exactly. */
+  mode?: number
+}
+
+/** Options of `AtomicSet.open`. */
+export interface OpenSetOptions extends KeyOptions {
+  capacity?: number
+  create?: boolean
+  mode?: number
+}
+
+/**
+ * What `table.share()` returns: plain data (structured-clonable) that
+ * `AtomicDict.attach` / `AtomicSet.attach` accept in a worker thread of the
+ * same process.
+ */
+export interface ShareDescriptor {
+  readonly type: 'atomic-dict'
+  readonly kind: 'dict' | 'set'
+  readonly pid: number
+  readonly fd: number
+  readonly dev: string
+  readonly ino: string
+}
+
+/** Members common to both kinds of table: sharing and lifetime. */
+export interface SharedTable {
+  /** A descriptor for `attach` in worker threads of this process. */
+  share(): ShareDescriptor
+  /** Releases this process's mapping; later calls throw `ERR_ATOMIC_DICT_CLOSED`. */
+  close(): void
+  /** Whether this object created the table (false when it attached to one). */
+  readonly created: boolean
 }
 
 /** Thrown when an insert would exceed the table's capacity. */
@@ -76,7 +119,7 @@ export declare const AtomicValue: {
  * values and `number` for 32-bit values; `K` is how keys come back from
  * iteration.
  */
-export interface AtomicDict<V extends bigint | number = bigint, K extends KeyOut = bigint> {
+export interface AtomicDict<V extends bigint | number = bigint, K extends KeyOut = bigint> extends SharedTable {
   /** Adds; returns the value before. Inserts the key when absent. */
   add(key: Key, delta: ValueIn): V
   /** Subtracts (wrapping); returns the value before. Inserts the key when absent. */
@@ -117,6 +160,8 @@ export interface AtomicDict<V extends bigint | number = bigint, K extends KeyOut
   readonly size: number
   /** Keys guaranteed to fit. */
   readonly capacity: number
+  /** The table's shape. */
+  readonly options: { capacity: number; k64: number; k32: number; valueBits: 32 | 64; signed: boolean }
   /** Live iteration (not a snapshot) over keys and values. */
   entries(): IterableIterator<[K, V]>
   /** Live iteration over keys. */
@@ -138,10 +183,25 @@ export declare const AtomicDict: {
   /** Any key shape, 32-bit values (numbers). */
   new (capacity: number, options: DictOptions & { valueBits: 32 }): AtomicDict<number, KeyOut>
   prototype: AtomicDict<bigint | number, KeyOut>
+  /**
+   * The table a parent shared as `name` (the `share` option of `spawn`/`fork`,
+   * or `shareWithCluster`). Its shape comes from the parent: say it with the
+   * type parameters.
+   */
+  inherit<V extends bigint | number = bigint, K extends KeyOut = bigint>(name: string): AtomicDict<V, K>
+  /** The table a `share()` descriptor names, in a worker thread of the same process. */
+  attach<V extends bigint | number = bigint, K extends KeyOut = bigint>(descriptor: ShareDescriptor): AtomicDict<V, K>
+  /** The table in the file at `path` (created when absent unless `create: false`). */
+  open(path: string, options?: OpenOptions & { k64?: 1; k32?: 0; valueBits?: 64 }): AtomicDict<bigint, bigint>
+  open(path: string, options: OpenOptions & { k64?: 1; k32?: 0; valueBits: 32 }): AtomicDict<number, bigint>
+  open(path: string, options: OpenOptions & { valueBits?: 64 }): AtomicDict<bigint, KeyOut>
+  open(path: string, options: OpenOptions & { valueBits: 32 }): AtomicDict<number, KeyOut>
+  /** Removes a named table's file; processes that have it open keep their mapping. */
+  unlink(path: string): void
 }
 
 /** A lock-free set of keys in shared memory. */
-export interface AtomicSet<K extends KeyOut = bigint> {
+export interface AtomicSet<K extends KeyOut = bigint> extends SharedTable {
   /** Inserts the key; `true` only for the call (in any process) that inserted it. */
   add(key: Key): boolean
   has(key: Key): boolean
@@ -149,6 +209,8 @@ export interface AtomicSet<K extends KeyOut = bigint> {
   readonly size: number
   /** Keys guaranteed to fit. */
   readonly capacity: number
+  /** The set's shape. */
+  readonly options: { capacity: number; k64: number; k32: number }
   /** Live iteration over keys. */
   keys(): IterableIterator<K>
   values(): IterableIterator<K>
@@ -164,4 +226,37 @@ export declare const AtomicSet: {
   /** Any key shape. */
   new (capacity: number, options: KeyOptions): AtomicSet<KeyOut>
   prototype: AtomicSet<KeyOut>
+  /** The set a parent shared as `name`. */
+  inherit<K extends KeyOut = bigint>(name: string): AtomicSet<K>
+  /** The set a `share()` descriptor names, in a worker thread of the same process. */
+  attach<K extends KeyOut = bigint>(descriptor: ShareDescriptor): AtomicSet<K>
+  /** The set in the file at `path` (created when absent unless `create: false`). */
+  open<K extends KeyOut = bigint>(path: string, options?: OpenSetOptions): AtomicSet<K>
+  /** Removes a named table's file. */
+  unlink(path: string): void
 }
+
+/** Tables to hand to child processes, by the name they `inherit` them under. */
+export type SharedTables = Record<string, AtomicDict<any, any> | AtomicSet<any>>
+
+/** `child_process.spawn`, plus `options.share`. */
+export declare function spawn(command: string, options?: SpawnOptions & { share?: SharedTables }): ChildProcess
+export declare function spawn(
+  command: string,
+  args: readonly string[],
+  options?: SpawnOptions & { share?: SharedTables },
+): ChildProcess
+
+/** `child_process.fork`, plus `options.share`. */
+export declare function fork(modulePath: string | URL, options?: ForkOptions & { share?: SharedTables }): ChildProcess
+export declare function fork(
+  modulePath: string | URL,
+  args: readonly string[],
+  options?: ForkOptions & { share?: SharedTables },
+): ChildProcess
+
+/**
+ * In the cluster primary, before `cluster.fork()`: every worker forked from
+ * then on can `inherit(name)` these tables.
+ */
+export declare function shareWithCluster(tables: SharedTables): void

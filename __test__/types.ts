@@ -1,7 +1,18 @@
 // Compiled by `tsc --strict` in `npm test`: index.d.ts against real use.
 // Lines marked @ts-expect-error must fail to compile; if they compile, tsc
 // reports the unused directive and the test fails.
-import { AtomicDict, AtomicSet, AtomicDictFullError, type AtomicValue, type KeyOut } from 'atomic-dict'
+import {
+  AtomicDict,
+  AtomicSet,
+  AtomicDictFullError,
+  fork,
+  spawn,
+  shareWithCluster,
+  type AtomicValue,
+  type KeyOut,
+  type ShareDescriptor,
+} from 'atomic-dict'
+import type { ChildProcess } from 'node:child_process'
 
 const counts = new AtomicDict(1024)
 const before: bigint = counts.add(1n, 1n)
@@ -77,6 +88,30 @@ try {
     void code
   }
 }
+
+// Sharing.
+const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set }, silent: true })
+const child2: ChildProcess = spawn(process.execPath, ['worker.js'], { share: { counts }, stdio: 'inherit' })
+shareWithCluster({ counts, set })
+const inheritedCounts: AtomicDict<bigint, bigint> = AtomicDict.inherit('counts')
+const inheritedSmall = AtomicDict.inherit<number>('small')
+const smallValue: number = inheritedSmall.load(1)
+const inheritedSet: AtomicSet<bigint> = AtomicSet.inherit('set')
+const descriptor: ShareDescriptor = counts.share()
+const attached: AtomicDict<bigint, bigint> = AtomicDict.attach(descriptor)
+const opened = AtomicDict.open('/dev/shm/counts', { capacity: 1000, mode: 0o600 })
+const openedValue: bigint = opened.add(1n, 1n)
+const opened32 = AtomicDict.open('/dev/shm/small', { capacity: 1000, valueBits: 32 })
+const opened32Value: number = opened32.add(1, 1)
+const openedSet: AtomicSet<bigint> = AtomicSet.open('/dev/shm/seen', { capacity: 10 })
+const wasCreated: boolean = opened.created
+AtomicDict.unlink('/dev/shm/counts')
+opened.close()
+// @ts-expect-error share() descriptors are made by the package
+AtomicDict.attach({ fd: 3 })
+// @ts-expect-error options.share holds tables
+fork('worker.js', { share: { counts: 5 } })
+void [child, child2, inheritedCounts, smallValue, inheritedSet, attached, openedValue, opened32Value, openedSet, wasCreated]
 
 // @ts-expect-error values must be bigints or numbers
 counts.add(1n, '1')
