@@ -3,12 +3,30 @@
 // changes once inserted (keys are never removed, the table never grows), so a
 // row found once is valid for ever, in every process: the cache never needs
 // invalidating, only bounding.
+//
+// The cache is direct-mapped, in typed arrays: a one-part key lives at the
+// index given by its low bits. A number key is compared as a number; a bigint
+// key is split into 32-bit halves through a BigUint64Array (no BigInt
+// arithmetic, no allocation) and compared half by half, so 5 and 5n share an
+// entry. Nothing is hashed or allocated (a JS Map needs ~350 ns to hash a
+// freshly computed bigint, and Number(bigint) ~16 ns). A collision simply
+// replaces the entry; a miss costs a probe of the table itself. Composite
+// keys always probe the table.
 
 const { KeyCodec } = require('./keys')
 const { closedError } = require('./errors')
 
-/** Entries kept per table and process before the cache starts over. */
-const CACHE_LIMIT = 1 << 17
+/** The largest cache, in entries (12 bytes each), per table and process. */
+const CACHE_LIMIT = 1 << 16
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MAX_U64 = (1n << 64n) - 1n
+
+// A bigint's halves, read through a little-endian u64 (see lib/hash.js).
+const SPLIT64 = new BigUint64Array(1)
+const SPLIT32 = new Uint32Array(SPLIT64.buffer)
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+const LOW = LITTLE_ENDIAN ? 0 : 1
+const HIGH = 1 - LOW
 
 class Keyed {
   /**
@@ -19,44 +37,60 @@ class Keyed {
     this.view = view
     this.codec = new KeyCodec(view.k64, view.k32)
     this.toSlot = toSlot
-    // One-part keys given bare (numbers, bigints) are their own cache keys.
-    this.bare = new Map()
-    // Keys given as arrays are cached under their parts joined by commas.
-    this.joined = new Map()
+    let size = 64
+    while (size < CACHE_LIMIT && size < view.capacity * 2) size *= 2
+    this.mask = size - 1
+    // A key as a number (NaN when above 2^53), and as halves. Empty entries
+    // hold NaN and 0/0, which no valid key equals (keys are never 0); only
+    // valid keys are ever stored, so a hit needs no further checks.
+    this.cacheNumber = new Float64Array(size).fill(NaN)
+    this.cacheLow = new Uint32Array(size)
+    this.cacheHigh = new Uint32Array(size)
+    this.cacheSlot = new Float64Array(size)
   }
 
   /**
-   * The cached slot of `key`, finding it (and inserting it when `insert`)
-   * on a miss; -1 when absent and not inserting. Throws TypeError/RangeError
+   * The slot of `key`, finding it (and inserting it when `insert`) on a
+   * cache miss; -1 when absent and not inserting. Throws TypeError/RangeError
    * for a bad key before anything changes. `view.inserted` is set only when
-   * the table was searched (a cache miss); see AtomicSet#add.
+   * the table was searched (see AtomicSet#add).
    */
   slot(key, insert) {
-    const hit = this.bare.get(key)
-    return hit !== undefined ? hit : this.miss(key, insert)
+    const hit = this.cached(key)
+    return hit >= 0 ? hit : this.miss(key, insert)
+  }
+
+  /** The cached slot of `key`, or -1. Only valid keys are ever cached. */
+  cached(key) {
+    if (typeof key === 'number') {
+      const i = key & this.mask
+      return this.cacheNumber[i] === key ? this.cacheSlot[i] : -1
+    }
+    if (typeof key === 'bigint' && key >= 1n && key <= MAX_U64) {
+      SPLIT64[0] = key
+      const low = SPLIT32[LOW]
+      const i = low & this.mask
+      return this.cacheLow[i] === low && this.cacheHigh[i] === SPLIT32[HIGH] ? this.cacheSlot[i] : -1
+    }
+    return -1
   }
 
   miss(key, insert) {
     const parts = this.codec.parts(key)
-    const array = Array.isArray(key)
-    let cacheKey = key
-    if (array) {
-      cacheKey = parts.join(',')
-      const hit = this.joined.get(cacheKey)
-      if (hit !== undefined) return hit
-    }
     const row = this.view.locate(parts, insert)
     if (row < 0) return -1
     const slot = this.toSlot(row)
-    const cache = array ? this.joined : this.bare
-    if (cache.size >= CACHE_LIMIT) cache.clear()
-    cache.set(cacheKey, slot)
+    if (parts.length === 1) {
+      const k = parts[0]
+      SPLIT64[0] = k
+      const low = SPLIT32[LOW]
+      const i = low & this.mask
+      this.cacheNumber[i] = k <= MAX_SAFE ? Number(k) : NaN
+      this.cacheLow[i] = low
+      this.cacheHigh[i] = SPLIT32[HIGH]
+      this.cacheSlot[i] = slot
+    }
     return slot
-  }
-
-  /** Whether `key` (given bare) is in this process's cache. */
-  has(key) {
-    return this.bare.has(key)
   }
 
   /** Live iteration over complete keys: [user-facing key, row] pairs. */
@@ -75,11 +109,11 @@ class ClosedKeys {
     throw closedError()
   }
 
-  miss() {
+  cached() {
     throw closedError()
   }
 
-  has() {
+  miss() {
     throw closedError()
   }
 

@@ -72,7 +72,7 @@ class AtomicSet {
   /** Inserts the key; true only for the call (in any process) that inserted it. */
   add(key) {
     const keys = this.#keys
-    if (keys.has(key)) return false
+    if (keys.cached(key) >= 0) return false
     this.#view.inserted = false
     keys.miss(key, true)
     return this.#view.inserted

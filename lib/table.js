@@ -35,7 +35,7 @@ class TableView {
     if (h.valueBits === 64) this.values = h.signed ? new BigInt64Array(buffer) : this.u64
     else if (h.valueBits === 32) this.values = h.signed ? new Int32Array(buffer) : this.u32
     else this.values = null
-    this.valueShift = h.valueBits === 64 ? 3 : 2
+    this.valueBytes = valueBytes
     /** Set by `locate`: whether the last call inserted the key. */
     this.inserted = false
     this.closed = false
@@ -53,7 +53,8 @@ class TableView {
 
   /** Index of a row's value in `this.values`. */
   valueIndex(row) {
-    return (this.rowOffset(row) + this.valueOffset) >> this.valueShift
+    // Division, not a shift: offsets pass 2^31 in tables over 2 GiB.
+    return (this.rowOffset(row) + this.valueOffset) / this.valueBytes
   }
 
   size() {
@@ -96,14 +97,14 @@ class TableView {
       const want = parts[i]
       const wide = i < this.k64
       const off = base + this.partOffsets[i]
-      const current = wide ? Atomics.load(this.u64, off >> 3) : BigInt(Atomics.load(this.u32, off >> 2))
+      const current = wide ? Atomics.load(this.u64, off / 8) : BigInt(Atomics.load(this.u32, off / 4))
       if (current === want) continue
       if (current !== 0n) return OTHER
       if (!insert) return ABSENT
       if (i === 0) this.reserve()
       const actual = wide
-        ? Atomics.compareExchange(this.u64, off >> 3, 0n, want)
-        : BigInt(Atomics.compareExchange(this.u32, off >> 2, 0, Number(want)))
+        ? Atomics.compareExchange(this.u64, off / 8, 0n, want)
+        : BigInt(Atomics.compareExchange(this.u32, off / 4, 0, Number(want)))
       if (actual === 0n) {
         if (i === last) {
           Atomics.add(this.u64, ENTRIES, 1n)
@@ -132,7 +133,7 @@ class TableView {
     const out = new Array(this.parts)
     for (let i = 0; i < this.parts; i++) {
       const off = base + this.partOffsets[i]
-      const p = i < this.k64 ? Atomics.load(this.u64, off >> 3) : BigInt(Atomics.load(this.u32, off >> 2))
+      const p = i < this.k64 ? Atomics.load(this.u64, off / 8) : BigInt(Atomics.load(this.u32, off / 4))
       if (p === 0n) return null
       out[i] = p
     }
