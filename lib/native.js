@@ -24,5 +24,6 @@ module.exports = {
   createTable: (...args) => call(binding.createTable, ...args),
   attachFd: (fd) => call(binding.attachFd, fd),
   openTable: (...args) => call(binding.openTable, ...args),
+  call,
   convert,
 }

@@ -5,7 +5,8 @@
 
 const fs = require('node:fs')
 const tables = require('./tables')
-const { typeError, rangeError } = require('./errors')
+const native = require('./native')
+const { typeError, rangeError, closedError } = require('./errors')
 
 /** The environment variable naming the tables a child inherits. */
 const ENV = 'ATOMIC_DICT_SHARED'
@@ -26,7 +27,8 @@ function internalsOf(table, name) {
 /** What a child needs to find a shared table: its kind and file identity. */
 function shareInfo(table, name) {
   const t = internalsOf(table, name)
-  const fd = t.native.fd()
+  if (t.view.closed) throw closedError()
+  const fd = native.call(() => t.native.fd())
   return { fd, kind: t.kind, ...identity(fd) }
 }
 
@@ -75,7 +77,13 @@ function attachDescriptor(descriptor, kind) {
   if (d === null || typeof d !== 'object' || d.type !== 'atomic-dict') {
     throw typeError('descriptor', 'an object made by table.share()', d)
   }
-  if (!Number.isInteger(d.fd) || d.fd < 0 || typeof d.dev !== 'string' || typeof d.ino !== 'string') {
+  if (
+    !Number.isInteger(d.fd) ||
+    d.fd < 0 ||
+    typeof d.dev !== 'string' ||
+    typeof d.ino !== 'string' ||
+    !Object.prototype.hasOwnProperty.call(KIND_NAMES, d.kind)
+  ) {
     throw typeError('descriptor', 'an object made by table.share()', d)
   }
   if (d.pid !== process.pid) {
@@ -87,7 +95,7 @@ function attachDescriptor(descriptor, kind) {
     throw e
   }
   if (d.kind !== kind) {
-    const e = new Error(`atomic-dict: the descriptor is of an ${KIND_NAMES[d.kind] ?? d.kind}, not an ${KIND_NAMES[kind]}`)
+    const e = new Error(`atomic-dict: the descriptor is of an ${KIND_NAMES[d.kind]}, not an ${KIND_NAMES[kind]}`)
     e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
     throw e
   }
@@ -144,8 +152,13 @@ function optionalInteger(options, name, min, max) {
  * must match an existing table; `geometryOf(options)` checks them and fills
  * defaults for creating one.
  */
-function open(path, options, kind, geometryOf) {
+function checkPath(path) {
   if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path)
+  if (path.includes('\0')) throw typeError('path', 'a string without NUL bytes', path)
+}
+
+function open(path, options, kind, geometryOf) {
+  checkPath(path)
   if (options === undefined) options = {}
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
   const create = options.create === undefined ? true : options.create
@@ -173,7 +186,7 @@ function open(path, options, kind, geometryOf) {
 
 /** Removes a named table's file (processes that have it open keep their mapping). */
 function unlink(path) {
-  if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path)
+  checkPath(path)
   fs.unlinkSync(path)
 }
 

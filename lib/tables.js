@@ -52,18 +52,35 @@ function viewOf(table) {
 function createTable(isSet, capacity, { k64, k32, valueBits, signed }) {
   const table = native.createTable(isSet, capacity, k64, k32, valueBits, signed)
   const view = viewOf(table)
-  if (!sameMemoryChecked) checkSameMemory(table, view)
+  if (!sameMemoryChecked) {
+    try {
+      checkSameMemory(table, view)
+    } catch (err) {
+      closeTable({ native: table, view })
+      throw err
+    }
+  }
   return { native: table, view }
+}
+
+/**
+ * Before a process first attaches to a table others use, it checks the
+ * runtime on a private table of its own (the check writes to the table).
+ */
+function ensureSameMemory() {
+  if (!sameMemoryChecked) closeTable(createTable(false, 1, { k64: 1, k32: 0, valueBits: 64, signed: false }))
 }
 
 /** The table behind a descriptor this process holds (duplicated, validated). */
 function attachFd(fd) {
+  ensureSameMemory()
   const table = native.attachFd(fd)
   return { native: table, view: viewOf(table) }
 }
 
 /** The table in a named file, created when absent if `create`. */
 function openTable(path, create, mode, isSet, capacity, { k64, k32, valueBits, signed }) {
+  ensureSameMemory()
   const table = native.openTable(path, create, mode, isSet, capacity, k64, k32, valueBits, signed)
   return { native: table, view: viewOf(table) }
 }
@@ -79,7 +96,7 @@ function closeTable({ native: table, view }) {
   const buffer = view.buffer
   view.close()
   try {
-    table.detach(buffer)
+    native.call(() => table.detach(buffer))
   } finally {
     table.close()
   }

@@ -44,8 +44,40 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// An I/O error with what was being done, keeping the OS error number
+/// (`io::Error::new` alone would drop it): see [`errno`].
+#[derive(Debug)]
+struct Context {
+    errno: Option<i32>,
+    message: String,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Context {}
+
 fn with_context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
-    io::Error::new(err.kind(), format!("{what}: {err}"))
+    let errno = errno(&err);
+    io::Error::new(
+        err.kind(),
+        Context {
+            errno,
+            message: format!("{what}: {err}"),
+        },
+    )
+}
+
+/// The OS error number behind an error, through any context added here.
+pub fn errno(err: &io::Error) -> Option<i32> {
+    err.raw_os_error().or_else(|| {
+        err.get_ref()
+            .and_then(|inner| inner.downcast_ref::<Context>())
+            .and_then(|c| c.errno)
+    })
 }
 
 fn cstring(path: &Path) -> io::Result<CString> {
@@ -103,6 +135,16 @@ impl Mapping {
             .map_err(|e| with_context(e, format!("descriptor {fd}")))?;
         // SAFETY: `dup` is a new descriptor that only this File owns.
         let file = unsafe { File::from_raw_fd(dup) };
+        // SAFETY: plain fcntl on a descriptor we own.
+        let access = check(unsafe { libc::fcntl(dup, libc::F_GETFL) })? & libc::O_ACCMODE;
+        if access != libc::O_RDWR {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "not an atomic-dict table: descriptor {fd} is not open for reading and writing"
+                ),
+            ));
+        }
         if is_memfd(dup) {
             // SAFETY: plain fcntl on a descriptor we own.
             let seals = check(unsafe { libc::fcntl(dup, libc::F_GET_SEALS) })?;
@@ -157,7 +199,7 @@ impl Mapping {
             }),
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
-                Err(e)
+                Err(with_context(e, format!("cannot create {}", path.display())))
             }
         }
     }
@@ -183,7 +225,10 @@ impl Mapping {
     }
 
     fn map(file: File, len: usize) -> io::Result<Mapping> {
-        let map = MmapOptions::new().len(len).map_raw(&file)?;
+        let map = MmapOptions::new()
+            .len(len)
+            .map_raw(&file)
+            .map_err(|e| with_context(e, format!("cannot map {len} bytes")))?;
         Ok(Mapping { map, file })
     }
 
@@ -245,13 +290,12 @@ fn create_temp_beside(path: &Path) -> io::Result<(PathBuf, File)> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
+    // At most 64 bytes of the name, so the temporary name stays within the
+    // 255-byte limit however long the table's name is.
+    let bytes = base.as_bytes();
+    let short = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]);
     for attempt in 0..100u32 {
-        let name = format!(
-            ".{}.{}-{:x}-{attempt}.tmp",
-            base.to_string_lossy(),
-            std::process::id(),
-            nanos
-        );
+        let name = format!(".{short}.{}-{nanos:x}-{attempt}.tmp", std::process::id());
         let tmp = dir.join(name);
         let c = cstring(&tmp)?;
         let flags =

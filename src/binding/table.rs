@@ -1,6 +1,6 @@
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{ArrayBuffer, BigInt};
 use napi::{Env, Error, Result, Status};
@@ -28,15 +28,20 @@ fn format_error(e: FormatError) -> Error {
 }
 
 fn io_error(e: io::Error) -> Error {
-    let code = match e.raw_os_error() {
+    let code = match crate::shm::errno(&e) {
         Some(libc::ENOENT) => "ENOENT",
         Some(libc::EACCES) => "EACCES",
         Some(libc::EPERM) => "EPERM",
         Some(libc::ENOSPC) => "ENOSPC",
         Some(libc::ENOMEM) => "ENOMEM",
         Some(libc::EISDIR) => "EISDIR",
+        Some(libc::ENOTDIR) => "ENOTDIR",
         Some(libc::EBADF) => "EBADF",
         Some(libc::EEXIST) => "EEXIST",
+        Some(libc::ELOOP) => "ELOOP",
+        Some(libc::ENAMETOOLONG) => "ENAMETOOLONG",
+        Some(libc::EROFS) => "EROFS",
+        Some(libc::EMFILE) => "EMFILE",
         _ => match e.kind() {
             io::ErrorKind::NotFound => "ENOENT",
             io::ErrorKind::InvalidData => "ERR_ATOMIC_DICT_NOT_A_TABLE",
@@ -52,11 +57,17 @@ struct Inner {
     mapping: Arc<Mapping>,
 }
 
+/// What keeps the mapping alive for the JS buffer: the buffer's finalizer
+/// holds one reference, and `detach` empties it once the buffer can no
+/// longer reach the memory, so `close()` unmaps at once instead of at GC.
+type Hold = Arc<Mutex<Option<Arc<dyn Backing>>>>;
+
 /// A table mapped into this process.
 #[napi]
 pub struct NativeTable {
     inner: Option<Inner>,
     created: bool,
+    hold: Option<Hold>,
 }
 
 fn geometry(
@@ -83,6 +94,7 @@ fn attach(mapping: Arc<Mapping>, created: bool) -> Result<NativeTable> {
     Ok(NativeTable {
         inner: Some(Inner { table, mapping }),
         created,
+        hold: None,
     })
 }
 
@@ -104,6 +116,7 @@ pub fn create_table(
     Ok(NativeTable {
         inner: Some(Inner { table, mapping }),
         created: true,
+        hold: None,
     })
 }
 
@@ -154,8 +167,7 @@ pub fn open_table(
         }
         let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed)?;
         let layout = Layout::new(geometry).map_err(format_error)?;
-        let draft = Mapping::create_draft(path, layout.total_bytes(), mode)
-            .map_err(|e| io_error(with_path(e, path)))?;
+        let draft = Mapping::create_draft(path, layout.total_bytes(), mode).map_err(io_error)?;
         Table::create(Words::new(draft.mapping().clone()), geometry).map_err(format_error)?;
         if let Some(mapping) = draft.publish(path).map_err(io_error)? {
             return attach(mapping, true);
@@ -165,10 +177,6 @@ pub fn open_table(
         "ERR_ATOMIC_DICT_IO",
         format!("{} keeps changing while it is opened", path.display()),
     ))
-}
-
-fn with_path(e: io::Error, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
 }
 
 fn key_parts(key: Vec<BigInt>) -> Result<Vec<u64>> {
@@ -200,23 +208,52 @@ impl NativeTable {
             .ok_or_else(|| fail("ERR_ATOMIC_DICT_CLOSED", "the table is closed"))
     }
 
-    /// An ArrayBuffer over the table's memory (not a copy). The mapping stays
-    /// alive while the buffer does, whatever happens to this object.
+    /// The ArrayBuffer over the table's memory (not a copy): the table's
+    /// exact length (a file may be longer). The mapping stays alive while the
+    /// buffer can reach it, whatever happens to this object. One per object,
+    /// so no two buffers of an isolate ever share a data pointer.
     #[napi]
-    pub fn buffer<'env>(&self, env: &'env Env) -> Result<ArrayBuffer<'env>> {
-        let owner: Arc<dyn Backing> = self.inner()?.mapping.clone();
-        let (ptr, len) = owner.bytes();
-        // SAFETY: `owner` keeps the mapping valid for `len` bytes at `ptr`; it
-        // is moved into the finalizer hint and dropped only when V8 frees the
-        // buffer. JS reaches the memory only through Atomics on typed arrays.
-        unsafe { ArrayBuffer::from_external(env, ptr, len, owner, |_, owner| drop(owner)) }
+    pub fn buffer<'env>(&mut self, env: &'env Env) -> Result<ArrayBuffer<'env>> {
+        if self.hold.is_some() {
+            return Err(invalid("buffer() is called once per table object"));
+        }
+        let inner = self.inner()?;
+        let owner: Arc<dyn Backing> = inner.mapping.clone();
+        let (ptr, mapped) = owner.bytes();
+        let len = inner.table.layout().total_bytes();
+        debug_assert!(len <= mapped, "Table::attach checked the length");
+        let hold: Hold = Arc::new(Mutex::new(Some(owner)));
+        // SAFETY: the Backing in `hold` keeps the mapping valid for `mapped`
+        // >= `len` bytes at `ptr`. The finalizer keeps `hold` until V8 frees
+        // the buffer, and `detach` empties it only after the buffer is
+        // detached (no view can reach the memory any more). JS reaches the
+        // memory only through Atomics on typed arrays.
+        let buffer = unsafe {
+            ArrayBuffer::from_external(env, ptr, len, hold.clone(), |_, hold| drop(hold))
+        }?;
+        self.hold = Some(hold);
+        Ok(buffer)
     }
 
-    /// Detaches a buffer made by `buffer()`: views over it become empty, so
-    /// any later access throws instead of touching memory being unmapped.
+    /// Detaches the buffer made by `buffer()`: views over it become empty, so
+    /// any later access throws, and the buffer's hold on the mapping goes.
     #[napi]
     pub fn detach(&self, buffer: ArrayBuffer) -> Result<()> {
-        buffer.detach()
+        let Some(hold) = &self.hold else {
+            return Err(invalid("this table object made no buffer"));
+        };
+        let ours = hold
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|owner| owner.bytes().0 as *const u8));
+        if ours != Some(buffer.as_ptr()) {
+            return Err(invalid("not the buffer of this table object"));
+        }
+        buffer.detach()?;
+        if let Ok(mut slot) = hold.lock() {
+            slot.take();
+        }
+        Ok(())
     }
 
     /// Releases this object's hold on the mapping (buffers keep theirs until
