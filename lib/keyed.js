@@ -76,12 +76,19 @@ class Keyed {
   }
 
   miss(key, insert) {
-    const parts = this.codec.parts(key)
-    const row = this.view.locate(parts, insert)
+    const view = this.view
+    let k, row
+    if (view.oneWidePart && !Array.isArray(key)) {
+      k = this.codec.one(key)
+      row = view.locateOne(k, insert)
+    } else {
+      const parts = this.codec.parts(key)
+      row = view.locate(parts, insert)
+      k = parts.length === 1 ? parts[0] : undefined
+    }
     if (row < 0) return -1
     const slot = this.toSlot(row)
-    if (parts.length === 1) {
-      const k = parts[0]
+    if (k !== undefined) {
       SPLIT64[0] = k
       const low = SPLIT32[LOW]
       const i = low & this.mask

@@ -43,13 +43,9 @@ class KeyCodec {
     return [part(key, this.k64 === 1, name)]
   }
 
-  /**
-   * What the per-process key cache is indexed by: a one-part key is its own
-   * cache key; a composite key is its parts joined (so [1, 2] and [1n, 2n]
-   * share an entry). Only called with parts that passed `parts()`.
-   */
-  cacheKey(key, parts) {
-    return this.count === 1 && !Array.isArray(key) ? key : parts.join(',')
+  /** A bare one-part key as a BigInt (only for tables with one part). */
+  one(key, name = 'key') {
+    return part(key, this.k64 === 1, name)
   }
 
   /** Parts read from a row, in the form keys are handed back to users. */
