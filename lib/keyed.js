@@ -80,7 +80,7 @@ class Keyed {
     let k, row
     if (view.oneWidePart && !Array.isArray(key)) {
       k = this.codec.one(key)
-      row = view.locateOne(k, insert)
+      row = view.nativeLocate === null ? view.locateOne(k, insert) : view.locateNative(k, insert)
     } else {
       const parts = this.codec.parts(key)
       row = view.locate(parts, insert)

@@ -44,6 +44,26 @@ class TableView {
     /** Set by `locate`: whether the last call inserted the key. */
     this.inserted = false
     this.closed = false
+    /** The native locate(keyBigInt, insert) for one-part tables (see tables.js). */
+    this.nativeLocate = null
+  }
+
+  /**
+   * `locateOne` through the native core (src/binding/locate.rs), when the
+   * binding made a locate function for this table; same results.
+   */
+  locateNative(want, insert) {
+    const r = this.nativeLocate(want, insert)
+    if (r >= 0) {
+      const inserted = r % 2
+      this.inserted = inserted === 1
+      return (r - inserted) / 2
+    }
+    this.inserted = false
+    if (r === -1) return -1
+    if (r === -2) throw new AtomicDictFullError(this.capacity)
+    if (r === -3) throw closedError()
+    throw new Error(`atomic-dict: internal error in the native locate (${r})`)
   }
 
   /** After this, every method throws ERR_ATOMIC_DICT_CLOSED. */

@@ -41,7 +41,9 @@ function checkSameMemory(table, view) {
 
 function viewOf(table) {
   try {
-    return new TableView(table.buffer())
+    const view = new TableView(table.buffer())
+    if (view.oneWidePart) view.nativeLocate = table.locator()
+    return view
   } catch (err) {
     table.close()
     throw native.convert(err)

@@ -3,4 +3,5 @@
 //! view; the native methods here are for set-up, and for tests that check
 //! the JS and Rust implementations of the format against each other.
 
+pub mod locate;
 pub mod table;

@@ -1,14 +1,17 @@
 use std::io;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{ArrayBuffer, BigInt};
+use napi::bindgen_prelude::{ArrayBuffer, BigInt, Unknown};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
 use crate::core::format::HEADER_BYTES;
 use crate::core::{Backing, FormatError, Geometry, Kind, Layout, Op, Table, Words};
 use crate::shm::Mapping;
+
+use super::locate::{make_locator, LocateState};
 
 // Errors cross to JS as "CODE|message"; lib/native.js turns them into Errors
 // with that `code`.
@@ -68,6 +71,7 @@ pub struct NativeTable {
     inner: Option<Inner>,
     created: bool,
     hold: Option<Hold>,
+    locator: Option<Rc<LocateState>>,
 }
 
 fn geometry(
@@ -95,6 +99,7 @@ fn attach(mapping: Arc<Mapping>, created: bool) -> Result<NativeTable> {
         inner: Some(Inner { table, mapping }),
         created,
         hold: None,
+        locator: None,
     })
 }
 
@@ -117,6 +122,7 @@ pub fn create_table(
         inner: Some(Inner { table, mapping }),
         created: true,
         hold: None,
+        locator: None,
     })
 }
 
@@ -261,6 +267,29 @@ impl NativeTable {
     #[napi]
     pub fn close(&mut self) {
         self.inner = None;
+        if let Some(state) = self.locator.take() {
+            state.close();
+        }
+    }
+
+    /// A raw N-API function `locate(keyBigInt, insert)` for this table (see
+    /// binding/locate.rs); only for tables whose key is one 64-bit part.
+    #[napi]
+    pub fn locator<'env>(&mut self, env: &'env Env) -> Result<Unknown<'env>> {
+        let table = self.inner()?.table.clone();
+        let g = table.layout().geometry;
+        if g.k64 != 1 || g.k32 != 0 {
+            return Err(invalid(
+                "locator() is for tables whose key is one 64-bit part",
+            ));
+        }
+        let state = match &self.locator {
+            Some(state) => state.clone(),
+            None => LocateState::new(table),
+        };
+        let function = make_locator(env, &state)?;
+        self.locator = Some(state);
+        Ok(function)
     }
 
     /// Whether this object created the table (false when it attached to one).
