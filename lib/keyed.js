@@ -78,6 +78,20 @@ class Keyed {
   miss(key, insert) {
     const view = this.view
     let k, row
+    if (view.nativeLocate !== null && typeof key === 'number') {
+      // Number keys go to the native core as numbers: no BigInt at all.
+      this.codec.checkOne(key)
+      row = view.locateNative(key, insert)
+      if (row < 0) return -1
+      const slot = this.toSlot(row)
+      const low = key >>> 0
+      const i = low & this.mask
+      this.cacheNumber[i] = key
+      this.cacheLow[i] = low
+      this.cacheHigh[i] = (key - low) / 4294967296
+      this.cacheSlot[i] = slot
+      return slot
+    }
     if (view.oneWidePart && !Array.isArray(key)) {
       k = this.codec.one(key)
       row = view.nativeLocate === null ? view.locateOne(k, insert) : view.locateNative(k, insert)

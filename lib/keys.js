@@ -48,6 +48,12 @@ class KeyCodec {
     return part(key, this.k64 === 1, name)
   }
 
+  /** Checks a bare one-part key, as `one` does, without converting it. */
+  checkOne(key, name = 'key') {
+    if (typeof key === 'number' && Number.isInteger(key) && key >= 1 && key <= (this.k64 === 1 ? Number.MAX_SAFE_INTEGER : MAX_U32)) return
+    part(key, this.k64 === 1, name)
+  }
+
   /** Parts read from a row, in the form keys are handed back to users. */
   fromParts(raw) {
     const out = new Array(this.count)

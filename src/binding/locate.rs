@@ -5,7 +5,8 @@
 //! compares cost ~25 ns a row there).
 //!
 //! The function is made per table object and carries its table as its data:
-//! `locate(keyBigInt, insert) -> number`, where a result r >= 0 is
+//! `locate(key, insert) -> number` (the key a BigInt, or a safe-integer
+//! number, so number keys need no BigInt at all), where a result r >= 0 is
 //! `row * 2 + inserted`, -1 absent, -2 full, -3 closed, -4 a bad argument,
 //! -5 an internal error. The JS layer has already checked the key.
 
@@ -91,7 +92,20 @@ unsafe extern "C" fn locate_callback(
         // SAFETY: argv[0] is a value of this call; N-API checks its type.
         let status =
             unsafe { sys::napi_get_value_bigint_uint64(env, argv[0], &mut key, &mut lossless) };
-        if status != sys::Status::napi_ok || !lossless {
+        if status != sys::Status::napi_ok {
+            // Not a BigInt: a number key (a safe integer, checked again).
+            let mut number = 0f64;
+            // SAFETY: as above.
+            if unsafe { sys::napi_get_value_double(env, argv[0], &mut number) }
+                != sys::Status::napi_ok
+            {
+                return BAD_ARGUMENT;
+            }
+            if !(1.0..=9_007_199_254_740_991.0).contains(&number) || number.fract() != 0.0 {
+                return BAD_ARGUMENT;
+            }
+            key = number as u64;
+        } else if !lossless {
             return BAD_ARGUMENT;
         }
         let mut insert = false;
