@@ -65,8 +65,29 @@ export interface ShareDescriptor {
   readonly ino: string
 }
 
+/** What `verify()` found; `ok` when `problems` is empty. */
+export interface VerifyReport {
+  ok: boolean
+  /** The header's entry count (what `size` reports). */
+  entries: number
+  /** The header's admission counter (rows claimed or being claimed). */
+  reserved: number
+  /** Rows holding a complete key. */
+  completeRows: number
+  /** Rows whose key is incomplete: an insert in flight, or an inserter that died mid-way. */
+  partialRows: number
+  /** Keys complete in more than one row. */
+  duplicateKeys: number
+  /** Keys a lookup from their home block does not reach. */
+  unreachableKeys: number
+  /** A description of each violation (at most 20). */
+  problems: string[]
+}
+
 /** Members common to both kinds of table: sharing and lifetime. */
 export interface SharedTable {
+  /** Audits every row against the table's invariants (for a table nobody is inserting into). */
+  verify(): VerifyReport
   /** A descriptor for `attach` in worker threads of this process. */
   share(): ShareDescriptor
   /** Releases this process's mapping; later calls throw `ERR_ATOMIC_DICT_CLOSED`. */

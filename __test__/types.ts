@@ -106,12 +106,14 @@ const opened32Value: number = opened32.add(1, 1)
 const openedSet: AtomicSet<bigint> = AtomicSet.open('/dev/shm/seen', { capacity: 10 })
 const wasCreated: boolean = opened.created
 AtomicDict.unlink('/dev/shm/counts')
+const report = opened.verify()
+const reportOk: boolean = report.ok && report.problems.length === 0
 opened.close()
 // @ts-expect-error share() descriptors are made by the package
 AtomicDict.attach({ fd: 3 })
 // @ts-expect-error options.share holds tables
 fork('worker.js', { share: { counts: 5 } })
-void [child, child2, inheritedCounts, smallValue, inheritedSet, attached, openedValue, opened32Value, openedSet, wasCreated]
+void [reportOk, child, child2, inheritedCounts, smallValue, inheritedSet, attached, openedValue, opened32Value, openedSet, wasCreated]
 
 // @ts-expect-error values must be bigints or numbers
 counts.add(1n, '1')

@@ -55,6 +55,17 @@ class AtomicSet {
     return tables.internals.get(this).native.created
   }
 
+  /**
+   * Audits every row: no key in two rows, every key reachable from its home
+   * block, the entry count equal to the complete rows. Meant for a table no
+   * one is inserting into at the moment (inserts in flight show as partial
+   * rows). Returns { ok, entries, reserved, completeRows, partialRows,
+   * duplicateKeys, unreachableKeys, problems }.
+   */
+  verify() {
+    return tables.verify(tables.internals.get(this))
+  }
+
   /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
   close() {
     const parts = tables.internals.get(this)

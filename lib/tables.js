@@ -5,6 +5,7 @@
 const native = require('./native')
 const { TableView } = require('./table')
 const { OFF } = require('./format')
+const { closedError } = require('./errors')
 
 /** Passed as the first constructor argument to build a table object from {native, view}. */
 const FROM_NATIVE = Symbol('atomic-dict: from native')
@@ -104,4 +105,10 @@ function closeTable({ native: table, view }) {
   }
 }
 
-module.exports = { FROM_NATIVE, internals, createTable, attachFd, openTable, closeTable }
+/** The native audit of a table's rows. */
+function verify({ native: table, view }) {
+  if (view.closed) throw closedError()
+  return native.call(() => table.verify())
+}
+
+module.exports = { verify, FROM_NATIVE, internals, createTable, attachFd, openTable, closeTable }

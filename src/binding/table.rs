@@ -65,6 +65,19 @@ struct Inner {
 /// longer reach the memory, so `close()` unmaps at once instead of at GC.
 type Hold = Arc<Mutex<Option<Arc<dyn Backing>>>>;
 
+/// What `verify()` found (see core::verify::Report); counts as numbers.
+#[napi(object)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub entries: f64,
+    pub reserved: f64,
+    pub complete_rows: f64,
+    pub partial_rows: f64,
+    pub duplicate_keys: f64,
+    pub unreachable_keys: f64,
+    pub problems: Vec<String>,
+}
+
 /// A table mapped into this process.
 #[napi]
 pub struct NativeTable {
@@ -290,6 +303,22 @@ impl NativeTable {
         let function = make_locator(env, &state)?;
         self.locator = Some(state);
         Ok(function)
+    }
+
+    /// Audits every row against the table's invariants (see core::verify).
+    #[napi]
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let r = self.inner()?.table.verify();
+        Ok(VerifyReport {
+            ok: r.ok(),
+            entries: r.entries as f64,
+            reserved: r.reserved as f64,
+            complete_rows: r.complete_rows as f64,
+            partial_rows: r.partial_rows as f64,
+            duplicate_keys: r.duplicate_keys as f64,
+            unreachable_keys: r.unreachable_keys as f64,
+            problems: r.problems,
+        })
     }
 
     /// Whether this object created the table (false when it attached to one).

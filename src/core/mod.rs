@@ -6,7 +6,9 @@ pub mod hash;
 pub mod memory;
 pub mod sync;
 pub mod table;
+pub mod verify;
 
 pub use format::{FormatError, Geometry, Kind, Layout};
 pub use memory::{Backing, HeapBacking, Words};
 pub use table::{Entry, KeyError, Op, Table, TableError};
+pub use verify::Report;

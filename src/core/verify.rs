@@ -1,0 +1,164 @@
+//! `Table::verify`: an audit of a table's rows against its invariants, for
+//! tests, crash recovery checks and `npx atomic-dict inspect`-style tools.
+
+use std::collections::HashMap;
+
+use super::format::{OFF_ENTRIES, OFF_RESERVED};
+use super::sync::Ordering;
+use super::table::Table;
+
+/// What `verify` found. `problems` is empty when the table is sound.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The header's entry count.
+    pub entries: u64,
+    /// The header's admission counter.
+    pub reserved: u64,
+    /// Rows holding a complete key.
+    pub complete_rows: u64,
+    /// Rows whose first part is claimed but whose key is incomplete (an
+    /// insert in flight, or an inserter that died mid-way).
+    pub partial_rows: u64,
+    /// Keys found complete in more than one row.
+    pub duplicate_keys: u64,
+    /// Complete keys that a lookup from their home block does not reach.
+    pub unreachable_keys: u64,
+    /// Human-readable descriptions of every violation (capped at 20).
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+const MAX_PROBLEMS: usize = 20;
+
+impl Table {
+    /// Scans every row. Meant for a quiescent table: inserts in flight show
+    /// up as partial rows and count mismatches.
+    pub fn verify(&self) -> Report {
+        let layout = *self.layout();
+        let words = self.words();
+        let mut report = Report {
+            entries: words.u64(OFF_ENTRIES).load(Ordering::Acquire),
+            reserved: words.u64(OFF_RESERVED).load(Ordering::Acquire),
+            ..Report::default()
+        };
+        let problem = |report: &mut Report, msg: String| {
+            if report.problems.len() < MAX_PROBLEMS {
+                report.problems.push(msg);
+            }
+        };
+        let parts = layout.parts();
+        let mut key = vec![0u64; parts];
+        let mut rows_of: HashMap<Vec<u64>, u64> = HashMap::new();
+        for row in 0..layout.rows() {
+            if self.read_key(row, &mut key) {
+                report.complete_rows += 1;
+                if let Some(first) = rows_of.insert(key.clone(), row) {
+                    report.duplicate_keys += 1;
+                    problem(
+                        &mut report,
+                        format!("key {key:?} is in rows {first} and {row}"),
+                    );
+                }
+            } else if key[0] != 0 {
+                report.partial_rows += 1;
+            }
+        }
+        for (key, &row) in &rows_of {
+            if self.check_key(key).is_err() || self.find(key) != Some(row) {
+                report.unreachable_keys += 1;
+                problem(
+                    &mut report,
+                    format!("key {key:?} in row {row} is not found from its home block"),
+                );
+            }
+        }
+        if report.entries != report.complete_rows {
+            let msg = format!(
+                "the entry count is {} but {} rows hold complete keys",
+                report.entries, report.complete_rows
+            );
+            problem(&mut report, msg);
+        }
+        let claimed = report.complete_rows + report.partial_rows;
+        if report.reserved < claimed {
+            let msg = format!(
+                "the admission counter is {} but {claimed} rows are claimed",
+                report.reserved
+            );
+            problem(&mut report, msg);
+        }
+        if claimed > self.capacity() {
+            let msg = format!(
+                "{claimed} rows are claimed, more than the capacity {}",
+                self.capacity()
+            );
+            problem(&mut report, msg);
+        }
+        report
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::core::{Geometry, Kind, Layout, Table, Words};
+
+    fn table(k64: u32, k32: u32, capacity: u64) -> Table {
+        let g = Geometry {
+            kind: Kind::Dict,
+            k64,
+            k32,
+            value_bits: 64,
+            signed: false,
+            capacity,
+        };
+        Table::create(Words::heap(Layout::new(g).unwrap().total_bytes()), g).unwrap()
+    }
+
+    #[test]
+    fn a_sound_table_verifies() {
+        let t = table(2, 1, 500);
+        for i in 1..=500u64 {
+            t.find_or_insert(&[1 + i % 3, i, 7]).unwrap();
+        }
+        let r = t.verify();
+        assert!(r.ok(), "{r:?}");
+        assert_eq!(
+            (r.entries, r.complete_rows, r.partial_rows, r.reserved),
+            (500, 500, 0, 500)
+        );
+    }
+
+    #[test]
+    fn damage_is_reported() {
+        let t = table(1, 0, 100);
+        for i in 1..=50u64 {
+            t.find_or_insert(&[i]).unwrap();
+        }
+        // A forged duplicate: copy key 7 into an empty row elsewhere.
+        let layout = *t.layout();
+        let row7 = t.find(&[7]).unwrap();
+        let empty = (0..layout.rows())
+            .find(|&r| {
+                let mut k = [0u64];
+                !t.read_key(r, &mut k) && r != row7
+            })
+            .unwrap();
+        let off = layout.row_offset(empty);
+        t.words()
+            .u64(off)
+            .store(7, std::sync::atomic::Ordering::SeqCst);
+        let r = t.verify();
+        assert!(!r.ok());
+        assert_eq!(r.complete_rows, 51);
+        assert_eq!(r.duplicate_keys, 1, "{r:?}");
+        assert!(
+            r.problems.iter().any(|p| p.contains("entry count")),
+            "{r:?}"
+        );
+    }
+}
