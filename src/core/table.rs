@@ -27,8 +27,11 @@
 //! Acquire/Release: a key word carries no data of its own (the value starts at
 //! 0 whoever wins), so this only keeps the usual "write then publish"
 //! reasoning simple. `reserved` is an admission gate and publishes nothing:
-//! Relaxed. `entries` uses AcqRel so that `len()` after observing a key
-//! counts it.
+//! Relaxed. `entries` is incremented (AcqRel) after the key is published:
+//! an insert is counted once the inserting call has returned, and a key that
+//! `len()` counts is visible to a lookup made after it (loom checks both,
+//! `tests/loom.rs`). While an insert is in flight, its key can be found a
+//! moment before it is counted.
 
 use std::fmt;
 
