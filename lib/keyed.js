@@ -19,7 +19,6 @@ const { closedError } = require('./errors')
 /** The largest cache, in entries (12 bytes each), per table and process. */
 const CACHE_LIMIT = 1 << 16
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-const MAX_U64 = (1n << 64n) - 1n
 
 // A bigint's halves, read through a little-endian u64 (see lib/hash.js).
 const SPLIT64 = new BigUint64Array(1)
@@ -66,7 +65,8 @@ class Keyed {
       const i = key & this.mask
       return this.cacheNumber[i] === key ? this.cacheSlot[i] : -1
     }
-    if (typeof key === 'bigint' && key >= 1n && key <= MAX_U64) {
+    // asUintN(64, key) === key: key in [0, 2^64) (cheaper than two compares).
+    if (typeof key === 'bigint' && BigInt.asUintN(64, key) === key && key !== 0n) {
       SPLIT64[0] = key
       const low = SPLIT32[LOW]
       const i = low & this.mask

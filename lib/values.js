@@ -8,12 +8,12 @@
 
 const { typeError, rangeError } = require('./errors')
 
-const MIN64 = -(1n << 63n)
-const LIMIT64 = 1n << 64n
 
 function value64(v, name) {
   if (typeof v === 'bigint') {
-    if (v >= MIN64 && v < LIMIT64) return v
+    // In [0, 2^64) or in [-(2^63), 0): asUintN/asIntN return v itself then
+    // (cheaper than two BigInt compares on the hot path).
+    if (BigInt.asUintN(64, v) === v || BigInt.asIntN(64, v) === v) return v
     throw rangeError(name, 'in [-(2^63), 2^64)', v)
   }
   if (typeof v === 'number') {
