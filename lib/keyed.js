@@ -18,7 +18,6 @@ const { closedError } = require('./errors')
 
 /** The largest cache, in entries (12 bytes each), per table and process. */
 const CACHE_LIMIT = 1 << 16
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 // A bigint's halves, read through a little-endian u64 (see lib/hash.js).
 const SPLIT64 = new BigUint64Array(1)
@@ -105,10 +104,13 @@ class Keyed {
     if (k !== undefined) {
       SPLIT64[0] = k
       const low = SPLIT32[LOW]
+      const high = SPLIT32[HIGH]
       const i = low & this.mask
-      this.cacheNumber[i] = k <= MAX_SAFE ? Number(k) : NaN
+      // The same key as a number, when it is one (below 2^53): from the
+      // halves, which costs less than Number(bigint).
+      this.cacheNumber[i] = high < 0x20_0000 ? high * 4294967296 + low : NaN
       this.cacheLow[i] = low
-      this.cacheHigh[i] = SPLIT32[HIGH]
+      this.cacheHigh[i] = high
       this.cacheSlot[i] = slot
     }
     return slot
