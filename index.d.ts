@@ -88,6 +88,12 @@ export interface VerifyReport {
 export interface SharedTable {
   /** Audits every row against the table's invariants (for a table nobody is inserting into). */
   verify(): VerifyReport
+  /**
+   * Recounts `size` and the admission counter from the rows, for a table
+   * nobody is changing (e.g. after its processes were killed); returns the
+   * audit from before.
+   */
+  repairCounts(): VerifyReport
   /** A descriptor for `attach` in worker threads of this process. */
   share(): ShareDescriptor
   /** Releases this process's mapping; later calls throw `ERR_ATOMIC_DICT_CLOSED`. */

@@ -107,7 +107,7 @@ const openedSet: AtomicSet<bigint> = AtomicSet.open('/dev/shm/seen', { capacity:
 const wasCreated: boolean = opened.created
 AtomicDict.unlink('/dev/shm/counts')
 const report = opened.verify()
-const reportOk: boolean = report.ok && report.problems.length === 0
+const reportOk: boolean = report.ok && report.problems.length === 0 && opened.repairCounts().ok
 opened.close()
 // @ts-expect-error share() descriptors are made by the package
 AtomicDict.attach({ fd: 3 })

@@ -15,6 +15,7 @@
 
 const { KeyCodec } = require('./keys')
 const { closedError } = require('./errors')
+const { failpoint, FAILPOINTS } = require('./failpoint')
 
 /** The largest cache, in entries (12 bytes each), per table and process. */
 const CACHE_LIMIT = 1 << 16
@@ -82,6 +83,7 @@ class Keyed {
       this.codec.checkOne(key)
       row = view.locateNative(key, insert)
       if (row < 0) return -1
+      if (FAILPOINTS && view.inserted) failpoint('after-claim')
       const slot = this.toSlot(row)
       const low = key >>> 0
       const i = low & this.mask
@@ -100,6 +102,7 @@ class Keyed {
       k = parts.length === 1 ? parts[0] : undefined
     }
     if (row < 0) return -1
+    if (FAILPOINTS && view.inserted) failpoint('after-claim')
     const slot = this.toSlot(row)
     if (k !== undefined) {
       SPLIT64[0] = k

@@ -7,6 +7,7 @@ const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
 const { readHeader } = require('./format')
 const { hashOne, hashParts, probeStart, probeStep } = require('./hash')
 const { AtomicDictFullError, closedError } = require('./errors')
+const { failpoint, FAILPOINTS } = require('./failpoint')
 
 const ENTRIES = OFF.ENTRIES / 8
 const RESERVED = OFF.RESERVED / 8
@@ -173,8 +174,11 @@ class TableView {
         : BigInt(Atomics.compareExchange(this.u32, off / 4, 0, Number(want)))
       if (actual === 0n) {
         if (i === last) {
+          if (FAILPOINTS) failpoint('before-count')
           Atomics.add(this.u64, ENTRIES, 1n)
           this.inserted = true
+        } else if (FAILPOINTS) {
+          failpoint('after-part')
         }
       } else {
         // Someone else took this row; give our admission back.

@@ -111,4 +111,10 @@ function verify({ native: table, view }) {
   return native.call(() => table.verify())
 }
 
-module.exports = { verify, FROM_NATIVE, internals, createTable, attachFd, openTable, closeTable }
+/** Recounts the header's counters from the rows (quiescent tables only). */
+function repairCounts({ native: table, view }) {
+  if (view.closed) throw closedError()
+  return native.call(() => table.repairCounts())
+}
+
+module.exports = { verify, repairCounts, FROM_NATIVE, internals, createTable, attachFd, openTable, closeTable }

@@ -78,6 +78,19 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
 }
 
+fn report(r: crate::core::Report) -> VerifyReport {
+    VerifyReport {
+        ok: r.ok(),
+        entries: r.entries as f64,
+        reserved: r.reserved as f64,
+        complete_rows: r.complete_rows as f64,
+        partial_rows: r.partial_rows as f64,
+        duplicate_keys: r.duplicate_keys as f64,
+        unreachable_keys: r.unreachable_keys as f64,
+        problems: r.problems,
+    }
+}
+
 /// A table mapped into this process.
 #[napi]
 pub struct NativeTable {
@@ -308,17 +321,14 @@ impl NativeTable {
     /// Audits every row against the table's invariants (see core::verify).
     #[napi]
     pub fn verify(&self) -> Result<VerifyReport> {
-        let r = self.inner()?.table.verify();
-        Ok(VerifyReport {
-            ok: r.ok(),
-            entries: r.entries as f64,
-            reserved: r.reserved as f64,
-            complete_rows: r.complete_rows as f64,
-            partial_rows: r.partial_rows as f64,
-            duplicate_keys: r.duplicate_keys as f64,
-            unreachable_keys: r.unreachable_keys as f64,
-            problems: r.problems,
-        })
+        Ok(report(self.inner()?.table.verify()))
+    }
+
+    /// Recounts the header's counters from the rows (quiescent tables only);
+    /// returns the audit from before.
+    #[napi]
+    pub fn repair_counts(&self) -> Result<VerifyReport> {
+        Ok(report(self.inner()?.table.repair_counts()))
     }
 
     /// Whether this object created the table (false when it attached to one).
