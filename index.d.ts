@@ -42,6 +42,8 @@ export interface OpenOptions extends DictOptions {
   create?: boolean
   /** Permission bits of a new file (default 0o600), applied exactly. */
   mode?: number
+  /** Open (or create) a file another user owns or group/others may write (default false). */
+  allowInsecure?: boolean
 }
 
 /** Options of `AtomicSet.open`. */
@@ -49,6 +51,7 @@ export interface OpenSetOptions extends KeyOptions {
   capacity?: number
   create?: boolean
   mode?: number
+  allowInsecure?: boolean
 }
 
 /**

@@ -354,7 +354,7 @@ describe('open: the mode of a new file is exactly options.mode', () => {
     { name: 'default under umask 0', umask: 0, mode: undefined, expected: 0o600 },
     { name: 'default under umask 0o077', umask: 0o077, mode: undefined, expected: 0o600 },
     { name: '0o640 under umask 0o077', umask: 0o077, mode: 0o640, expected: 0o640 },
-    { name: '0o666 under umask 0o022', umask: 0o022, mode: 0o666, expected: 0o666 },
+    { name: '0o666 under umask 0o022 (allowInsecure)', umask: 0o022, mode: 0o666, expected: 0o666, allowInsecure: true },
     { name: '0o400 under umask 0', umask: 0, mode: 0o400, expected: 0o400 },
   ]
   for (const c of cases) {
@@ -363,6 +363,7 @@ describe('open: the mode of a new file is exactly options.mode', () => {
       const file = path.join(dir, 'mode.table')
       const options = { capacity: 8 }
       if (c.mode !== undefined) options.mode = c.mode
+      if (c.allowInsecure) options.allowInsecure = true
       const r = await tryOpen({ path: file, kind: 'dict', options, umask: c.umask, add: [['1', '1']] })
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(r.created, true)
@@ -376,7 +377,7 @@ describe('open: the mode of a new file is exactly options.mode', () => {
     const dir = freshDir(os.tmpdir())
     const file = path.join(dir, 'kept.table')
     AtomicDict.open(file, { capacity: 8, mode: 0o640 }).close()
-    const r = await tryOpen({ path: file, kind: 'dict', options: { capacity: 8, mode: 0o666 } })
+    const r = await tryOpen({ path: file, kind: 'dict', options: { capacity: 8, mode: 0o600 } })
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.created, false)
     assert.equal(fs.statSync(file).mode & 0o777, 0o640)

@@ -165,9 +165,19 @@ function open(path, options, kind, geometryOf) {
   if (typeof create !== 'boolean') throw typeError('options.create', 'a boolean', create)
   const mode = optionalInteger(options, 'mode', 0, 0o777) ?? 0o600
   const capacity = optionalInteger(options, 'capacity', 1, 2 ** 31)
-  const { capacity: _capacity, create: _create, mode: _mode, ...shape } = options
+  const allowInsecure = options.allowInsecure === undefined ? false : options.allowInsecure
+  if (typeof allowInsecure !== 'boolean') throw typeError('options.allowInsecure', 'a boolean', allowInsecure)
+  if (mode & 0o022 && !allowInsecure) {
+    const e = new Error(
+      `atomic-dict: options.mode ${'0o' + mode.toString(8)} lets group or others write the table; ` +
+        'pass allowInsecure: true to create it anyway',
+    )
+    e.code = 'ERR_ATOMIC_DICT_INSECURE'
+    throw e
+  }
+  const { capacity: _capacity, create: _create, mode: _mode, allowInsecure: _allow, ...shape } = options
   const geometry = geometryOf(shape)
-  const parts = tables.openTable(path, create, mode, kind === 'set', capacity ?? 0, geometry)
+  const parts = tables.openTable(path, create, mode, allowInsecure, kind === 'set', capacity ?? 0, geometry)
   checkKind(parts, kind, path)
   const v = parts.view
   const mismatches = []

@@ -82,9 +82,9 @@ function attachFd(fd) {
 }
 
 /** The table in a named file, created when absent if `create`. */
-function openTable(path, create, mode, isSet, capacity, { k64, k32, valueBits, signed }) {
+function openTable(path, create, mode, allowInsecure, isSet, capacity, { k64, k32, valueBits, signed }) {
   ensureSameMemory()
-  const table = native.openTable(path, create, mode, isSet, capacity, k64, k32, valueBits, signed)
+  const table = native.openTable(path, create, mode, isSet, capacity, k64, k32, valueBits, signed, allowInsecure)
   return { native: table, view: viewOf(table) }
 }
 

@@ -101,6 +101,51 @@ fn size_and_reserve(file: &File, len: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// A file refused as a table because of who may write it.
+#[derive(Debug)]
+pub struct Untrusted(pub String);
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Untrusted {}
+
+fn check_trusted(file: &File, path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        // Not a table at all: map_existing says so.
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let refuse = |why: String| {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            Untrusted(format!(
+                "{} {why}; pass allowInsecure: true to open it anyway",
+                path.display()
+            )),
+        ))
+    };
+    if meta.uid() != me {
+        return refuse(format!(
+            "is owned by uid {}, not by this process's uid {me}",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return refuse(format!(
+            "is writable by group or others (mode {:#o})",
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
 /// What kind of file a descriptor is, as far as tables care.
 fn is_memfd(fd: RawFd) -> bool {
     std::fs::read_link(format!("/proc/self/fd/{fd}"))
@@ -159,7 +204,11 @@ impl Mapping {
     }
 
     /// Opens an existing named table file read-write, refusing symlinks.
-    pub fn open_file(path: &Path) -> io::Result<Mapping> {
+    /// Unless `allow_insecure`, the file must be owned by this process's
+    /// effective user and not writable by group or others: anyone who can
+    /// write the file can change every count in it, or truncate it under
+    /// every process that maps it (SIGBUS).
+    pub fn open_file(path: &Path, allow_insecure: bool) -> io::Result<Mapping> {
         let c = cstring(path)?;
         let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY;
         // SAFETY: c is a valid NUL-terminated path.
@@ -178,6 +227,9 @@ impl Mapping {
         };
         // SAFETY: fd was just opened and is owned by nobody else.
         let file = unsafe { File::from_raw_fd(fd) };
+        if !allow_insecure {
+            check_trusted(&file, path)?;
+        }
         Mapping::map_existing(file, &path.display().to_string())
     }
 

@@ -31,6 +31,11 @@ fn format_error(e: FormatError) -> Error {
 }
 
 fn io_error(e: io::Error) -> Error {
+    if e.get_ref()
+        .is_some_and(|inner| inner.is::<crate::shm::Untrusted>())
+    {
+        return fail("ERR_ATOMIC_DICT_INSECURE", e);
+    }
     let code = match crate::shm::errno(&e) {
         Some(libc::ENOENT) => "ENOENT",
         Some(libc::EACCES) => "EACCES",
@@ -178,12 +183,13 @@ pub fn open_table(
     k32: u32,
     value_bits: u32,
     signed: bool,
+    allow_insecure: bool,
 ) -> Result<NativeTable> {
     let path = Path::new(&path);
     // Two rounds: open; if absent, create and link; if another process
     // linked first, open theirs.
     for _ in 0..2 {
-        match Mapping::open_file(path) {
+        match Mapping::open_file(path, allow_insecure) {
             Ok(mapping) => return attach(Arc::new(mapping), false),
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {}
             Err(e) => return Err(io_error(e)),
