@@ -2,13 +2,16 @@
 // AtomicDict: the Map-like face of a table with values.
 
 const tables = require('./tables')
-const share = require('./share')
 const options = require('./options')
-const { Keyed, ClosedKeys } = require('./keyed')
+const { Keyed } = require('./keyed')
+const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 const { valueChecker } = require('./values')
 const { AtomicValue, CONSTRUCT } = require('./value')
 
-class AtomicDict {
+class AtomicDict extends SharedTable {
+  static [KIND] = 'dict'
+  static [GEOMETRY] = options.dictOptions
+
   #view
   #keys
   #values
@@ -20,78 +23,19 @@ class AtomicDict {
    * @param {{k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean}} [opts]
    */
   constructor(capacity, opts) {
+    super()
     const parts =
       capacity === tables.FROM_NATIVE
         ? opts
         : tables.createTable(false, options.capacity(capacity), options.dictOptions(opts))
     const view = parts.view
     this.#view = view
-    this.#keys = new Keyed(view, (row) => view.valueIndex(row))
+    const keys = new Keyed(view, (row) => view.valueIndex(row))
+    this.#keys = keys
     this.#values = view.values
     this.#check = valueChecker(view.valueBits)
     this.#zero = view.valueBits === 64 ? 0n : 0
-    tables.internals.set(this, { ...parts, kind: 'dict' })
-  }
-
-  // Sharing (see README: "Sharing a table").
-
-  /** The table a parent shared as `name` (spawn/fork `share` option, or shareWithCluster). */
-  static inherit(name) {
-    return new AtomicDict(tables.FROM_NATIVE, share.inherit(name, 'dict'))
-  }
-
-  /** The table a `share()` descriptor names, in a worker thread of the same process. */
-  static attach(descriptor) {
-    return new AtomicDict(tables.FROM_NATIVE, share.attachDescriptor(descriptor, 'dict'))
-  }
-
-  /** The table in the file at `path`, created when absent (unless `create: false`). */
-  static open(path, opts) {
-    return new AtomicDict(tables.FROM_NATIVE, share.open(path, opts, 'dict', options.dictOptions))
-  }
-
-  /** Removes a named table's file; processes that have it open keep it. */
-  static unlink(path) {
-    share.unlink(path)
-  }
-
-  /** A plain, structured-clonable descriptor for `AtomicDict.attach` in worker threads. */
-  share() {
-    return share.describe(this)
-  }
-
-  /** Whether this object created the table (rather than attaching to an existing one). */
-  get created() {
-    return tables.internals.get(this).native.created
-  }
-
-  /**
-   * Audits every row: no key in two rows, every key reachable from its home
-   * block, the entry count equal to the complete rows. Meant for a table no
-   * one is inserting into at the moment (inserts in flight show as partial
-   * rows). Returns { ok, entries, reserved, completeRows, partialRows,
-   * duplicateKeys, unreachableKeys, problems }.
-   */
-  verify() {
-    return tables.verify(tables.internals.get(this))
-  }
-
-  /**
-   * Recounts `size` and the admission counter from the rows, for a table
-   * nobody is changing at the moment: a process killed in the instant
-   * between inserting a key and counting it leaves `size` one short (and
-   * `verify()` says so). Returns the audit from before the repair.
-   */
-  repairCounts() {
-    return tables.repairCounts(tables.internals.get(this))
-  }
-
-  /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
-  close() {
-    const parts = tables.internals.get(this)
-    if (parts.view.closed) return
-    this.#keys = new ClosedKeys()
-    tables.closeTable(parts)
+    tables.internals.set(this, { ...parts, kind: 'dict', keys })
   }
 
   // Read-modify-write: each returns the value before and inserts the key

@@ -2,11 +2,14 @@
 // AtomicSet: a table of keys without values.
 
 const tables = require('./tables')
-const share = require('./share')
 const options = require('./options')
-const { Keyed, ClosedKeys } = require('./keyed')
+const { Keyed } = require('./keyed')
+const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 
-class AtomicSet {
+class AtomicSet extends SharedTable {
+  static [KIND] = 'set'
+  static [GEOMETRY] = options.setOptions
+
   #view
   #keys
 
@@ -15,73 +18,16 @@ class AtomicSet {
    * @param {{k64?: number, k32?: number}} [opts]
    */
   constructor(capacity, opts) {
+    super()
     const parts =
       capacity === tables.FROM_NATIVE
         ? opts
         : tables.createTable(true, options.capacity(capacity), options.setOptions(opts))
     const view = parts.view
     this.#view = view
-    this.#keys = new Keyed(view, (row) => row)
-    tables.internals.set(this, { ...parts, kind: 'set' })
-  }
-
-  /** The set a parent shared as `name` (spawn/fork `share` option, or shareWithCluster). */
-  static inherit(name) {
-    return new AtomicSet(tables.FROM_NATIVE, share.inherit(name, 'set'))
-  }
-
-  /** The set a `share()` descriptor names, in a worker thread of the same process. */
-  static attach(descriptor) {
-    return new AtomicSet(tables.FROM_NATIVE, share.attachDescriptor(descriptor, 'set'))
-  }
-
-  /** The set in the file at `path`, created when absent (unless `create: false`). */
-  static open(path, opts) {
-    return new AtomicSet(tables.FROM_NATIVE, share.open(path, opts, 'set', options.setOptions))
-  }
-
-  /** Removes a named table's file; processes that have it open keep it. */
-  static unlink(path) {
-    share.unlink(path)
-  }
-
-  /** A plain, structured-clonable descriptor for `AtomicSet.attach` in worker threads. */
-  share() {
-    return share.describe(this)
-  }
-
-  /** Whether this object created the set (rather than attaching to an existing one). */
-  get created() {
-    return tables.internals.get(this).native.created
-  }
-
-  /**
-   * Audits every row: no key in two rows, every key reachable from its home
-   * block, the entry count equal to the complete rows. Meant for a table no
-   * one is inserting into at the moment (inserts in flight show as partial
-   * rows). Returns { ok, entries, reserved, completeRows, partialRows,
-   * duplicateKeys, unreachableKeys, problems }.
-   */
-  verify() {
-    return tables.verify(tables.internals.get(this))
-  }
-
-  /**
-   * Recounts `size` and the admission counter from the rows, for a table
-   * nobody is changing at the moment: a process killed in the instant
-   * between inserting a key and counting it leaves `size` one short (and
-   * `verify()` says so). Returns the audit from before the repair.
-   */
-  repairCounts() {
-    return tables.repairCounts(tables.internals.get(this))
-  }
-
-  /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
-  close() {
-    const parts = tables.internals.get(this)
-    if (parts.view.closed) return
-    this.#keys = new ClosedKeys()
-    tables.closeTable(parts)
+    const keys = new Keyed(view, (row) => row)
+    this.#keys = keys
+    tables.internals.set(this, { ...parts, kind: 'set', keys })
   }
 
   /** The set's shape: { capacity, k64, k32 }. */

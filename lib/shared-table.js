@@ -1,0 +1,76 @@
+'use strict'
+// What AtomicDict and AtomicSet share: reaching a table from other threads
+// and processes, auditing it, closing it. Each subclass names its kind and
+// its options parser under the symbols below.
+
+const tables = require('./tables')
+const share = require('./share')
+const { ClosedKeys } = require('./keyed')
+
+/** Static symbols a subclass defines: its kind ('dict' | 'set') and options parser. */
+const KIND = Symbol('atomic-dict kind')
+const GEOMETRY = Symbol('atomic-dict geometry')
+
+class SharedTable {
+  /** The table a parent shared as `name` (spawn/fork `share` option, or shareWithCluster). */
+  static inherit(name) {
+    return new this(tables.FROM_NATIVE, share.inherit(name, this[KIND]))
+  }
+
+  /** The table a `share()` descriptor names, in a worker thread of the same process. */
+  static attach(descriptor) {
+    return new this(tables.FROM_NATIVE, share.attachDescriptor(descriptor, this[KIND]))
+  }
+
+  /** The table in the file at `path`, created when absent (unless `create: false`). */
+  static open(path, opts) {
+    return new this(tables.FROM_NATIVE, share.open(path, opts, this[KIND], this[GEOMETRY]))
+  }
+
+  /** Removes a named table's file; processes that have it open keep it. */
+  static unlink(path) {
+    share.unlink(path)
+  }
+
+  /** A plain, structured-clonable descriptor for `attach` in worker threads. */
+  share() {
+    return share.describe(this)
+  }
+
+  /** Whether this object created the table (rather than attaching to an existing one). */
+  get created() {
+    return tables.internals.get(this).native.created
+  }
+
+  /**
+   * Audits every row: no key in two rows, every key reachable from its home
+   * block, the entry count equal to the complete rows. Meant for a table no
+   * one is inserting into at the moment (inserts in flight show as partial
+   * rows). Returns { ok, entries, reserved, completeRows, partialRows,
+   * duplicateKeys, unreachableKeys, problems }.
+   */
+  verify() {
+    return tables.verify(tables.internals.get(this))
+  }
+
+  /**
+   * Recounts `size` and the admission counter from the rows, for a table
+   * nobody is changing at the moment: a process killed in the instant
+   * between inserting a key and counting it leaves `size` one short (and
+   * `verify()` says so). Returns the audit from before the repair.
+   */
+  repairCounts() {
+    return tables.repairCounts(tables.internals.get(this))
+  }
+
+  /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
+  close() {
+    const t = tables.internals.get(this)
+    if (t.view.closed) return
+    // Every method reaches the table through its Keyed: from now on it throws.
+    Object.setPrototypeOf(t.keys, ClosedKeys.prototype)
+    tables.closeTable(t)
+  }
+}
+
+module.exports = { SharedTable, KIND, GEOMETRY }
