@@ -22,27 +22,8 @@ const OFF_CAPACITY: usize = 48;
 const HEADER_BYTES: usize = 128;
 use atomic_dict::core::format::MAX_CAPACITY;
 
-fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Dict,
-        k64,
-        k32,
-        value_bits,
-        signed: false,
-        capacity,
-    }
-}
-
-fn set(k64: u32, k32: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Set,
-        k64,
-        k32,
-        value_bits: 0,
-        signed: false,
-        capacity,
-    }
-}
+mod common;
+use common::*;
 
 const GEOMETRIES: [Geometry; 5] = [
     Geometry {

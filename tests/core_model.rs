@@ -4,73 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use atomic_dict::core::{Entry, Geometry, KeyError, Kind, Layout, Op, Table, TableError, Words};
+use atomic_dict::core::{Entry, Geometry, KeyError, Kind, Op, Table, TableError};
 
-/// splitmix64: tiny, deterministic, good enough for test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform-ish in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// Uniform-ish in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
-fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Dict,
-        k64,
-        k32,
-        value_bits,
-        signed: false,
-        capacity,
-    }
-}
-
-fn set(k64: u32, k32: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Set,
-        k64,
-        k32,
-        value_bits: 0,
-        signed: false,
-        capacity,
-    }
-}
-
-fn new_table(g: Geometry) -> Table {
-    let layout = Layout::new(g).expect("valid geometry");
-    Table::create(Words::heap(layout.total_bytes()), g).expect("create")
-}
-
-fn mask(bits: u32) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    }
-}
+mod common;
+use common::*;
 
 /// How keys are drawn: `small` parts come from `1..=small_max[i]` so keys
 /// collide, share prefixes and repeat; the rest are large random parts.

@@ -5,44 +5,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use atomic_dict::core::{Geometry, Kind, Layout, Op, Table, TableError, Words};
+use atomic_dict::core::{Geometry, Op, Table, TableError};
+
+mod common;
+use common::*;
 
 const THREADS: usize = 4;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
-
-fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Dict,
-        k64,
-        k32,
-        value_bits,
-        signed: false,
-        capacity,
-    }
-}
-
-fn new_table(g: Geometry) -> Table {
-    let layout = Layout::new(g).expect("valid geometry");
-    Table::create(Words::heap(layout.total_bytes()), g).expect("create")
-}
 
 /// All complete keys, checking none appears twice.
 fn scan_keys(t: &Table) -> Vec<(Vec<u64>, u64)> {

@@ -13,36 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 use std::time::Instant;
 
 use atomic_dict::core::hash::{hash_key, Probe};
-use atomic_dict::core::{Entry, Geometry, Kind, Layout, Op, Table, TableError, Words};
+use atomic_dict::core::{Entry, Geometry, Kind, Layout, Op, Table, TableError};
 use loom::thread;
 
-fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Dict,
-        k64,
-        k32,
-        value_bits,
-        signed: false,
-        capacity,
-    }
-}
-
-fn set(k64: u32, k32: u32, capacity: u64) -> Geometry {
-    Geometry {
-        kind: Kind::Set,
-        k64,
-        k32,
-        value_bits: 0,
-        signed: false,
-        capacity,
-    }
-}
-
-/// Creates a table; must be called inside a model (it makes loom atomics).
-fn new_table(g: Geometry) -> Table {
-    let layout = Layout::new(g).expect("valid geometry");
-    Table::create(Words::heap(layout.total_bytes()), g).expect("create")
-}
+mod common;
+use common::*;
 
 /// The block a key's probe starts at (pure arithmetic: usable outside a model).
 fn home(g: Geometry, key: &[u64]) -> u64 {
