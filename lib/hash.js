@@ -54,14 +54,6 @@ function absorb(partHi, partLo) {
   S[HI] = h ^ (h >>> 31)
 }
 
-/** Hashes a one-part key (a BigInt); leaves the hash in the module state. */
-function hashOne(part) {
-  S[HI] = 0
-  S[LO] = 0
-  PART64[0] = part
-  absorb(PART32[PART_HI], PART32[PART_LO])
-}
-
 /** Hashes key parts given as BigInts; leaves the hash in the module state. */
 function hashParts(parts) {
   S[HI] = 0
@@ -107,4 +99,4 @@ function probe(parts, blockCount) {
   return { block, step: probeStep() }
 }
 
-module.exports = { hashOne, hashParts, probeStart, probeStep, hashKey, probe, mulhu }
+module.exports = { hashParts, probeStart, probeStep, hashKey, probe, mulhu }

@@ -95,7 +95,7 @@ class Keyed {
     }
     if (view.oneWidePart && !Array.isArray(key)) {
       k = this.codec.one(key)
-      row = view.nativeLocate === null ? view.locateOne(k, insert) : view.locateNative(k, insert)
+      row = view.nativeLocate === null ? view.locate([k], insert) : view.locateNative(k, insert)
     } else {
       const parts = this.codec.parts(key)
       row = view.locate(parts, insert)

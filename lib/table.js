@@ -5,14 +5,12 @@
 
 const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
 const { readHeader } = require('./format')
-const { hashOne, hashParts, probeStart, probeStep } = require('./hash')
+const { hashParts, probeStart, probeStep } = require('./hash')
 const { AtomicDictFullError, closedError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
 
 const ENTRIES = OFF.ENTRIES / 8
 const RESERVED = OFF.RESERVED / 8
-const HEADER_WORDS = HEADER_BYTES / 8
-const BLOCK_WORDS = BLOCK_BYTES / 8
 
 class TableView {
   /** `buffer` is an ArrayBuffer over the whole region (not a copy). */
@@ -39,9 +37,9 @@ class TableView {
     else if (h.valueBits === 32) this.values = h.signed ? new Int32Array(buffer) : this.u32
     else this.values = null
     this.valueBytes = valueBytes
-    // A table whose key is one 64-bit part (the default) takes locateOne.
+    // A table whose key is one 64-bit part (the default) gets a native
+    // locate function (lib/tables.js, src/binding/locate.rs).
     this.oneWidePart = h.k64 === 1 && h.k32 === 0
-    this.rowWords = h.rowBytes / 8
     /** Set by `locate`: whether the last call inserted the key. */
     this.inserted = false
     this.closed = false
@@ -50,8 +48,8 @@ class TableView {
   }
 
   /**
-   * `locateOne` through the native core (src/binding/locate.rs), when the
-   * binding made a locate function for this table; same results.
+   * `locate` of a one-part key (a BigInt, or a safe-integer number) through
+   * the native core (src/binding/locate.rs); same results as `locate`.
    */
   locateNative(want, insert) {
     const r = this.nativeLocate(want, insert)
@@ -112,47 +110,6 @@ class TableView {
       if (block >= n) block -= n
     }
     // Only reachable if peers scribbled over the rows (see table.rs).
-    if (insert) throw new AtomicDictFullError(this.capacity)
-    return -1
-  }
-
-  /**
-   * `locate` for tables whose key is one 64-bit part, given as a BigInt: the
-   * same steps as `locate` + `matchRow` (see them, and table.rs), without
-   * the loops over parts. The hot path of a key's first use in a process.
-   */
-  locateOne(want, insert) {
-    if (this.closed) throw closedError()
-    this.inserted = false
-    const u64 = this.u64
-    const n = this.blockCount
-    const rpb = this.rowsPerBlock
-    const rowWords = this.rowWords
-    hashOne(want)
-    let block = probeStart(n)
-    const step = probeStep()
-    for (let visited = 0; visited < n; visited++) {
-      let index = HEADER_WORDS + block * BLOCK_WORDS
-      for (let r = 0; r < rpb; r++, index += rowWords) {
-        let current = Atomics.load(u64, index)
-        if (current === want) return block * rpb + r
-        if (current === 0n) {
-          if (!insert) return -1
-          this.reserve()
-          current = Atomics.compareExchange(u64, index, 0n, want)
-          if (current === 0n) {
-            Atomics.add(u64, ENTRIES, 1n)
-            this.inserted = true
-            return block * rpb + r
-          }
-          // Someone else took this row; give our admission back.
-          Atomics.sub(u64, RESERVED, 1n)
-          if (current === want) return block * rpb + r
-        }
-      }
-      block += step
-      if (block >= n) block -= n
-    }
     if (insert) throw new AtomicDictFullError(this.capacity)
     return -1
   }
