@@ -40,32 +40,6 @@ impl KeyGen {
     }
 }
 
-fn random_operand(rng: &mut Rng) -> u64 {
-    match rng.below(8) {
-        0 => 0,
-        1 => 1,
-        2 => u64::MAX,
-        3 => u32::MAX as u64,
-        4 => 1u64 << 32,
-        5 => rng.below(100),
-        _ => rng.next(),
-    }
-}
-
-fn apply(op: Op, cur: u64, operand: u64, m: u64) -> u64 {
-    let operand = operand & m;
-    (match op {
-        Op::Add => cur.wrapping_add(operand),
-        Op::Sub => cur.wrapping_sub(operand),
-        Op::And => cur & operand,
-        Op::Or => cur | operand,
-        Op::Xor => cur ^ operand,
-        Op::Swap => operand,
-    }) & m
-}
-
-const OPS: [Op; 6] = [Op::Add, Op::Sub, Op::And, Op::Or, Op::Xor, Op::Swap];
-
 struct Model {
     table: Table,
     is_set: bool,

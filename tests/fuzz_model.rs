@@ -13,12 +13,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use atomic_dict::core::{Entry, Geometry, KeyError, Kind, Layout, Op, Table, TableError, Words};
+use atomic_dict::core::{Entry, Geometry, KeyError, Kind, Layout, Table, TableError, Words};
 
 mod common;
 use common::*;
-
-const OPS: [Op; 6] = [Op::Add, Op::Sub, Op::And, Op::Or, Op::Xor, Op::Swap];
 
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
@@ -27,31 +25,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
             .parse()
             .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
         Err(_) => default,
-    }
-}
-
-fn apply(op: Op, cur: u64, operand: u64, m: u64) -> u64 {
-    let operand = operand & m;
-    (match op {
-        Op::Add => cur.wrapping_add(operand),
-        Op::Sub => cur.wrapping_sub(operand),
-        Op::And => cur & operand,
-        Op::Or => cur | operand,
-        Op::Xor => cur ^ operand,
-        Op::Swap => operand,
-    }) & m
-}
-
-fn random_operand(rng: &mut Rng) -> u64 {
-    match rng.below(9) {
-        0 => 0,
-        1 => 1,
-        2 => u64::MAX,
-        3 => u32::MAX as u64,
-        4 => 1u64 << 32,
-        5 => (1u64 << 32) + 1,
-        6 => rng.below(100),
-        _ => rng.next(),
     }
 }
 

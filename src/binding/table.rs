@@ -124,14 +124,20 @@ fn geometry(
     })
 }
 
+impl NativeTable {
+    fn new(table: Table, mapping: Arc<Mapping>, created: bool) -> NativeTable {
+        NativeTable {
+            inner: Some(Inner { table, mapping }),
+            created,
+            hold: None,
+            locator: None,
+        }
+    }
+}
+
 fn attach(mapping: Arc<Mapping>, created: bool) -> Result<NativeTable> {
     let table = Table::attach(Words::new(mapping.clone())).map_err(format_error)?;
-    Ok(NativeTable {
-        inner: Some(Inner { table, mapping }),
-        created,
-        hold: None,
-        locator: None,
-    })
+    Ok(NativeTable::new(table, mapping, created))
 }
 
 /// Creates a table in a new sealed memfd. The JS layer checks the arguments
@@ -149,12 +155,7 @@ pub fn create_table(
     let layout = Layout::new(geometry).map_err(format_error)?;
     let mapping = Arc::new(Mapping::create_memfd(layout.total_bytes()).map_err(io_error)?);
     let table = Table::create(Words::new(mapping.clone()), geometry).map_err(format_error)?;
-    Ok(NativeTable {
-        inner: Some(Inner { table, mapping }),
-        created: true,
-        hold: None,
-        locator: None,
-    })
+    Ok(NativeTable::new(table, mapping, true))
 }
 
 /// Attaches to the table behind a descriptor this process holds (which is

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests (each test crate uses a subset).
 #![allow(dead_code)]
 
-use atomic_dict::core::{Geometry, Kind, Layout, Table, Words};
+use atomic_dict::core::{Geometry, Kind, Layout, Op, Table, Words};
 
 /// splitmix64: a small deterministic generator, so failures reproduce.
 pub struct Rng(pub u64);
@@ -75,5 +75,35 @@ pub fn mask(bits: u32) -> u64 {
         u64::MAX
     } else {
         (1u64 << bits) - 1
+    }
+}
+
+/// Every read-modify-write operation.
+pub const OPS: [Op; 6] = [Op::Add, Op::Sub, Op::And, Op::Or, Op::Xor, Op::Swap];
+
+/// The model of `Table::fetch`: the value after `op`, in a `m`-masked width.
+pub fn apply(op: Op, cur: u64, operand: u64, m: u64) -> u64 {
+    let operand = operand & m;
+    (match op {
+        Op::Add => cur.wrapping_add(operand),
+        Op::Sub => cur.wrapping_sub(operand),
+        Op::And => cur & operand,
+        Op::Or => cur | operand,
+        Op::Xor => cur ^ operand,
+        Op::Swap => operand,
+    }) & m
+}
+
+/// Operands that hit the edges (0, 1, all ones, 32-bit boundaries) often.
+pub fn random_operand(rng: &mut Rng) -> u64 {
+    match rng.below(9) {
+        0 => 0,
+        1 => 1,
+        2 => u64::MAX,
+        3 => u32::MAX as u64,
+        4 => 1u64 << 32,
+        5 => (1u64 << 32) + 1,
+        6 => rng.below(100),
+        _ => rng.next(),
     }
 }
