@@ -6,6 +6,12 @@ const { AtomicDict } = require('./lib/dict')
 const { AtomicSet } = require('./lib/set')
 const { AtomicValue } = require('./lib/value')
 const { AtomicDictFullError } = require('./lib/errors')
+const { stringKey: stringKeyOf } = require('./lib/strings')
 const { spawn, fork, shareWithCluster } = require('./lib/spawn')
 
-module.exports = { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError, spawn, fork, shareWithCluster }
+/** The 64-bit key part (a bigint) that the string `string` stands for as a key. */
+function stringKey(string) {
+  return stringKeyOf(string, 'string')
+}
+
+module.exports = { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError, stringKey, spawn, fork, shareWithCluster }

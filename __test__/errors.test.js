@@ -123,14 +123,15 @@ const BAD_KEYS_64 = [
   [1.5, RangeError],
   [NaN, RangeError],
   [Infinity, RangeError],
-  ['1', TypeError],
+  ['\uD800', TypeError], // a string key must be well formed (a lone surrogate has no UTF-8)
+  ['a\uDC00b', TypeError],
   [null, TypeError],
   [undefined, TypeError],
   [{}, TypeError],
   [true, TypeError],
   [[0], RangeError],
   [[2n ** 64n], RangeError],
-  [['1'], TypeError],
+  [['\uD800'], TypeError],
   [[1, 2], EITHER], // wrong number of parts
   [[], EITHER],
 ]
@@ -141,7 +142,8 @@ const BAD_KEYS_32 = [
   [2 ** 32, RangeError],
   [2n ** 32n, RangeError],
   [1.5, RangeError],
-  ['1', TypeError],
+  ['1', TypeError], // a string stands for a 64-bit part, and this key has none
+  [['1'], TypeError],
   [null, TypeError],
   [[2 ** 32], RangeError],
 ]
@@ -162,7 +164,8 @@ const BAD_KEYS_COMPOSITE = [
   [[1, -1, 3], RangeError],
   [[1, 2, 1.5], RangeError],
   [[1, 2, NaN], RangeError],
-  [[1, '2', 3], TypeError],
+  [[1, 2, '3'], TypeError], // a string in a 32-bit part
+  [[1, '\uD800', 3], TypeError],
   [[1, 2, null], TypeError],
   [[1, 2, undefined], TypeError],
   ['1,2,3', TypeError],

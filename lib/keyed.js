@@ -10,7 +10,9 @@
 // arithmetic, no allocation) and compared half by half, so 5 and 5n share an
 // entry. Nothing is hashed or allocated (a JS Map needs ~350 ns to hash a
 // freshly computed bigint, and Number(bigint) ~16 ns). A collision simply
-// replaces the entry; a miss costs a probe of the table itself. Composite
+// replaces the entry; a miss costs a probe of the table itself. String keys
+// are cached in a Map (V8 keeps a string's hash in the string, so a lookup
+// does not rehash it), cleared when it reaches the same bound. Composite
 // keys always probe the table.
 
 const { KeyCodec } = require('./keys')
@@ -46,6 +48,8 @@ class Keyed {
     this.cacheLow = new Uint32Array(size)
     this.cacheHigh = new Uint32Array(size)
     this.cacheSlot = new Float64Array(size)
+    this.strings = new Map()
+    this.stringLimit = size
   }
 
   /**
@@ -72,6 +76,10 @@ class Keyed {
       const i = low & this.mask
       return this.cacheLow[i] === low && this.cacheHigh[i] === SPLIT32[HIGH] ? this.cacheSlot[i] : -1
     }
+    if (typeof key === 'string') {
+      const slot = this.strings.get(key)
+      return slot === undefined ? -1 : slot
+    }
     return -1
   }
 
@@ -91,6 +99,17 @@ class Keyed {
       this.cacheLow[i] = low
       this.cacheHigh[i] = (key - low) / 4294967296
       this.cacheSlot[i] = slot
+      return slot
+    }
+    if (view.nativeLocate !== null && typeof key === 'string') {
+      // Hashed by the native core along with the probe (FORMAT.md).
+      this.codec.checkOne(key)
+      row = view.locateNative(key, insert)
+      if (row < 0) return -1
+      if (FAILPOINTS && view.inserted) failpoint('after-claim')
+      const slot = this.toSlot(row)
+      if (this.strings.size >= this.stringLimit) this.strings.clear()
+      this.strings.set(key, slot)
       return slot
     }
     if (view.oneWidePart && !Array.isArray(key)) {

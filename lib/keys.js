@@ -1,9 +1,11 @@
 'use strict'
 // Keys: checking what a user passes and turning it into the table's parts.
 // A key is k64 64-bit parts then k32 32-bit parts, none of them 0. A one-part
-// key may be given bare (bigint or number); any key may be given as an array.
+// key may be given bare (bigint, number or string); any key may be given as
+// an array. A string stands for a 64-bit part (lib/strings.js).
 
 const { typeError, rangeError } = require('./errors')
+const { stringKey, checkString } = require('./strings')
 
 const MAX_U64 = (1n << 64n) - 1n
 const MAX_U32 = 0xffff_ffff
@@ -17,7 +19,11 @@ function part(v, wide, name) {
     if (Number.isInteger(v) && v >= 1 && v <= (wide ? Number.MAX_SAFE_INTEGER : MAX_U32)) return BigInt(v)
     throw rangeError(name, wide ? 'a positive safe integer or a bigint in [1, 2^64)' : 'an integer in [1, 2^32)', v)
   }
-  throw typeError(name, 'a bigint or a number', v)
+  if (typeof v === 'string') {
+    if (wide) return stringKey(v, name)
+    throw typeError(name, 'a bigint or a number (a string key needs a 64-bit part)', v)
+  }
+  throw typeError(name, wide ? 'a bigint, a number or a string' : 'a bigint or a number', v)
 }
 
 class KeyCodec {
@@ -51,6 +57,7 @@ class KeyCodec {
   /** Checks a bare one-part key, as `one` does, without converting it. */
   checkOne(key, name = 'key') {
     if (typeof key === 'number' && Number.isInteger(key) && key >= 1 && key <= (this.k64 === 1 ? Number.MAX_SAFE_INTEGER : MAX_U32)) return
+    if (typeof key === 'string' && this.k64 === 1) return checkString(key, name)
     part(key, this.k64 === 1, name)
   }
 

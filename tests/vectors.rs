@@ -3,7 +3,7 @@
 //! hashing, probing and layout, or processes would not find each other's keys.
 
 use atomic_dict::core::hash::{hash_key, Probe};
-use atomic_dict::core::{Geometry, Kind, Layout};
+use atomic_dict::core::{string_key, Geometry, Kind, Layout};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -56,5 +56,25 @@ fn layouts_match_the_vectors() {
         assert_eq!(layout.rows_per_block as u64, n("rowsPerBlock"), "{case}");
         assert_eq!(layout.value_offset as u64, n("valueOffset"), "{case}");
         assert_eq!(layout.block_count, n("blockCount"), "{case}");
+    }
+}
+
+/// String keys (__test__/vectors/strings.json; __test__/strings.test.js
+/// checks the same file through the addon).
+#[test]
+fn string_keys_match_the_vectors() {
+    let text = include_str!("../__test__/vectors/strings.json");
+    let v: Value = serde_json::from_str(text).expect("vectors parse");
+    let cases = v["strings"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let s = case["string"].as_str().unwrap();
+        let utf8: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(utf8, case["utf8"].as_str().unwrap(), "{s:?}");
+        assert_eq!(
+            format!("{:016x}", string_key(s)),
+            case["key"].as_str().unwrap(),
+            "{s:?}"
+        );
     }
 }

@@ -5,8 +5,9 @@
 //! compares cost ~25 ns a row there).
 //!
 //! The function is made per table object and carries its table as its data:
-//! `locate(key, insert) -> number` (the key a BigInt, or a safe-integer
-//! number, so number keys need no BigInt at all), where a result r >= 0 is
+//! `locate(key, insert) -> number` (the key a BigInt, a safe-integer
+//! number, so number keys need no BigInt at all, or a string, hashed here
+//! to its key part as FORMAT.md says), where a result r >= 0 is
 //! `row * 2 + inserted`, -1 absent, -2 full, -3 closed, -4 a bad argument,
 //! -5 an internal error. The JS layer has already checked the key.
 
@@ -20,16 +21,20 @@ use napi::{sys, Env, Error, Result, Status};
 
 use crate::core::{Table, TableError};
 
+use super::strings::{read_string_key, Scratch};
+
 /// What a locate function reaches: the table until `close()` empties it.
 /// Only ever used on the JS thread that made it (Rc, RefCell).
 pub struct LocateState {
     table: RefCell<Option<Table>>,
+    scratch: RefCell<Scratch>,
 }
 
 impl LocateState {
     pub fn new(table: Table) -> Rc<LocateState> {
         Rc::new(LocateState {
             table: RefCell::new(Some(table)),
+            scratch: RefCell::new(Scratch::default()),
         })
     }
 
@@ -87,36 +92,48 @@ unsafe extern "C" fn locate_callback(
         if status != sys::Status::napi_ok || argc < 2 || data.is_null() {
             return BAD_ARGUMENT;
         }
+        // SAFETY: `data` is the Rc<LocateState> leaked in `make_locator`,
+        // freed only by the function's finalizer, which cannot run while
+        // the function is being called.
+        let state = unsafe { &*(data as *const LocateState) };
         let mut key = 0u64;
         let mut lossless = false;
         // SAFETY: argv[0] is a value of this call; N-API checks its type.
         let status =
             unsafe { sys::napi_get_value_bigint_uint64(env, argv[0], &mut key, &mut lossless) };
-        if status != sys::Status::napi_ok {
-            // Not a BigInt: a number key (a safe integer, checked again).
+        if status == sys::Status::napi_ok {
+            if !lossless {
+                return BAD_ARGUMENT;
+            }
+        } else {
             let mut number = 0f64;
             // SAFETY: as above.
             if unsafe { sys::napi_get_value_double(env, argv[0], &mut number) }
-                != sys::Status::napi_ok
+                == sys::Status::napi_ok
             {
-                return BAD_ARGUMENT;
+                // A number key: a safe integer (checked again).
+                if !(1.0..=9_007_199_254_740_991.0).contains(&number) || number.fract() != 0.0 {
+                    return BAD_ARGUMENT;
+                }
+                key = number as u64;
+            } else {
+                // A string key. The scratch buffers are only borrowed here,
+                // and locate cannot re-enter itself.
+                let Ok(mut scratch) = state.scratch.try_borrow_mut() else {
+                    return INTERNAL;
+                };
+                // SAFETY: env and argv[0] belong to this call.
+                match unsafe { read_string_key(env, argv[0], &mut scratch) } {
+                    Ok(k) => key = k,
+                    Err(_) => return BAD_ARGUMENT,
+                }
             }
-            if !(1.0..=9_007_199_254_740_991.0).contains(&number) || number.fract() != 0.0 {
-                return BAD_ARGUMENT;
-            }
-            key = number as u64;
-        } else if !lossless {
-            return BAD_ARGUMENT;
         }
         let mut insert = false;
         // SAFETY: as above.
         if unsafe { sys::napi_get_value_bool(env, argv[1], &mut insert) } != sys::Status::napi_ok {
             return BAD_ARGUMENT;
         }
-        // SAFETY: `data` is the Rc<LocateState> leaked in `make_locator`,
-        // freed only by the function's finalizer, which cannot run while
-        // the function is being called.
-        let state = unsafe { &*(data as *const LocateState) };
         locate(state, key, insert)
     })
     .unwrap_or(INTERNAL);

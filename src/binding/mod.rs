@@ -4,4 +4,5 @@
 //! the JS and Rust implementations of the format against each other.
 
 pub mod locate;
+pub mod strings;
 pub mod table;

@@ -4,11 +4,13 @@
 pub mod format;
 pub mod hash;
 pub mod memory;
+pub mod string_key;
 pub mod sync;
 pub mod table;
 pub mod verify;
 
 pub use format::{FormatError, Geometry, Kind, Layout};
 pub use memory::{Backing, HeapBacking, Words};
+pub use string_key::string_key;
 pub use table::{Entry, KeyError, Op, Table, TableError};
 pub use verify::Report;
