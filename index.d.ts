@@ -2,42 +2,128 @@
 /// <reference types="node" />
 import type { ChildProcess, ForkOptions, SpawnOptions } from 'node:child_process'
 
-/** A key part: a bigint, or a non-negative safe-integer number. Never 0. */
-export type KeyPart = bigint | number
+// ------------------------------------------------------------------ keys
 
 /**
- * A key as you pass it: a bare part for one-part keys, or an array of
- * `k64 + k32` parts (64-bit parts first, then 32-bit parts).
+ * A 64-bit key part as you pass it: a bigint in [1, 2^64), a positive
+ * safe-integer number, or a string, which stands for the part
+ * `stringKey(string)` (see {@link stringKey}). Never 0.
  */
-export type Key = KeyPart | readonly KeyPart[]
+export type Part64 = bigint | number | string
+
+/** A 32-bit key part as you pass it: an integer in [1, 2^32), as a number or a bigint. */
+export type Part32 = number | bigint
 
 /**
- * A key as iteration hands it back: a one-part key bare, a composite key as
- * an array; 64-bit parts are bigints, 32-bit parts numbers.
+ * A table's key parts as iteration hands them back: `bigint` for each
+ * 64-bit part, then `number` for each 32-bit part. `[bigint]` is the
+ * default shape (one 64-bit part); `{ k64: 2, k32: 1 }` is
+ * `[bigint, bigint, number]`.
  */
-export type KeyOut = bigint | number | Array<bigint | number>
+export type KeyParts = readonly (bigint | number)[]
 
-/** A value as you pass it: a bigint or a safe integer, in [-2^(bits-1), 2^bits). */
-export type ValueIn = bigint | number
-
-export interface KeyOptions {
-  /** 64-bit key parts (default 1). */
-  k64?: number
-  /** 32-bit key parts (default 0). */
-  k32?: number
+/** Tuples of 64-bit parts by count (a key has at most 8). */
+interface Wide {
+  0: []
+  1: [bigint]
+  2: [bigint, bigint]
+  3: [bigint, bigint, bigint]
+  4: [bigint, bigint, bigint, bigint]
+  5: [bigint, bigint, bigint, bigint, bigint]
+  6: [bigint, bigint, bigint, bigint, bigint, bigint]
+  7: [bigint, bigint, bigint, bigint, bigint, bigint, bigint]
+  8: [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint]
 }
 
-export interface DictOptions extends KeyOptions {
+/** Tuples of 32-bit parts by count (a key has at most 16). */
+interface Narrow {
+  0: []
+  1: [number]
+  2: [number, number]
+  3: [number, number, number]
+  4: [number, number, number, number]
+  5: [number, number, number, number, number]
+  6: [number, number, number, number, number, number]
+  7: [number, number, number, number, number, number, number]
+  8: [number, number, number, number, number, number, number, number]
+  9: [number, number, number, number, number, number, number, number, number]
+  10: [number, number, number, number, number, number, number, number, number, number]
+  11: [number, number, number, number, number, number, number, number, number, number, number]
+  12: [number, number, number, number, number, number, number, number, number, number, number, number]
+  13: [number, number, number, number, number, number, number, number, number, number, number, number, number]
+  14: [number, number, number, number, number, number, number, number, number, number, number, number, number, number]
+  15: [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number]
+  16: [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number]
+}
+
+/**
+ * The {@link KeyParts} of a table with `K64` 64-bit and `K32` 32-bit parts
+ * (an array of either kind when the counts are not literal types).
+ */
+export type PartsOf<K64 extends number, K32 extends number> = K64 extends keyof Wide
+  ? K32 extends keyof Narrow
+    ? [...Wide[K64], ...Narrow[K32]]
+    : (bigint | number)[]
+  : (bigint | number)[]
+
+type PartIn<T> = T extends bigint ? Part64 : Part32
+
+/**
+ * A key as you pass it to a table whose parts are `P`: a tuple of exactly
+ * that many parts, or, for one-part keys, the part alone.
+ */
+export type KeyIn<P extends KeyParts> = P extends readonly [infer Only]
+  ? PartIn<Only> | readonly [PartIn<Only>]
+  : { readonly [I in keyof P]: PartIn<P[I]> }
+
+/** A key as iteration hands it back: a one-part key alone, a composite key as its tuple. */
+export type KeyOut<P extends KeyParts> = P extends readonly [infer Only] ? Only : P
+
+/**
+ * The 64-bit key part (a bigint) that a string stands for as a key:
+ * SipHash-2-4 of its UTF-8 bytes under the fixed key "atomic-dict:str1",
+ * 0 replaced by 1 (FORMAT.md, "String keys"). The same in every process and
+ * every version. Throws a TypeError for a non-string or a string with a lone
+ * surrogate.
+ */
+export declare function stringKey(string: string): bigint
+
+// ------------------------------------------------------------------ values
+
+/** Width of a table's values. */
+export type ValueBits = 32 | 64
+
+/** The JS type of a table's values: `bigint` for 64-bit, `number` for 32-bit. */
+export type ValueOf<B extends ValueBits> = B extends 32 ? number : bigint
+
+/**
+ * A value as you pass it to a table whose values are `V`: for 64-bit tables a
+ * bigint or a safe-integer number in [-2^63, 2^64); for 32-bit tables a
+ * number in [-2^31, 2^32). Negative values are two's complement.
+ */
+export type ValueIn<V extends bigint | number> = V extends number ? number : bigint | number
+
+// ------------------------------------------------------------------ options
+
+/** The shape of a table's keys. */
+export interface KeyOptions<K64 extends number = number, K32 extends number = number> {
+  /** 64-bit key parts (default 1). */
+  k64?: K64
+  /** 32-bit key parts (default 0). */
+  k32?: K32
+}
+
+/** The shape of an AtomicDict. */
+export interface DictOptions<B extends ValueBits = ValueBits, K64 extends number = number, K32 extends number = number>
+  extends KeyOptions<K64, K32> {
   /** Value width: 64 (values are bigints, the default) or 32 (values are numbers). */
-  valueBits?: 32 | 64
+  valueBits?: B
   /** Read values as two's complement signed integers (default false). */
   signed?: boolean
 }
 
-/** Options of `AtomicDict.open`: given ones must match an existing table. */
-export interface OpenOptions extends DictOptions {
-  /** Keys guaranteed to fit; needed to create the file. */
-  capacity?: number
+/** How `open` treats the file; shared by every `open`. */
+export interface FileOptions {
   /** Create the file when it does not exist (default true). */
   create?: boolean
   /** Permission bits of a new file (default 0o600), applied exactly. */
@@ -46,18 +132,27 @@ export interface OpenOptions extends DictOptions {
   allowInsecure?: boolean
 }
 
-/** Options of `AtomicSet.open`. */
-export interface OpenSetOptions extends KeyOptions {
+/** Options of `AtomicDict.open`: the shape ones, when given, must match an existing table. */
+export interface OpenOptions<B extends ValueBits = ValueBits, K64 extends number = number, K32 extends number = number>
+  extends DictOptions<B, K64, K32>,
+    FileOptions {
+  /** Keys guaranteed to fit; needed to create the file. */
   capacity?: number
-  create?: boolean
-  mode?: number
-  allowInsecure?: boolean
 }
+
+/** Options of `AtomicSet.open`. */
+export interface OpenSetOptions<K64 extends number = number, K32 extends number = number>
+  extends KeyOptions<K64, K32>,
+    FileOptions {
+  /** Keys guaranteed to fit; needed to create the file. */
+  capacity?: number
+}
+
+// ------------------------------------------------------------------ sharing
 
 /**
  * What `table.share()` returns: plain data (structured-clonable) that
- * `AtomicDict.attach` / `AtomicSet.attach` accept in a worker thread of the
- * same process.
+ * `attach` accepts in a worker thread of the same process.
  */
 export interface ShareDescriptor {
   readonly type: 'atomic-dict'
@@ -70,6 +165,7 @@ export interface ShareDescriptor {
 
 /** What `verify()` found; `ok` when `problems` is empty. */
 export interface VerifyReport {
+  /** No invariant is violated. */
   ok: boolean
   /** The header's entry count (what `size` reports). */
   entries: number
@@ -87,7 +183,7 @@ export interface VerifyReport {
   problems: string[]
 }
 
-/** Members common to both kinds of table: sharing and lifetime. */
+/** Members common to every shared object: sharing, auditing and lifetime. */
 export interface SharedTable {
   /** Audits every row against the table's invariants (for a table nobody is inserting into). */
   verify(): VerifyReport
@@ -107,9 +203,13 @@ export interface SharedTable {
 
 /** Thrown when an insert would exceed the table's capacity. */
 export declare class AtomicDictFullError extends Error {
+  /** Always `'ERR_ATOMIC_DICT_FULL'`. */
   readonly code: 'ERR_ATOMIC_DICT_FULL'
+  /** The capacity of the table that is full. */
   readonly capacity: number
 }
+
+// ------------------------------------------------------------------ AtomicValue
 
 /**
  * A handle bound to one key's value (`dict.slot(key)`): the same operations
@@ -117,159 +217,297 @@ export declare class AtomicDictFullError extends Error {
  * the value before it.
  */
 export interface AtomicValue<V extends bigint | number = bigint> {
+  /** The value. */
   load(): V
-  store(value: ValueIn): void
-  add(delta: ValueIn): V
-  sub(delta: ValueIn): V
-  and(value: ValueIn): V
-  or(value: ValueIn): V
-  xor(value: ValueIn): V
-  swap(value: ValueIn): V
+  /** Stores `value`. */
+  store(value: ValueIn<V>): void
+  /** Adds (wrapping); returns the value before. */
+  add(delta: ValueIn<V>): V
+  /** Subtracts (wrapping); returns the value before. */
+  sub(delta: ValueIn<V>): V
+  /** Bitwise and; returns the value before. */
+  and(value: ValueIn<V>): V
+  /** Bitwise or; returns the value before. */
+  or(value: ValueIn<V>): V
+  /** Bitwise xor; returns the value before. */
+  xor(value: ValueIn<V>): V
+  /** Stores `value`; returns the value before. */
+  swap(value: ValueIn<V>): V
   /** Stores `desired` if the value is `expected`; returns the value before. */
-  cas(expected: ValueIn, desired: ValueIn): V
+  cas(expected: ValueIn<V>, desired: ValueIn<V>): V
   /** Alias of `and`. */
-  band(value: ValueIn): V
+  band(value: ValueIn<V>): V
   /** Alias of `or`. */
-  bor(value: ValueIn): V
+  bor(value: ValueIn<V>): V
   /** Alias of `xor`. */
-  bxor(value: ValueIn): V
+  bxor(value: ValueIn<V>): V
   /** Alias of `swap` (as `Atomics.exchange`). */
-  exchange(value: ValueIn): V
+  exchange(value: ValueIn<V>): V
   /** Alias of `cas` (as `Atomics.compareExchange`). */
-  compareExchange(expected: ValueIn, desired: ValueIn): V
+  compareExchange(expected: ValueIn<V>, desired: ValueIn<V>): V
   readonly [Symbol.toStringTag]: 'AtomicValue'
 }
 
+/** The class of `dict.slot(key)` handles (not constructible by users). */
 export declare const AtomicValue: {
   prototype: AtomicValue<bigint | number>
 }
 
+// ------------------------------------------------------------------ AtomicDict
+
 /**
  * A lock-free `Map<u64, u64>` in shared memory. `V` is `bigint` for 64-bit
- * values and `number` for 32-bit values; `K` is how keys come back from
- * iteration.
+ * values and `number` for 32-bit values; `P` is the key's parts as iteration
+ * returns them (`[bigint]` by default, `[bigint, number]` for
+ * `{ k64: 1, k32: 1 }`).
  */
-export interface AtomicDict<V extends bigint | number = bigint, K extends KeyOut = bigint> extends SharedTable {
-  /** Adds; returns the value before. Inserts the key when absent. */
-  add(key: Key, delta: ValueIn): V
+export interface AtomicDict<V extends bigint | number = bigint, P extends KeyParts = [bigint]> extends SharedTable {
+  /** Adds (wrapping); returns the value before. Inserts the key when absent. */
+  add(key: KeyIn<P>, delta: ValueIn<V>): V
   /** Subtracts (wrapping); returns the value before. Inserts the key when absent. */
-  sub(key: Key, delta: ValueIn): V
+  sub(key: KeyIn<P>, delta: ValueIn<V>): V
   /** Bitwise and; returns the value before. Inserts the key when absent. */
-  and(key: Key, value: ValueIn): V
+  and(key: KeyIn<P>, value: ValueIn<V>): V
   /** Bitwise or; returns the value before. Inserts the key when absent. */
-  or(key: Key, value: ValueIn): V
+  or(key: KeyIn<P>, value: ValueIn<V>): V
   /** Bitwise xor; returns the value before. Inserts the key when absent. */
-  xor(key: Key, value: ValueIn): V
+  xor(key: KeyIn<P>, value: ValueIn<V>): V
   /** Stores `value`; returns the value before. Inserts the key when absent. */
-  swap(key: Key, value: ValueIn): V
+  swap(key: KeyIn<P>, value: ValueIn<V>): V
   /** Stores `desired` if the value is `expected`; returns the value before. Inserts the key when absent. */
-  cas(key: Key, expected: ValueIn, desired: ValueIn): V
+  cas(key: KeyIn<P>, expected: ValueIn<V>, desired: ValueIn<V>): V
   /** Alias of `and` (the Python seed's name). */
-  band(key: Key, value: ValueIn): V
+  band(key: KeyIn<P>, value: ValueIn<V>): V
   /** Alias of `or` (the Python seed's name). */
-  bor(key: Key, value: ValueIn): V
+  bor(key: KeyIn<P>, value: ValueIn<V>): V
   /** Alias of `xor` (the Python seed's name). */
-  bxor(key: Key, value: ValueIn): V
+  bxor(key: KeyIn<P>, value: ValueIn<V>): V
   /** Alias of `swap` (as `Atomics.exchange`). */
-  exchange(key: Key, value: ValueIn): V
+  exchange(key: KeyIn<P>, value: ValueIn<V>): V
   /** Alias of `cas` (as `Atomics.compareExchange`). */
-  compareExchange(key: Key, expected: ValueIn, desired: ValueIn): V
+  compareExchange(key: KeyIn<P>, expected: ValueIn<V>, desired: ValueIn<V>): V
   /** Stores `value`, inserting the key when absent. */
-  store(key: Key, value: ValueIn): void
+  store(key: KeyIn<P>, value: ValueIn<V>): void
   /** The value, or 0 when the key is absent (does not insert it). */
-  load(key: Key): V
+  load(key: KeyIn<P>): V
   /** The value, or `undefined` when the key is absent (never inserts). */
-  get(key: Key): V | undefined
-  /** Whether the key is in the table. */
-  has(key: Key): boolean
+  get(key: KeyIn<P>): V | undefined
+  /** Whether the key is in the table (never inserts). */
+  has(key: KeyIn<P>): boolean
   /** Stores `value` (inserting the key when absent); returns this dict. */
-  set(key: Key, value: ValueIn): this
+  set(key: KeyIn<P>, value: ValueIn<V>): this
   /** A handle on the key's value, inserting the key when absent. */
-  slot(key: Key): AtomicValue<V>
+  slot(key: KeyIn<P>): AtomicValue<V>
   /** Keys in the table, exact, O(1). */
   readonly size: number
   /** Keys guaranteed to fit. */
   readonly capacity: number
   /** The table's shape. */
-  readonly options: { capacity: number; k64: number; k32: number; valueBits: 32 | 64; signed: boolean }
-  /** Live iteration (not a snapshot) over keys and values. */
-  entries(): IterableIterator<[K, V]>
+  readonly options: { capacity: number; k64: number; k32: number; valueBits: ValueBits; signed: boolean }
+  /** Live iteration (not a snapshot) over keys and values; string keys come back as their `stringKey`. */
+  entries(): IterableIterator<[KeyOut<P>, V]>
   /** Live iteration over keys. */
-  keys(): IterableIterator<K>
+  keys(): IterableIterator<KeyOut<P>>
   /** Live iteration over values. */
   values(): IterableIterator<V>
-  forEach(callback: (value: V, key: K, dict: this) => void, thisArg?: unknown): void
-  [Symbol.iterator](): IterableIterator<[K, V]>
+  /** Calls `callback(value, key, dict)` for each entry, as `Map#forEach`. */
+  forEach(callback: (value: V, key: KeyOut<P>, dict: this) => void, thisArg?: unknown): void
+  /** Same as `entries()`. */
+  [Symbol.iterator](): IterableIterator<[KeyOut<P>, V]>
   readonly [Symbol.toStringTag]: 'AtomicDict'
 }
 
 export declare const AtomicDict: {
-  /** One 64-bit key part, 64-bit values (bigints). */
-  new (capacity: number, options?: { valueBits?: 64; signed?: boolean }): AtomicDict<bigint, bigint>
-  /** One 64-bit key part, 32-bit values (numbers). */
-  new (capacity: number, options: { valueBits: 32; signed?: boolean }): AtomicDict<number, bigint>
-  /** Any key shape, 64-bit values (bigints). */
-  new (capacity: number, options: DictOptions & { valueBits?: 64 }): AtomicDict<bigint, KeyOut>
-  /** Any key shape, 32-bit values (numbers). */
-  new (capacity: number, options: DictOptions & { valueBits: 32 }): AtomicDict<number, KeyOut>
-  prototype: AtomicDict<bigint | number, KeyOut>
+  /**
+   * A new table in shared memory (a memfd) with room for exactly `capacity`
+   * keys. The value and key types follow `options`: `{ valueBits: 32 }`
+   * makes values numbers, `{ k64: 1, k32: 1 }` makes keys `[Part64, Part32]`.
+   */
+  new <B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0>(
+    capacity: number,
+    options?: DictOptions<B, K64, K32>,
+  ): AtomicDict<ValueOf<B>, PartsOf<K64, K32>>
+  prototype: AtomicDict<bigint | number, KeyParts>
   /**
    * The table a parent shared as `name` (the `share` option of `spawn`/`fork`,
    * or `shareWithCluster`). Its shape comes from the parent: say it with the
-   * type parameters.
+   * type parameters (`AtomicDict.inherit<number, [bigint, number]>('pairs')`).
    */
-  inherit<V extends bigint | number = bigint, K extends KeyOut = bigint>(name: string): AtomicDict<V, K>
+  inherit<V extends bigint | number = bigint, P extends KeyParts = [bigint]>(name: string): AtomicDict<V, P>
   /** The table a `share()` descriptor names, in a worker thread of the same process. */
-  attach<V extends bigint | number = bigint, K extends KeyOut = bigint>(descriptor: ShareDescriptor): AtomicDict<V, K>
-  /** The table in the file at `path` (created when absent unless `create: false`). */
-  open(path: string, options?: OpenOptions & { k64?: 1; k32?: 0; valueBits?: 64 }): AtomicDict<bigint, bigint>
-  open(path: string, options: OpenOptions & { k64?: 1; k32?: 0; valueBits: 32 }): AtomicDict<number, bigint>
-  open(path: string, options: OpenOptions & { valueBits?: 64 }): AtomicDict<bigint, KeyOut>
-  open(path: string, options: OpenOptions & { valueBits: 32 }): AtomicDict<number, KeyOut>
+  attach<V extends bigint | number = bigint, P extends KeyParts = [bigint]>(descriptor: ShareDescriptor): AtomicDict<V, P>
+  /**
+   * The table in the file at `path`, created when absent (unless
+   * `create: false`; creating needs `capacity`). Shape options that are
+   * given must match an existing file (else `ERR_ATOMIC_DICT_GEOMETRY`).
+   */
+  open<B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0>(
+    path: string,
+    options?: OpenOptions<B, K64, K32>,
+  ): AtomicDict<ValueOf<B>, PartsOf<K64, K32>>
   /** Removes a named table's file; processes that have it open keep their mapping. */
   unlink(path: string): void
 }
 
-/** A lock-free set of keys in shared memory. */
-export interface AtomicSet<K extends KeyOut = bigint> extends SharedTable {
+// ------------------------------------------------------------------ AtomicSet
+
+/** A lock-free set of keys in shared memory. `P` is the key's parts, as for AtomicDict. */
+export interface AtomicSet<P extends KeyParts = [bigint]> extends SharedTable {
   /** Inserts the key; `true` only for the call (in any process) that inserted it. */
-  add(key: Key): boolean
-  has(key: Key): boolean
+  add(key: KeyIn<P>): boolean
+  /** Whether the key is in the set. */
+  has(key: KeyIn<P>): boolean
   /** Keys in the set, exact, O(1). */
   readonly size: number
   /** Keys guaranteed to fit. */
   readonly capacity: number
   /** The set's shape. */
   readonly options: { capacity: number; k64: number; k32: number }
-  /** Live iteration over keys. */
-  keys(): IterableIterator<K>
-  values(): IterableIterator<K>
-  entries(): IterableIterator<[K, K]>
-  forEach(callback: (value: K, key: K, set: this) => void, thisArg?: unknown): void
-  [Symbol.iterator](): IterableIterator<K>
+  /** Live iteration over keys; string keys come back as their `stringKey`. */
+  keys(): IterableIterator<KeyOut<P>>
+  /** Same as `keys()`, as `Set#values`. */
+  values(): IterableIterator<KeyOut<P>>
+  /** `[key, key]` pairs, as `Set#entries`. */
+  entries(): IterableIterator<[KeyOut<P>, KeyOut<P>]>
+  /** Calls `callback(key, key, set)` for each key, as `Set#forEach`. */
+  forEach(callback: (value: KeyOut<P>, key: KeyOut<P>, set: this) => void, thisArg?: unknown): void
+  /** Same as `keys()`. */
+  [Symbol.iterator](): IterableIterator<KeyOut<P>>
   readonly [Symbol.toStringTag]: 'AtomicSet'
 }
 
 export declare const AtomicSet: {
-  /** One 64-bit key part. */
-  new (capacity: number, options?: Record<string, never>): AtomicSet<bigint>
-  /** Any key shape. */
-  new (capacity: number, options: KeyOptions): AtomicSet<KeyOut>
-  prototype: AtomicSet<KeyOut>
-  /** The set a parent shared as `name`. */
-  inherit<K extends KeyOut = bigint>(name: string): AtomicSet<K>
+  /** A new set in shared memory with room for exactly `capacity` keys of the shape `options` says. */
+  new <K64 extends number = 1, K32 extends number = 0>(
+    capacity: number,
+    options?: KeyOptions<K64, K32>,
+  ): AtomicSet<PartsOf<K64, K32>>
+  prototype: AtomicSet<KeyParts>
+  /** The set a parent shared as `name`; say its key shape with the type parameter. */
+  inherit<P extends KeyParts = [bigint]>(name: string): AtomicSet<P>
   /** The set a `share()` descriptor names, in a worker thread of the same process. */
-  attach<K extends KeyOut = bigint>(descriptor: ShareDescriptor): AtomicSet<K>
-  /** The set in the file at `path` (created when absent unless `create: false`). */
-  open<K extends KeyOut = bigint>(path: string, options?: OpenSetOptions): AtomicSet<K>
+  attach<P extends KeyParts = [bigint]>(descriptor: ShareDescriptor): AtomicSet<P>
+  /** The set in the file at `path`, created when absent (unless `create: false`). */
+  open<K64 extends number = 1, K32 extends number = 0>(
+    path: string,
+    options?: OpenSetOptions<K64, K32>,
+  ): AtomicSet<PartsOf<K64, K32>>
   /** Removes a named table's file. */
   unlink(path: string): void
 }
 
-/** Tables to hand to child processes, by the name they `inherit` them under. */
-export type SharedTables = Record<string, AtomicDict<any, any> | AtomicSet<any>>
+// ------------------------------------------------------------------ Counters
 
-/** `child_process.spawn`, plus `options.share`. */
+/** Options of a new Counters table. */
+export interface CountersOptions<B extends ValueBits = ValueBits> {
+  /** Names the table has room for (default: the larger of names.length and 256). */
+  capacity?: number
+  /** Value width: 64 (bigints, the default) or 32 (numbers). */
+  valueBits?: B
+  /** Signed values, for gauges that go below 0 (default false). */
+  signed?: boolean
+}
+
+/** What `Counters.inherit`/`Counters.attach` expect of the table; given ones must match. */
+export interface CountersExpect<B extends ValueBits = ValueBits> {
+  /** The table's value width. */
+  valueBits?: B
+  /** Whether the table's values are signed. */
+  signed?: boolean
+}
+
+/** Options of `Counters.open`. */
+export interface CountersOpenOptions<B extends ValueBits = ValueBits> extends CountersOptions<B>, FileOptions {}
+
+/**
+ * Named counters and gauges in shared memory: an AtomicDict whose keys are
+ * the names (as string keys). Methods take only the names the object was
+ * made with. Every process or thread that lists the same names, in any
+ * order, reaches the same values.
+ */
+export interface Counters<N extends string = string, V extends bigint | number = bigint> {
+  /** Adds `delta` (default 1, wrapping); returns the value before. */
+  add(name: N, delta?: ValueIn<V>): V
+  /** Subtracts `delta` (default 1, wrapping); returns the value before. */
+  sub(name: N, delta?: ValueIn<V>): V
+  /** The value. */
+  get(name: N): V
+  /** Stores `value`; returns this. */
+  set(name: N, value: ValueIn<V>): this
+  /** Stores `value`; returns the value before. */
+  swap(name: N, value: ValueIn<V>): V
+  /** Stores `desired` if the value is `expected`; returns the value before. */
+  cas(name: N, expected: ValueIn<V>, desired: ValueIn<V>): V
+  /** A handle on one counter's value. */
+  slot(name: N): AtomicValue<V>
+  /** Every counter's value; each read is atomic, the whole is not one instant. */
+  snapshot(): { [K in N]: V }
+  /** Sets every counter to 0; returns the values just before, as `snapshot()`. */
+  reset(): { [K in N]: V }
+  /** `[name, value]` pairs, in the order of `names`. */
+  entries(): Array<[N, V]>
+  /** The names, in the order given. */
+  readonly names: readonly N[]
+  /** The AtomicDict underneath; a name's key is `stringKey(name)`. */
+  readonly table: AtomicDict<V, [bigint]>
+  /** Whether this object created the table (false when it attached to one). */
+  readonly created: boolean
+  /** A descriptor for `Counters.attach` in worker threads of this process. */
+  share(): ShareDescriptor
+  /** Releases this process's mapping; later calls throw `ERR_ATOMIC_DICT_CLOSED`. */
+  close(): void
+  readonly [Symbol.toStringTag]: 'Counters'
+}
+
+export declare const Counters: {
+  /** Counters named `names` in a new table (a memfd); see {@link counters}. */
+  new <const Names extends readonly string[], B extends ValueBits = 64>(
+    names: Names,
+    options?: CountersOptions<B>,
+  ): Counters<Names[number], ValueOf<B>>
+  prototype: Counters<string, bigint | number>
+  /** The counters a parent shared as `name` (spawn/fork `share`, or shareWithCluster). */
+  inherit<const Names extends readonly string[], B extends ValueBits = 64>(
+    name: string,
+    names: Names,
+    expect?: CountersExpect<B>,
+  ): Counters<Names[number], ValueOf<B>>
+  /** The counters a `share()` descriptor names, in a worker thread of the same process. */
+  attach<const Names extends readonly string[], B extends ValueBits = 64>(
+    descriptor: ShareDescriptor,
+    names: Names,
+    expect?: CountersExpect<B>,
+  ): Counters<Names[number], ValueOf<B>>
+  /**
+   * The counters in the file at `path` (for pm2 and unrelated processes),
+   * created when absent unless `create: false`.
+   */
+  open<const Names extends readonly string[], B extends ValueBits = 64>(
+    path: string,
+    names: Names,
+    options?: CountersOpenOptions<B>,
+  ): Counters<Names[number], ValueOf<B>>
+  /** Removes a named counters file; processes that have it open keep it. */
+  unlink(path: string): void
+}
+
+/**
+ * Named counters in a new shared table:
+ * `counters(['requests', 'errors', 'inFlight'], { signed: true })`.
+ * Methods accept only those names; `snapshot()` is typed
+ * `{ requests: bigint; errors: bigint; inFlight: bigint }`.
+ */
+export declare function counters<const Names extends readonly string[], B extends ValueBits = 64>(
+  names: Names,
+  options?: CountersOptions<B>,
+): Counters<Names[number], ValueOf<B>>
+
+// ------------------------------------------------------------------ processes
+
+/** Tables to hand to child processes, by the name they `inherit` them under. */
+export type SharedTables = Record<string, AtomicDict<any, any> | AtomicSet<any> | Counters<any, any>>
+
+/** `child_process.spawn`, plus `options.share`: tables the child can `inherit`. */
 export declare function spawn(command: string, options?: SpawnOptions & { share?: SharedTables }): ChildProcess
 export declare function spawn(
   command: string,
@@ -277,7 +515,7 @@ export declare function spawn(
   options?: SpawnOptions & { share?: SharedTables },
 ): ChildProcess
 
-/** `child_process.fork`, plus `options.share`. */
+/** `child_process.fork`, plus `options.share`: tables the child can `inherit`. */
 export declare function fork(modulePath: string | URL, options?: ForkOptions & { share?: SharedTables }): ChildProcess
 export declare function fork(
   modulePath: string | URL,

@@ -8,10 +8,22 @@ const { AtomicValue } = require('./lib/value')
 const { AtomicDictFullError } = require('./lib/errors')
 const { stringKey: stringKeyOf } = require('./lib/strings')
 const { spawn, fork, shareWithCluster } = require('./lib/spawn')
+const { Counters, counters } = require('./lib/counters')
 
 /** The 64-bit key part (a bigint) that the string `string` stands for as a key. */
 function stringKey(string) {
   return stringKeyOf(string, 'string')
 }
 
-module.exports = { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError, stringKey, spawn, fork, shareWithCluster }
+module.exports = {
+  AtomicDict,
+  AtomicSet,
+  AtomicValue,
+  AtomicDictFullError,
+  Counters,
+  counters,
+  stringKey,
+  spawn,
+  fork,
+  shareWithCluster,
+}

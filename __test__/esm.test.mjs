@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError } from '../index.js'
+import { AtomicDict, AtomicSet, AtomicValue, AtomicDictFullError, Counters, counters, stringKey } from '../index.js'
 import pkg from '../index.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -34,6 +34,9 @@ test('named imports from the package root (path import)', () => {
   assert.equal(typeof AtomicValue, 'function')
   assert.equal(typeof AtomicDictFullError, 'function')
   assert.equal(pkg.AtomicDict, AtomicDict)
+  assert.equal(counters(['a']).add('a'), 0n)
+  assert.equal(typeof Counters.open, 'function')
+  assert.equal(stringKey(''), 0xe73e91e755a40b99n)
   const d = new AtomicDict(4)
   assert.equal(d.add(1, 2), 0n)
   assert.equal(d.add(1n, 3), 2n)
@@ -67,7 +70,10 @@ test("import default from 'atomic-dict' is the CJS exports object", () => {
     "import { AtomicDict } from 'atomic-dict'",
     'console.log(pkg.AtomicDict === AtomicDict, Object.keys(pkg).sort().join(","))',
   ].join('\n')
-  assert.equal(run(['--input-type=module', '-e', code]), 'true AtomicDict,AtomicDictFullError,AtomicSet,AtomicValue,fork,shareWithCluster,spawn')
+  assert.equal(
+    run(['--input-type=module', '-e', code]),
+    'true AtomicDict,AtomicDictFullError,AtomicSet,AtomicValue,Counters,counters,fork,shareWithCluster,spawn,stringKey',
+  )
 })
 
 test("require('atomic-dict') from CommonJS by package name", () => {

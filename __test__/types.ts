@@ -8,8 +8,11 @@ import {
   fork,
   spawn,
   shareWithCluster,
+  Counters,
+  counters,
+  stringKey,
   type AtomicValue,
-  type KeyOut,
+  type KeyParts,
   type ShareDescriptor,
 } from 'atomic-dict'
 import type { ChildProcess } from 'node:child_process'
@@ -32,7 +35,7 @@ counts.store(3n, 4)
 const loaded: bigint = counts.load(3n)
 const maybe: bigint | undefined = counts.get(3n)
 const present: boolean = counts.has(3n)
-const chained: AtomicDict<bigint, bigint> = counts.set(4n, 1n).set(5n, 2n)
+const chained: AtomicDict<bigint> = counts.set(4n, 1n).set(5n, 2n)
 const size: number = counts.size + counts.capacity
 for (const [key, value] of counts) {
   const k: bigint = key
@@ -61,15 +64,45 @@ const h32: AtomicValue<number> = small.slot(1)
 const m: number = h32.load()
 // @ts-expect-error a 32-bit table's values are numbers, not bigints
 const wrong: bigint = small.load(1)
+// @ts-expect-error a 32-bit table takes number values, not bigints
+small.add(1, 1n)
+// @ts-expect-error a 32-bit table's results are numbers: no bigint arithmetic on them
+const wrongSum = small.add(1, 1) + 1n
 
-// Composite keys.
+// String keys.
+counts.add('route:/api', 1n)
+const routeKey: bigint = stringKey('route:/api')
+const viaKey: bigint = counts.load(routeKey)
+
+// Composite keys are tuples of the table's shape.
 const pairs = new AtomicDict(100, { k64: 2, k32: 1 })
 pairs.store([1n, 2n, 3], 10n)
-const total: bigint = pairs.add([1, 2, 3], 1n)
+const total: bigint = pairs.add([1, 'GET', 3], 1n)
 for (const [key] of pairs) {
-  const k: KeyOut = key
+  const k: [bigint, bigint, number] = key
   void k
 }
+// @ts-expect-error a key of this table has 3 parts
+pairs.add([1n, 2n], 1n)
+// @ts-expect-error a key of this table has 3 parts
+pairs.add([1n, 2n, 3, 4], 1n)
+// @ts-expect-error a composite key is a tuple, not one part
+pairs.add(1n, 1n)
+// @ts-expect-error a string cannot be a 32-bit part
+pairs.add([1n, 2n, '3'], 1n)
+const routes = new AtomicDict(100, { k64: 1, k32: 1, valueBits: 32 })
+const routeCount: number = routes.add(['/api', 200], 1)
+for (const [[route, code], value] of routes) {
+  const r: bigint = route
+  const c: number = code
+  const v: number = value
+  void r, c, v
+}
+// A shape known only at run time gives arrays of either kind of part.
+const dynamicK64: number = Number(process.env.K64 ?? 1)
+const dynamic = new AtomicDict(100, { k64: dynamicK64 })
+dynamic.add([1n, 2n, 3n], 1n)
+const dynamicKeys: Array<bigint | number> = [...dynamic.keys()][0] ?? []
 
 const set = new AtomicSet(100)
 const inserted: boolean = set.add(1n)
@@ -79,6 +112,39 @@ for (const key of set) {
 }
 const pairSet = new AtomicSet(100, { k64: 1, k32: 1 })
 pairSet.add([1n, 2])
+pairSet.add(['job', 2])
+for (const key of pairSet) {
+  const k: [bigint, number] = key
+  void k
+}
+// @ts-expect-error a key of this set has 2 parts
+pairSet.add([1n])
+
+// Typed counters: only the names given, values by width.
+const metrics = counters(['requests', 'errors', 'inFlight'] as const, { signed: true })
+const requestsBefore: bigint = metrics.add('requests')
+metrics.add('errors', 2n)
+metrics.sub('inFlight')
+const snap: { requests: bigint; errors: bigint; inFlight: bigint } = metrics.snapshot()
+const reqs: bigint = snap.requests
+// @ts-expect-error not one of the counters' names
+metrics.add('request')
+// @ts-expect-error the snapshot has only the counters' names
+void snap.bytes
+const narrowCounters = counters(['hits'], { valueBits: 32 })
+const hits: number = narrowCounters.add('hits', 1)
+// @ts-expect-error 32-bit counters take numbers
+narrowCounters.add('hits', 1n)
+const newed = new Counters(['a', 'b'])
+const aValue: bigint = newed.get('a')
+const inheritedMetrics = Counters.inherit('metrics', ['inFlight', 'requests'], { signed: true })
+inheritedMetrics.add('inFlight')
+const openedMetrics = Counters.open('/dev/shm/metrics', ['requests', 'errors'], { mode: 0o600 })
+const openedSnap: { requests: bigint; errors: bigint } = openedMetrics.snapshot()
+const attachedMetrics = Counters.attach(metrics.share(), ['requests'])
+const names: readonly ('requests' | 'errors' | 'inFlight')[] = metrics.names
+const underlying: AtomicDict<bigint> = metrics.table
+void [requestsBefore, reqs, hits, aValue, openedSnap, attachedMetrics, names, underlying, routeKey, viaKey, routeCount, dynamicKeys, wrongSum]
 
 try {
   counts.add(99n, 1n)
@@ -90,20 +156,23 @@ try {
 }
 
 // Sharing.
-const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set }, silent: true })
+const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set, metrics }, silent: true })
 const child2: ChildProcess = spawn(process.execPath, ['worker.js'], { share: { counts }, stdio: 'inherit' })
 shareWithCluster({ counts, set })
-const inheritedCounts: AtomicDict<bigint, bigint> = AtomicDict.inherit('counts')
+const inheritedCounts: AtomicDict<bigint> = AtomicDict.inherit('counts')
+const inheritedPairs = AtomicDict.inherit<number, [bigint, number]>('pairs')
+inheritedPairs.add(['x', 1], 1)
+const anyShape: AtomicDict<bigint, KeyParts> = AtomicDict.inherit<bigint, KeyParts>('any')
 const inheritedSmall = AtomicDict.inherit<number>('small')
 const smallValue: number = inheritedSmall.load(1)
-const inheritedSet: AtomicSet<bigint> = AtomicSet.inherit('set')
+const inheritedSet: AtomicSet = AtomicSet.inherit('set')
 const descriptor: ShareDescriptor = counts.share()
-const attached: AtomicDict<bigint, bigint> = AtomicDict.attach(descriptor)
+const attached: AtomicDict<bigint> = AtomicDict.attach(descriptor)
 const opened = AtomicDict.open('/dev/shm/counts', { capacity: 1000, mode: 0o600 })
 const openedValue: bigint = opened.add(1n, 1n)
 const opened32 = AtomicDict.open('/dev/shm/small', { capacity: 1000, valueBits: 32 })
 const opened32Value: number = opened32.add(1, 1)
-const openedSet: AtomicSet<bigint> = AtomicSet.open('/dev/shm/seen', { capacity: 10 })
+const openedSet: AtomicSet = AtomicSet.open('/dev/shm/seen', { capacity: 10 })
 const wasCreated: boolean = opened.created
 AtomicDict.unlink('/dev/shm/counts')
 const report = opened.verify()
@@ -113,12 +182,12 @@ opened.close()
 AtomicDict.attach({ fd: 3 })
 // @ts-expect-error options.share holds tables
 fork('worker.js', { share: { counts: 5 } })
-void [reportOk, child, child2, inheritedCounts, smallValue, inheritedSet, attached, openedValue, opened32Value, openedSet, wasCreated]
+void [anyShape, reportOk, child, child2, inheritedCounts, smallValue, inheritedSet, attached, openedValue, opened32Value, openedSet, wasCreated]
 
 // @ts-expect-error values must be bigints or numbers
 counts.add(1n, '1')
-// @ts-expect-error keys must be bigints, numbers or arrays of them
-counts.add('key', 1n)
+// @ts-expect-error keys must be bigints, numbers, strings or tuples of them
+counts.add({ key: 1 }, 1n)
 // @ts-expect-error valueBits is 32 or 64
 new AtomicDict(10, { valueBits: 16 })
 // @ts-expect-error capacity is a number

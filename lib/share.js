@@ -147,17 +147,19 @@ function optionalInteger(options, name, min, max) {
   return v
 }
 
-/**
- * Opens (or creates) the table in the file at `path`. Options that are given
- * must match an existing table; `geometryOf(options)` checks them and fills
- * defaults for creating one.
- */
 function checkPath(path) {
   if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path)
   if (path.includes('\0')) throw typeError('path', 'a string without NUL bytes', path)
 }
 
-function open(path, options, kind, geometryOf) {
+/**
+ * Opens (or creates) the table in the file at `path`. Options that are given
+ * must match an existing table; `geometryOf(options)` checks them and fills
+ * defaults for creating one. `defaultCapacity`, when given, is the capacity
+ * of a new file if `options.capacity` is not (and is not checked against an
+ * existing one).
+ */
+function open(path, options, kind, geometryOf, defaultCapacity = 0) {
   checkPath(path)
   if (options === undefined) options = {}
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
@@ -177,7 +179,7 @@ function open(path, options, kind, geometryOf) {
   }
   const { capacity: _capacity, create: _create, mode: _mode, allowInsecure: _allow, ...shape } = options
   const geometry = geometryOf(shape)
-  const parts = tables.openTable(path, create, mode, allowInsecure, kind === 'set', capacity ?? 0, geometry)
+  const parts = tables.openTable(path, create, mode, allowInsecure, kind === 'set', capacity ?? defaultCapacity, geometry)
   checkKind(parts, kind, path)
   const v = parts.view
   const mismatches = []

@@ -1,0 +1,303 @@
+'use strict'
+// Counters: named counters and gauges over an AtomicDict whose keys are the
+// names as string keys (lib/strings.js). Any process that attaches with the
+// same names, in any order, reaches the same values. Each name's value index
+// is found once, when the object is made; an operation is then one Map
+// lookup and one Atomics call.
+
+const tables = require('./tables')
+const share = require('./share')
+const { AtomicDict } = require('./dict')
+const { dictOptions } = require('./options')
+const { valueChecker } = require('./values')
+const { typeError, closedError } = require('./errors')
+const { checkString } = require('./strings')
+
+/** Capacity of a new counters table when none is given: room to add names later. */
+const DEFAULT_CAPACITY = 256
+
+const FROM_DICT = Symbol('atomic-dict: counters over a dict')
+
+function checkNames(names) {
+  if (!Array.isArray(names)) throw typeError('names', 'an array of strings', names)
+  if (names.length === 0) throw new RangeError('names must hold at least one name, got an empty array')
+  const seen = new Set()
+  names.forEach((name, i) => {
+    checkString(name, `names[${i}]`)
+    if (seen.has(name)) throw new RangeError(`names must not repeat a name, got ${JSON.stringify(name)} twice`)
+    seen.add(name)
+  })
+  return Object.freeze([...names])
+}
+
+function checkOptions(options, allowed) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(`options.${key} is not an option of counters (they are: ${allowed.join(', ')})`)
+    }
+  }
+  return options
+}
+
+function geometryError(message) {
+  const e = new Error(`atomic-dict: ${message}`)
+  e.code = 'ERR_ATOMIC_DICT_GEOMETRY'
+  return e
+}
+
+/** Checks that an existing table can hold counters, as `expect` says (valueBits, signed). */
+function checkShape(dict, expect, what) {
+  const o = dict.options
+  const mismatches = []
+  if (o.k64 !== 1 || o.k32 !== 0) mismatches.push(`keys of ${o.k64} 64-bit and ${o.k32} 32-bit parts (counters need one 64-bit part)`)
+  for (const key of ['valueBits', 'signed']) {
+    if (expect[key] !== undefined && o[key] !== expect[key]) mismatches.push(`${key} ${o[key]} (asked ${expect[key]})`)
+  }
+  if (mismatches.length) throw geometryError(`${what} holds a table counters cannot use as asked: ${mismatches.join(', ')}`)
+}
+
+class Counters {
+  #dict
+  #view
+  #values
+  #slots
+  #names
+  #check
+  #one
+
+  /**
+   * Counters named `names` in a new table (a memfd, shared like any table).
+   * @param {readonly string[]} names
+   * @param {{capacity?: number, valueBits?: 32 | 64, signed?: boolean}} [options]
+   */
+  constructor(names, options) {
+    if (names === FROM_DICT) {
+      this.#bind(options.dict, options.names)
+      return
+    }
+    names = checkNames(names)
+    const o = checkOptions(options, ['capacity', 'valueBits', 'signed'])
+    const capacity = o.capacity === undefined ? Math.max(names.length, DEFAULT_CAPACITY) : o.capacity
+    const dict = new AtomicDict(capacity, { valueBits: o.valueBits, signed: o.signed })
+    this.#bind(dict, names)
+  }
+
+  #bind(dict, names) {
+    const { view } = tables.internals.get(dict)
+    const slots = new Map()
+    try {
+      for (const name of names) slots.set(name, view.valueIndex(view.locateNative(name, true)))
+    } catch (err) {
+      dict.close()
+      throw err
+    }
+    this.#dict = dict
+    this.#view = view
+    this.#values = view.values
+    this.#slots = slots
+    this.#names = names
+    this.#check = valueChecker(view.valueBits)
+    this.#one = view.valueBits === 64 ? 1n : 1
+    // Sharing (spawn/fork/shareWithCluster `share`) sees the dict's table.
+    tables.internals.set(this, tables.internals.get(dict))
+  }
+
+  static #over(dict, names, expect, what) {
+    try {
+      checkShape(dict, expect, what)
+    } catch (err) {
+      dict.close()
+      throw err
+    }
+    return new Counters(FROM_DICT, { dict, names })
+  }
+
+  /**
+   * The counters a parent shared as `name` (spawn/fork `share`, or
+   * shareWithCluster). `expect.valueBits`/`expect.signed`, when given, must
+   * match the table.
+   */
+  static inherit(name, names, expect) {
+    names = checkNames(names)
+    expect = checkOptions(expect, ['valueBits', 'signed'])
+    return Counters.#over(AtomicDict.inherit(name), names, expect, `shared table ${JSON.stringify(name)}`)
+  }
+
+  /** The counters a `share()` descriptor names, in a worker thread of the same process. */
+  static attach(descriptor, names, expect) {
+    names = checkNames(names)
+    expect = checkOptions(expect, ['valueBits', 'signed'])
+    return Counters.#over(AtomicDict.attach(descriptor), names, expect, 'the descriptor')
+  }
+
+  /**
+   * The counters in the file at `path` (for pm2 and unrelated processes),
+   * created when absent unless `create: false`. A new file gets
+   * `options.capacity` (default max(names.length, 256)); given options must
+   * match an existing one.
+   */
+  static open(path, names, options) {
+    names = checkNames(names)
+    const o = checkOptions(options, ['capacity', 'valueBits', 'signed', 'create', 'mode', 'allowInsecure'])
+    const { capacity, ...rest } = o
+    const parts = share.open(path, { ...rest, capacity }, 'dict', dictOptions, Math.max(names.length, DEFAULT_CAPACITY))
+    const dict = new AtomicDict(tables.FROM_NATIVE, parts)
+    return Counters.#over(dict, names, { valueBits: o.valueBits, signed: o.signed }, path)
+  }
+
+  /** Removes a named counters file; processes that have it open keep it. */
+  static unlink(path) {
+    share.unlink(path)
+  }
+
+  #index(name) {
+    const i = this.#slots.get(name)
+    if (i !== undefined) return i
+    throw typeof name === 'string'
+      ? new TypeError(`name must be one of ${this.#names.map((n) => JSON.stringify(n)).join(', ')}, got ${JSON.stringify(name)}`)
+      : typeError('name', 'a string', name)
+  }
+
+  // A closed table's buffer is detached: Atomics on it throws; say why.
+  #explain(err) {
+    return this.#view.closed ? closedError() : err
+  }
+
+  /** Adds `delta` (default 1); returns the value before. */
+  add(name, delta) {
+    const i = this.#index(name)
+    const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
+    try {
+      return Atomics.add(this.#values, i, v)
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** Subtracts `delta` (default 1), wrapping; returns the value before. */
+  sub(name, delta) {
+    const i = this.#index(name)
+    const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
+    try {
+      return Atomics.sub(this.#values, i, v)
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** The value. */
+  get(name) {
+    const i = this.#index(name)
+    try {
+      return Atomics.load(this.#values, i)
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** Stores `value`; returns this. */
+  set(name, value) {
+    const i = this.#index(name)
+    const v = this.#check(value, 'value')
+    try {
+      Atomics.store(this.#values, i, v)
+    } catch (err) {
+      throw this.#explain(err)
+    }
+    return this
+  }
+
+  /** Stores `value`; returns the value before. */
+  swap(name, value) {
+    const i = this.#index(name)
+    const v = this.#check(value, 'value')
+    try {
+      return Atomics.exchange(this.#values, i, v)
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** Stores `desired` if the value is `expected`; returns the value before. */
+  cas(name, expected, desired) {
+    const i = this.#index(name)
+    const e = this.#check(expected, 'expected')
+    const d = this.#check(desired, 'desired')
+    try {
+      return Atomics.compareExchange(this.#values, i, e, d)
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** A handle on one counter's value (AtomicValue). */
+  slot(name) {
+    this.#index(name)
+    return this.#dict.slot(name)
+  }
+
+  /**
+   * Every counter's value, as { name: value }. Each value is read
+   * atomically, one after the other: not one instant across all names.
+   */
+  snapshot() {
+    return Object.fromEntries(this.entries())
+  }
+
+  /** Sets every counter to 0; returns each one's value just before (as `snapshot()`). */
+  reset() {
+    const zero = this.#check(0, 'value')
+    try {
+      return Object.fromEntries(this.#names.map((n) => [n, Atomics.exchange(this.#values, this.#slots.get(n), zero)]))
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** [name, value] pairs, in the order of `names`. */
+  entries() {
+    try {
+      return this.#names.map((n) => [n, Atomics.load(this.#values, this.#slots.get(n))])
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /** The names, in the order given. */
+  get names() {
+    return this.#names
+  }
+
+  /** The AtomicDict underneath (keys are `stringKey(name)`). */
+  get table() {
+    return this.#dict
+  }
+
+  /** Whether this object created the table (rather than attaching to one). */
+  get created() {
+    return this.#dict.created
+  }
+
+  /** A descriptor for `Counters.attach` in worker threads of this process. */
+  share() {
+    return this.#dict.share()
+  }
+
+  /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
+  close() {
+    this.#dict.close()
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Counters'
+  }
+}
+
+/** `new Counters(names, options)`. */
+function counters(names, options) {
+  return new Counters(names, options)
+}
+
+module.exports = { Counters, counters, DEFAULT_CAPACITY }

@@ -1,0 +1,58 @@
+'use strict'
+// Compiles the TypeScript blocks (```ts) of README.md with `tsc --strict`
+// against index.d.ts, each block as its own module. A line marked
+// `// @ts-expect-error` must fail to compile (tsc reports the directive
+// otherwise), so the README's misuse examples are checked too.
+
+const childProcess = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..')
+const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1])
+if (blocks.length === 0) {
+  console.error('readme-types: README.md has no ```ts blocks')
+  process.exit(1)
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-readme-'))
+try {
+  const files = blocks.map((code, i) => {
+    const file = path.join(dir, `block-${i + 1}.ts`)
+    fs.writeFileSync(file, `${code}\nexport {}\n`)
+    return file
+  })
+  const config = {
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      module: 'node16',
+      moduleResolution: 'node16',
+      types: ['node'],
+      typeRoots: [path.join(root, 'node_modules', '@types')],
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      paths: { 'atomic-dict': [path.join(root, 'index.d.ts')] },
+    },
+    files,
+  }
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config, null, 2))
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const r = childProcess.spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' })
+  if (r.status !== 0) {
+    // Point at the README, not the temporary files.
+    const out = (r.stdout + r.stderr).replace(/^block-/gm, 'README.md, ts block ')
+    console.error(out)
+    console.error(`readme-types: the README's TypeScript does not compile (blocks kept in ${dir})`)
+    process.exit(1)
+  }
+  console.log(`readme-types: ${blocks.length} TypeScript blocks of README.md compile with tsc --strict`)
+  fs.rmSync(dir, { recursive: true, force: true })
+} catch (err) {
+  fs.rmSync(dir, { recursive: true, force: true })
+  throw err
+}
