@@ -16,7 +16,7 @@
 // order.
 
 const { performance } = require('node:perf_hooks')
-const { AtomicDict } = require('..')
+const { AtomicDict, counters } = require('..')
 
 const BITS = Number(process.argv[2] ?? 64)
 const TIME = Number(process.argv[3] ?? 300)
@@ -42,13 +42,19 @@ function log(msg) {
 // Keys as an application computes them: read from arrays, not literals.
 const numKeys = Array.from({ length: POOL }, (_, i) => i + 1)
 const bigKeys = numKeys.map((k) => BigInt(k))
+const strKeys = numKeys.map((k) => `user:${k}`)
 const hotNum = numKeys.slice(0, HOT)
 const hotBig = bigKeys.slice(0, HOT)
+const hotStr = strKeys.slice(0, HOT)
+const ROUTES = ['/', '/api', '/api/users', '/login', '/logout', '/static', '/health', '/metrics']
 
 // Seen keys: a table whose HOT keys this object has used before.
 const dict = new AtomicDict(1 << 16, { valueBits: BITS })
 for (const k of hotNum) dict.add(k, zero)
+for (const k of hotStr) dict.add(k, zero)
 const slot = dict.slot(hotBig[0])
+const named = counters(ROUTES, { valueBits: BITS })
+const pairs = new AtomicDict(1024, { k64: 1, k32: 1, valueBits: BITS })
 
 // The in-process peers.
 const sab = new SharedArrayBuffer(8 * HOT)
@@ -65,18 +71,26 @@ const filled = new AtomicDict(POOL, { valueBits: BITS })
 const fillStart = now()
 for (let i = 0; i < POOL; i++) filled.store(numKeys[i], one)
 const fillNs = ((now() - fillStart) * 1e6) / POOL
-let reader = null
-let readerNext = POOL
-function readerKeys(n) {
-  if (readerNext + n > POOL) {
-    if (reader) reader.close()
-    reader = AtomicDict.attach(filled.share())
-    readerNext = 0
+
+/** Hands out never-used keys of `table`, through a fresh reader object when they run out. */
+function firstUse(table) {
+  const state = { reader: null, next: POOL }
+  return (n) => {
+    if (state.next + n > POOL) {
+      if (state.reader) state.reader.close()
+      state.reader = AtomicDict.attach(table.share())
+      state.next = 0
+    }
+    const first = state.next
+    state.next += n
+    return [state.reader, first]
   }
-  const first = readerNext
-  readerNext += n
-  return first
 }
+const readerKeys = firstUse(filled)
+log(`filling a 1 Mi-key table of string keys…`)
+const filledStr = new AtomicDict(POOL, { valueBits: BITS })
+for (let i = 0; i < POOL; i++) filledStr.store(strKeys[i], one)
+const readerStrKeys = firstUse(filledStr)
 
 // Inserts: each operation stores a key new to the table; the table is
 // replaced (untimed) before it would be full, so the figure averages fills
@@ -119,18 +133,37 @@ const TASKS = [
     for (let i = 0; i < n; i++) dict.add(hotBig[i & MASK], one)
     return now() - t
   }],
+  ['add.seen.string', `dict.add(k, ${lit}), seen key, string k`, FAST_BATCH, (n) => {
+    const t = now()
+    for (let i = 0; i < n; i++) dict.add(hotStr[i & MASK], one)
+    return now() - t
+  }],
+  ['counters.add', `counters.add(name, ${lit}), 8 names`, FAST_BATCH, (n) => {
+    const t = now()
+    for (let i = 0; i < n; i++) named.add(ROUTES[i & 7], one)
+    return now() - t
+  }],
+  ['composite.add', `dict.add([route, code], ${lit}), string+32-bit key`, SLOW_BATCH, (n) => {
+    const t = now()
+    for (let i = 0; i < n; i++) pairs.add([ROUTES[i & 7], 200 + (i & 3)], one)
+    return now() - t
+  }],
   ['add.first.number', `dict.add(k, ${lit}), first use of existing k, number`, SLOW_BATCH, (n) => {
-    const first = readerKeys(n)
-    const r = reader
+    const [r, first] = readerKeys(n)
     const t = now()
     for (let i = 0; i < n; i++) r.add(numKeys[first + i], one)
     return now() - t
   }],
   ['add.first.bigint', `dict.add(k, ${lit}), first use of existing k, bigint`, SLOW_BATCH, (n) => {
-    const first = readerKeys(n)
-    const r = reader
+    const [r, first] = readerKeys(n)
     const t = now()
     for (let i = 0; i < n; i++) r.add(bigKeys[first + i], one)
+    return now() - t
+  }],
+  ['add.first.string', `dict.add(k, ${lit}), first use of existing k, string`, SLOW_BATCH, (n) => {
+    const [r, first] = readerStrKeys(n)
+    const t = now()
+    for (let i = 0; i < n; i++) r.add(strKeys[first + i], one)
     return now() - t
   }],
   ['store.new.number', `dict.store(k, ${lit}), new key, number k`, SLOW_BATCH, (n) => {
@@ -145,6 +178,13 @@ const TASKS = [
     const d = fresh
     const t = now()
     for (let i = 0; i < n; i++) d.store(bigKeys[first + i], one)
+    return now() - t
+  }],
+  ['store.new.string', `dict.store(k, ${lit}), new key, string k`, SLOW_BATCH, (n) => {
+    const first = freshKeys(n)
+    const d = fresh
+    const t = now()
+    for (let i = 0; i < n; i++) d.store(strKeys[first + i], one)
     return now() - t
   }],
   ['load.number', 'dict.load(k), seen key, number k', FAST_BATCH, (n) => {

@@ -102,8 +102,9 @@ class Keyed {
       return slot
     }
     if (view.nativeLocate !== null && typeof key === 'string') {
-      // Hashed by the native core along with the probe (FORMAT.md).
-      this.codec.checkOne(key)
+      // Hashed by the native core along with the probe (FORMAT.md), which
+      // also refuses a lone surrogate (then locateNative throws the
+      // TypeError checkString gives).
       row = view.locateNative(key, insert)
       if (row < 0) return -1
       if (FAILPOINTS && view.inserted) failpoint('after-claim')

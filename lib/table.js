@@ -8,6 +8,7 @@ const { readHeader } = require('./format')
 const { hashParts, probeStart, probeStep } = require('./hash')
 const { AtomicDictFullError, closedError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
+const { checkString } = require('./strings')
 
 const ENTRIES = OFF.ENTRIES / 8
 const RESERVED = OFF.RESERVED / 8
@@ -48,8 +49,9 @@ class TableView {
   }
 
   /**
-   * `locate` of a one-part key (a BigInt, or a safe-integer number) through
-   * the native core (src/binding/locate.rs); same results as `locate`.
+   * `locate` of a one-part key (a BigInt, a safe-integer number, or a
+   * string) through the native core (src/binding/locate.rs); same results
+   * as `locate`.
    */
   locateNative(want, insert) {
     const r = this.nativeLocate(want, insert)
@@ -62,6 +64,7 @@ class TableView {
     if (r === -1) return -1
     if (r === -2) throw new AtomicDictFullError(this.capacity)
     if (r === -3) throw closedError()
+    if (r === -4 && typeof want === 'string') checkString(want, 'key')
     throw new Error(`atomic-dict: internal error in the native locate (${r})`)
   }
 
