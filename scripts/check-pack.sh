@@ -28,3 +28,28 @@ const s = new AtomicSet(10)
 if (s.add(3n) !== true || s.add(3n) !== false) process.exit(1)
 console.log('import from the installed tarball: ok')
 "
+# The bin: inspect a named table made from the consumer project.
+table="$work/consumer/counts.table"
+node -e "
+const { AtomicDict } = require('atomic-dict')
+const d = AtomicDict.open(process.argv[1], { capacity: 100 })
+d.add(7n, 5n); d.store(2n ** 64n - 1n, 3n); d.close()
+" "$table"
+npx atomic-dict inspect "$table" --json > "$work/inspect.json"
+node -e "
+const r = JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))
+const got = JSON.stringify(r.entries.map((e) => [e.key, e.value]).sort())
+const want = JSON.stringify([['18446744073709551615', '3'], ['7', '5']])
+if (r.size !== 2 || r.geometry.capacity !== 100 || r.verify.ok !== true || got !== want) {
+  console.error('wrong inspect output:', JSON.stringify(r))
+  process.exit(1)
+}
+console.log('npx atomic-dict inspect --json from the installed tarball: ok')
+" "$work/inspect.json"
+status=0
+npx atomic-dict inspect package.json 2> "$work/inspect.err" || status=$?
+if [ "$status" -ne 1 ] || ! grep -q 'package.json is not an atomic-dict table' "$work/inspect.err"; then
+  echo "npx atomic-dict inspect of a file that is not a table: exit $status, $(cat "$work/inspect.err")" >&2
+  exit 1
+fi
+echo 'npx atomic-dict inspect of a file that is not a table: ok'

@@ -4,6 +4,8 @@
 //! Nothing here trusts the contents of a file: it checks what the kernel
 //! says (file type, size, seals) and maps the whole file; the header is then
 //! validated by `core::Table::attach` against the mapped length.
+//! [`read_snapshot`] reads a private copy of a table file instead (read-only,
+//! for `npx atomic-dict inspect`), validated by the same code.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -11,11 +13,13 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use memmap2::{MmapOptions, MmapRaw};
 
-use crate::core::Backing;
+use crate::core::format::HEADER_BYTES;
+use crate::core::{Backing, FormatError, HeapBacking, Layout, Table, Words};
 
 /// The seals every memfd table carries; attaching to a memfd without them is
 /// refused, since a peer could shrink it under the mapping (SIGBUS).
@@ -209,24 +213,7 @@ impl Mapping {
     /// write the file can change every count in it, or truncate it under
     /// every process that maps it (SIGBUS).
     pub fn open_file(path: &Path, allow_insecure: bool) -> io::Result<Mapping> {
-        let c = cstring(path)?;
-        let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY;
-        // SAFETY: c is a valid NUL-terminated path.
-        let fd = match check(unsafe { libc::open(c.as_ptr(), flags) }) {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "{} is a symbolic link; tables are not opened through links",
-                        path.display()
-                    ),
-                ))
-            }
-            Err(e) => return Err(with_context(e, path.display())),
-        };
-        // SAFETY: fd was just opened and is owned by nobody else.
-        let file = unsafe { File::from_raw_fd(fd) };
+        let file = open_no_follow(path, libc::O_RDWR)?;
         if !allow_insecure {
             check_trusted(&file, path)?;
         }
@@ -257,22 +244,7 @@ impl Mapping {
     }
 
     fn map_existing(file: File, what: &str) -> io::Result<Mapping> {
-        let meta = file.metadata()?;
-        if !meta.file_type().is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{what} is not a regular file"),
-            ));
-        }
-        let len = usize::try_from(meta.len()).map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{what} is too large"))
-        })?;
-        if len == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("not an atomic-dict table: {what} is empty"),
-            ));
-        }
+        let len = table_file_len(&file, what)?;
         Mapping::map(file, len)
     }
 
@@ -296,6 +268,188 @@ impl Mapping {
     pub fn is_empty(&self) -> bool {
         self.map.len() == 0
     }
+}
+
+/// Opens `path` with `access` (`O_RDONLY` or `O_RDWR`), close-on-exec,
+/// refusing a symbolic link in its last component. Never blocks on a FIFO:
+/// callers then refuse it as not a regular file.
+fn open_no_follow(path: &Path, access: libc::c_int) -> io::Result<File> {
+    let c = cstring(path)?;
+    let flags = access | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
+    // SAFETY: c is a valid NUL-terminated path.
+    let fd = match check(unsafe { libc::open(c.as_ptr(), flags) }) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link; tables are not opened through links",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) => return Err(with_context(e, path.display())),
+    };
+    // SAFETY: fd was just opened and is owned by nobody else.
+    let file = unsafe { File::from_raw_fd(fd) };
+    // O_NONBLOCK was only for the open itself (a FIFO would wait for a
+    // writer); a regular file ignores it, so clear it for good measure.
+    // SAFETY: plain fcntl on a descriptor we own.
+    let status = check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) })?;
+    // SAFETY: plain fcntl on a descriptor we own.
+    check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, status & !libc::O_NONBLOCK) })?;
+    Ok(file)
+}
+
+/// What a non-regular file is, for messages.
+fn file_type_name(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The length of a file that may hold a table: a non-empty regular file.
+/// `what` names it in errors.
+fn table_file_len(file: &File, what: &str) -> io::Result<usize> {
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} is not a regular file ({})",
+                file_type_name(meta.file_type())
+            ),
+        ));
+    }
+    let len = usize::try_from(meta.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{what} is too large")))?;
+    if len == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not an atomic-dict table: {what} is empty"),
+        ));
+    }
+    Ok(len)
+}
+
+/// A private, point-in-time copy of a named table file (see [`read_snapshot`]).
+pub struct Snapshot {
+    /// The table in the copy, its header validated as attaching validates it.
+    pub table: Table,
+    /// The file's length when it was opened (a file may be longer than its
+    /// table; only the table's bytes are copied).
+    pub file_bytes: u64,
+}
+
+/// Bytes read from a file per `pread` while copying it.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Reads a copy of the table in the file at `path` into heap memory, for
+/// inspection. The file is opened read-only (`O_RDONLY | O_NOFOLLOW |
+/// O_CLOEXEC`), so this needs only read permission and never changes it;
+/// symbolic links and files other than regular files are refused. Its header
+/// is checked first (only 128 bytes are read from a file that is not a
+/// table), then the table's bytes are copied and the copy is checked again
+/// by [`Table::attach`], the code that attaching to a shared table runs.
+///
+/// The copy is not atomic: if other processes are changing the table while
+/// it is read, each 8-byte word is as it was at some moment during the read
+/// (keys complete in the copy are real keys; counters and values may be from
+/// slightly different moments). Errors name the path; a file that is not a
+/// table gives an `InvalidData` or `InvalidInput` error saying so.
+pub fn read_snapshot(path: &Path) -> io::Result<Snapshot> {
+    use std::os::unix::fs::FileExt;
+    let what = path.display().to_string();
+    let file = open_no_follow(path, libc::O_RDONLY)?;
+    let file_len = table_file_len(&file, &what)?;
+    let not_a_table = |e: FormatError| {
+        let why = match e {
+            FormatError::NotATable(msg) => msg,
+            FormatError::Invalid(..) => e.to_string(),
+        };
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{what} is not an atomic-dict table: {why}"),
+        )
+    };
+    let read_err = |e: io::Error| with_context(e, format!("cannot read {what}"));
+
+    // Reads `len` bytes from offset 0 (fewer if the file is shorter now)
+    // as 8-byte words, the last one zero-padded.
+    let read_words = |len: usize| -> io::Result<(Vec<AtomicU64>, usize)> {
+        let mut words = Vec::new();
+        words
+            .try_reserve_exact(len.div_ceil(8))
+            .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))
+            .map_err(|e| with_context(e, format!("cannot copy {len} bytes of {what}")))?;
+        let mut buf = vec![0u8; READ_CHUNK.min(len.next_multiple_of(8))];
+        let mut done = 0;
+        while done < len {
+            // Fill the buffer (or reach the end of the file).
+            let want = (len - done).min(buf.len());
+            let mut got = 0;
+            while got < want {
+                match file.read_at(&mut buf[got..want], (done + got) as u64) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(read_err(e)),
+                }
+            }
+            buf[got..got.next_multiple_of(8)].fill(0);
+            for chunk in buf[..got.next_multiple_of(8)].chunks_exact(8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                words.push(AtomicU64::new(u64::from_ne_bytes(word)));
+            }
+            done += got;
+            if got < want {
+                break; // the file is shorter than it was
+            }
+        }
+        Ok((words, done))
+    };
+
+    // The header alone first, checked against the file's length by the
+    // code `Table::attach` runs.
+    let (header, header_len) = read_words(file_len.min(HEADER_BYTES))?;
+    let header = Words::new(Arc::new(
+        HeapBacking::from_words(header, header_len)
+            .ok_or_else(|| io::Error::other(format!("cannot copy {what}")))?,
+    ));
+    // A file that shrank under the read is judged by what was read.
+    let region_len = if header_len < HEADER_BYTES {
+        header_len
+    } else {
+        file_len
+    };
+    let layout = Layout::from_header(
+        region_len,
+        |off| header.u32(off).load(Ordering::Relaxed),
+        |off| header.u64(off).load(Ordering::Relaxed),
+    )
+    .map_err(not_a_table)?;
+
+    // Then the table's bytes, checked again as a table.
+    let (words, len) = read_words(layout.total_bytes())?;
+    let backing = HeapBacking::from_words(words, len)
+        .ok_or_else(|| io::Error::other(format!("cannot copy {what}")))?;
+    let table = Table::attach(Words::new(Arc::new(backing))).map_err(not_a_table)?;
+    Ok(Snapshot {
+        table,
+        file_bytes: file_len as u64,
+    })
 }
 
 /// A table file being made under a temporary name; removed if dropped

@@ -15,7 +15,7 @@ use super::locate::{make_locator, LocateState};
 
 // Errors cross to JS as "CODE|message"; lib/native.js turns them into Errors
 // with that `code`.
-fn fail(code: &str, msg: impl std::fmt::Display) -> Error {
+pub(super) fn fail(code: &str, msg: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, format!("{code}|{msg}"))
 }
 
@@ -30,7 +30,7 @@ fn format_error(e: FormatError) -> Error {
     }
 }
 
-fn io_error(e: io::Error) -> Error {
+pub(super) fn io_error(e: io::Error) -> Error {
     if e.get_ref()
         .is_some_and(|inner| inner.is::<crate::shm::Untrusted>())
     {
@@ -83,7 +83,7 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
 }
 
-fn report(r: crate::core::Report) -> VerifyReport {
+pub(super) fn report(r: crate::core::Report) -> VerifyReport {
     VerifyReport {
         ok: r.ok(),
         entries: r.entries as f64,

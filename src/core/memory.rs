@@ -20,24 +20,46 @@ pub unsafe trait Backing: Send + Sync + 'static {
     fn bytes(&self) -> (*mut u8, usize);
 }
 
-/// Zeroed heap memory, for tests and benchmarks.
-pub struct HeapBacking(Box<[std::sync::atomic::AtomicU64]>);
+/// Heap memory: zeroed, for tests and benchmarks, or a private copy of a
+/// region's bytes (a snapshot of a table file read for inspection, see
+/// `shm::read_snapshot`).
+pub struct HeapBacking {
+    words: Box<[std::sync::atomic::AtomicU64]>,
+    /// The region's length in bytes: at most `8 * words.len()`.
+    len: usize,
+}
 
 impl HeapBacking {
+    /// `len` zero bytes, rounded up to whole 8-byte words.
     pub fn new(len: usize) -> HeapBacking {
-        HeapBacking(
-            (0..len.div_ceil(8))
-                .map(|_| std::sync::atomic::AtomicU64::new(0))
-                .collect(),
-        )
+        let words: Box<[_]> = (0..len.div_ceil(8))
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect();
+        let len = words.len() * 8;
+        HeapBacking { words, len }
+    }
+
+    /// A region of exactly `len` bytes held in `words` (native byte order;
+    /// bytes past `len` in the last word are ignored, and should be zero).
+    /// Returns `None` when `words` holds fewer than `len` bytes.
+    pub fn from_words(words: Vec<std::sync::atomic::AtomicU64>, len: usize) -> Option<HeapBacking> {
+        if len.div_ceil(8) > words.len() {
+            return None;
+        }
+        Some(HeapBacking {
+            words: words.into_boxed_slice(),
+            len,
+        })
     }
 }
 
 // SAFETY: the boxed slice never moves or changes length, is 8-aligned (it is a
-// slice of AtomicU64), zeroed at creation and is only used through atomics.
+// slice of AtomicU64), holds at least `len` bytes (both constructors check
+// it), is zeroed at creation or filled before it is shared, and is only used
+// through atomics.
 unsafe impl Backing for HeapBacking {
     fn bytes(&self) -> (*mut u8, usize) {
-        (self.0.as_ptr() as *mut u8, self.0.len() * 8)
+        (self.words.as_ptr() as *mut u8, self.len)
     }
 }
 

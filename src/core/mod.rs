@@ -4,6 +4,7 @@
 pub mod format;
 pub mod hash;
 pub mod memory;
+pub mod stats;
 pub mod string_key;
 pub mod sync;
 pub mod table;
@@ -11,6 +12,7 @@ pub mod verify;
 
 pub use format::{FormatError, Geometry, Kind, Layout};
 pub use memory::{Backing, HeapBacking, Words};
+pub use stats::ProbeStats;
 pub use string_key::string_key;
 pub use table::{Entry, KeyError, Op, Table, TableError};
 pub use verify::Report;

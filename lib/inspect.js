@@ -1,0 +1,153 @@
+'use strict'
+// Inspecting a named table file (`npx atomic-dict inspect <path>`): the
+// native side (src/binding/inspect.rs) reads a private copy of the file —
+// opened read-only, never changed — validates its header as attaching does,
+// audits it and measures probe lengths; this module turns that into a plain
+// object, and formats it as text or JSON.
+//
+// The copy is a point-in-time snapshot: a table other processes are changing
+// may have moved on by the time it is printed, and words read a moment apart
+// may disagree (a count off by the inserts in flight, say).
+
+const binding = require('./binding')
+const native = require('./native')
+
+/** A key's parts as iteration hands them back: 32-bit parts as numbers, a one-part key bare. */
+function formatKey(parts, k64) {
+  const key = parts.map((p, i) => (i < k64 ? p : Number(p)))
+  return key.length === 1 ? key[0] : key
+}
+
+/** A value's raw bits as the table reads them: bigint or number, signed or not. */
+function formatValue(bits, valueBits, signed) {
+  const v = signed ? BigInt.asIntN(valueBits, bits) : bits
+  return valueBits === 32 ? Number(v) : v
+}
+
+/**
+ * Reads the table in the file at `path` and describes it:
+ * { path, geometry: { kind, capacity, k64, k32, valueBits, signed,
+ *   blockCount, rowsPerBlock, rowBytes, rows, tableBytes, fileBytes },
+ *   size, loadFactor (size / capacity), rowOccupancy (size / rows),
+ *   probe: { count, max, mean, histogram }, verify: { ok, entries, reserved,
+ *   completeRows, partialRows, duplicateKeys, unreachableKeys, problems },
+ *   keys (complete keys in the copy), entries: [{ key, value? }] (row order;
+ *   no value for a set), omitted (complete keys left out by `limit`) }.
+ * Throws errors with a `code` (ENOENT, ERR_ATOMIC_DICT_NOT_A_TABLE, …) whose
+ * message names the path.
+ */
+function inspect(path, { limit } = {}) {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string')
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+    throw new RangeError('limit must be a non-negative safe integer')
+  }
+  const r = native.call(() => binding.inspectFile(path, limit))
+  const g = r.geometry
+  const isSet = g.kind === 'set'
+  const entries = r.entries.map(({ key, value }) => {
+    const entry = { key: formatKey(key, g.k64) }
+    if (!isSet) entry.value = formatValue(value, g.valueBits, g.signed)
+    return entry
+  })
+  const keys = r.verify.completeRows
+  return {
+    path,
+    geometry: { ...g },
+    size: r.size,
+    loadFactor: r.size / g.capacity,
+    rowOccupancy: r.size / g.rows,
+    probe: { count: r.probe.count, max: r.probe.max, mean: r.probe.mean, histogram: [...r.probe.histogram] },
+    verify: { ...r.verify, problems: [...r.verify.problems] },
+    keys,
+    entries,
+    omitted: keys - entries.length,
+  }
+}
+
+/** JSON text of an inspection: bigints as decimal strings. */
+function toJSON(result, indent = 2) {
+  return JSON.stringify(result, (_, v) => (typeof v === 'bigint' ? v.toString() : v), indent)
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+function fixed(x, digits) {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x)
+}
+
+/** The human-readable description: a header block, then the entries as an aligned table. */
+function formatText(result) {
+  const { geometry: g, probe, verify } = result
+  const isSet = g.kind === 'set'
+  const keyShape = []
+  if (g.k64) keyShape.push(`${g.k64} × 64-bit`)
+  if (g.k32) keyShape.push(`${g.k32} × 32-bit`)
+  const histogram = probe.histogram
+    .map((n, length) => (length > 0 && n > 0 ? `${length}: ${n}` : null))
+    .filter((s) => s !== null)
+    .join(', ')
+  const lines = [
+    ['path', result.path],
+    ['kind', isSet ? 'set' : 'dict'],
+    ['key', `${plural(g.k64 + g.k32, 'part')}: ${keyShape.join(' + ')}`],
+    ['value', isSet ? 'none (a set)' : `${g.valueBits}-bit ${g.signed ? 'signed' : 'unsigned'}`],
+    ['capacity', String(g.capacity)],
+    ['size', String(result.size)],
+    ['load factor', `${fixed(result.loadFactor, 4)} of capacity, ${fixed(result.rowOccupancy, 4)} of rows`],
+    [
+      'geometry',
+      `${plural(g.blockCount, 'block')} × ${g.rowsPerBlock} rows of ${g.rowBytes} bytes = ${g.rows} rows; ` +
+        `${g.tableBytes} bytes (file: ${g.fileBytes})`,
+    ],
+    [
+      'probe length',
+      probe.count === 0
+        ? 'no keys'
+        : `max ${probe.max}, mean ${fixed(probe.mean, 4)} blocks over ${plural(probe.count, 'key')} (${histogram})`,
+    ],
+    [
+      'verify',
+      verify.ok
+        ? 'ok'
+        : `${plural(verify.problems.length, 'problem')} (complete rows ${verify.completeRows}, ` +
+          `partial rows ${verify.partialRows}, duplicate keys ${verify.duplicateKeys}, ` +
+          `unreachable keys ${verify.unreachableKeys})`,
+    ],
+  ]
+  const width = Math.max(...lines.map(([name]) => name.length))
+  const out = lines.map(([name, text]) => `${name.padEnd(width)}  ${text}`)
+  for (const problem of verify.problems) out.push(`${''.padEnd(width)}  - ${problem}`)
+  out.push('')
+  // concat, not push(...): a spread of a million lines overflows the stack.
+  const all = out.concat(entryTable(result))
+  if (result.omitted > 0) {
+    const n = result.omitted
+    all.push(`(${n} more ${n === 1 ? 'entry' : 'entries'} not shown: printed ${result.entries.length} of ${result.keys})`)
+  }
+  return all.join('\n') + '\n'
+}
+
+/** The entries as right-aligned columns: one per key part, then the value. */
+function entryTable(result) {
+  const { geometry: g, entries } = result
+  if (result.keys === 0) return ['(no entries)']
+  const parts = g.k64 + g.k32
+  const header = parts === 1 ? ['key'] : Array.from({ length: parts }, (_, i) => `key[${i}]`)
+  if (g.kind !== 'set') header.push('value')
+  const rows = entries.map(({ key, value }) => {
+    const cells = (parts === 1 ? [key] : key).map(String)
+    if (g.kind !== 'set') cells.push(String(value))
+    return cells
+  })
+  // A loop, not Math.max(...): a spread of a million rows overflows the stack.
+  const widths = header.map((h) => h.length)
+  for (const cells of rows) {
+    for (let i = 0; i < cells.length; i++) if (cells[i].length > widths[i]) widths[i] = cells[i].length
+  }
+  const line = (cells) => cells.map((c, i) => c.padStart(widths[i])).join('  ')
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  ')].concat(rows.map(line))
+}
+
+module.exports = { inspect, toJSON, formatText }
