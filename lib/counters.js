@@ -232,6 +232,24 @@ class Counters {
     }
   }
 
+  /** Blocks while the counter is `expected`, until notified or `timeout` ms (AtomicDict#wait). */
+  wait(name, expected, timeout) {
+    this.#index(name)
+    return this.#dict.wait(name, expected, timeout)
+  }
+
+  /** As `wait`, as a Promise (AtomicDict#waitAsync). */
+  waitAsync(name, expected, timeout, options) {
+    this.#index(name)
+    return this.#dict.waitAsync(name, expected, timeout, options)
+  }
+
+  /** Wakes up to `count` (default all) waiters on the counter, in every process. */
+  notify(name, count) {
+    this.#index(name)
+    return this.#dict.notify(name, count)
+  }
+
   /** A handle on one counter's value (AtomicValue). */
   slot(name) {
     this.#index(name)

@@ -7,6 +7,7 @@ const { Keyed } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 const { valueChecker } = require('./values')
 const { AtomicValue, CONSTRUCT } = require('./value')
+const { Waits, timeoutArg, countArg, signalArg } = require('./wait')
 
 class AtomicDict extends SharedTable {
   static [KIND] = 'dict'
@@ -17,6 +18,7 @@ class AtomicDict extends SharedTable {
   #values
   #check
   #zero
+  #waits
 
   /**
    * @param {number} capacity keys guaranteed to fit
@@ -35,7 +37,8 @@ class AtomicDict extends SharedTable {
     this.#values = view.values
     this.#check = valueChecker(view.valueBits)
     this.#zero = view.valueBits === 64 ? 0n : 0
-    tables.internals.set(this, { ...parts, kind: 'dict', keys })
+    this.#waits = new Waits(parts.native, view)
+    tables.internals.set(this, { ...parts, kind: 'dict', keys, waits: this.#waits })
   }
 
   // Read-modify-write: each returns the value before and inserts the key
@@ -124,7 +127,48 @@ class AtomicDict extends SharedTable {
 
   /** A handle on the key's value (inserting the key when absent). */
   slot(key) {
-    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check)
+    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check, this.#waits)
+  }
+
+  // Waiting across processes (lib/wait.js, README "Waiting").
+
+  /**
+   * Blocks the calling thread while the key's value is `expected`, until a
+   * `notify` on the key (from any process) or `timeout` ms (default: none).
+   * Returns 'ok', 'not-equal' (the value was not `expected`) or
+   * 'timed-out', as Atomics.wait. An absent key reads as 0: waiting for 0
+   * inserts it.
+   */
+  wait(key, expected, timeout) {
+    const e = this.#check(expected, 'expected')
+    const t = timeoutArg(timeout)
+    const i = this.#waitIndex(key, e)
+    return i < 0 ? 'not-equal' : this.#waits.wait(i, e, t)
+  }
+
+  /**
+   * As `wait`, but a Promise of the result that never blocks the thread;
+   * `options.signal` (an AbortSignal) rejects it with an AbortError.
+   */
+  waitAsync(key, expected, timeout, options) {
+    const e = this.#check(expected, 'expected')
+    const t = timeoutArg(timeout)
+    const signal = signalArg(options)
+    const i = this.#waitIndex(key, e)
+    return i < 0 ? Promise.resolve('not-equal') : this.#waits.waitAsync(i, e, t, signal)
+  }
+
+  /** Wakes up to `count` (default all) waiters on the key, in every process; returns how many it woke. */
+  notify(key, count) {
+    const c = countArg(count)
+    const i = this.#keys.slot(key, false)
+    return i < 0 ? 0 : this.#waits.notify(i, c)
+  }
+
+  #waitIndex(key, e) {
+    const i = this.#keys.slot(key, false)
+    if (i >= 0) return i
+    return this.#waits.normal(e) === this.#zero ? this.#keys.slot(key, true) : -1
   }
 
   // Iteration is live: it reads rows as it goes, so it sees keys inserted

@@ -67,6 +67,7 @@ class SharedTable {
   close() {
     const t = tables.internals.get(this)
     if (t.view.closed) return
+    if (t.waits) t.waits.close()
     // Every method reaches the table through its Keyed: from now on it throws.
     Object.setPrototypeOf(t.keys, ClosedKeys.prototype)
     tables.closeTable(t)

@@ -3,6 +3,7 @@
 // operations go straight to Atomics on the row.
 
 const { closedError } = require('./errors')
+const { timeoutArg, countArg, signalArg } = require('./wait')
 
 const CONSTRUCT = Symbol('AtomicValue')
 
@@ -11,14 +12,16 @@ class AtomicValue {
   #values
   #index
   #check
+  #waits
 
   /** @private made by AtomicDict#slot */
-  constructor(token, view, index, check) {
+  constructor(token, view, index, check, waits) {
     if (token !== CONSTRUCT) throw new TypeError('AtomicValue is made by dict.slot(key)')
     this.#view = view
     this.#values = view.values
     this.#index = index
     this.#check = check
+    this.#waits = waits
   }
 
   // Once the table is closed its buffer is detached: Atomics on the empty
@@ -100,6 +103,24 @@ class AtomicValue {
     } catch (err) {
       throw this.#explain(err)
     }
+  }
+
+  /** Blocks while the value is `expected`, until notified or `timeout` ms: 'ok' | 'not-equal' | 'timed-out'. */
+  wait(expected, timeout) {
+    const e = this.#check(expected, 'expected')
+    return this.#waits.wait(this.#index, e, timeoutArg(timeout))
+  }
+
+  /** As `wait`, as a Promise, without blocking; `options.signal` aborts it. */
+  waitAsync(expected, timeout, options) {
+    const e = this.#check(expected, 'expected')
+    const t = timeoutArg(timeout)
+    return this.#waits.waitAsync(this.#index, e, t, signalArg(options))
+  }
+
+  /** Wakes up to `count` (default all) waiters on this value, in every process; returns how many. */
+  notify(count) {
+    return this.#waits.notify(this.#index, countArg(count))
   }
 
   get [Symbol.toStringTag]() {

@@ -7,3 +7,4 @@ pub mod inspect;
 pub mod locate;
 pub mod strings;
 pub mod table;
+pub mod wait;

@@ -1,7 +1,9 @@
 use std::io;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use napi::bindgen_prelude::{ArrayBuffer, BigInt, Unknown};
 use napi::{Env, Error, Result, Status};
@@ -9,7 +11,9 @@ use napi_derive::napi;
 
 use crate::core::format::HEADER_BYTES;
 use crate::core::{Backing, FormatError, Geometry, Kind, Layout, Op, Table, Words};
+use crate::futex::{self, SyncOutcome};
 use crate::shm::Mapping;
+use crate::wait::Keep;
 
 use super::locate::{make_locator, LocateState};
 
@@ -362,6 +366,60 @@ impl NativeTable {
         Ok(BigInt::from(
             words.u64(off).load(std::sync::atomic::Ordering::SeqCst),
         ))
+    }
+
+    /// The 32-bit word at byte `offset` of the table (a value's word, or
+    /// the low word of a 64-bit value), and what keeps its memory mapped.
+    pub(super) fn word(&self, offset: f64) -> Result<(&AtomicU32, Keep)> {
+        let inner = self.inner()?;
+        let len = inner.table.layout().total_bytes();
+        let in_table = offset >= 0.0 && offset.fract() == 0.0 && offset + 4.0 <= len as f64;
+        if !(in_table && (offset as usize).is_multiple_of(4)) {
+            return Err(invalid(format!(
+                "offset {offset} is not a word of the table"
+            )));
+        }
+        let keep: Keep = inner.mapping.clone();
+        Ok((inner.table.words().u32(offset as usize), keep))
+    }
+
+    /// Blocks this thread while the word at byte `offset` holds `expected`,
+    /// until `notify` on it (from any process) or `timeout_ms` (negative:
+    /// none). Returns "ok", "not-equal" or "timed-out"; throws
+    /// ERR_ATOMIC_DICT_INTERRUPTED when the thread is being stopped.
+    #[napi]
+    pub fn wait(
+        &self,
+        env: Env,
+        offset: f64,
+        expected: u32,
+        timeout_ms: f64,
+    ) -> Result<&'static str> {
+        let (word, _keep) = self.word(offset)?;
+        let timeout = if timeout_ms < 0.0 {
+            None
+        } else {
+            Duration::try_from_secs_f64(timeout_ms / 1000.0).ok()
+        };
+        let raw = env.raw();
+        match futex::wait_interruptible(word, expected, timeout, || super::wait::can_run_js(raw)) {
+            Ok(SyncOutcome::Woken) => Ok("ok"),
+            Ok(SyncOutcome::NotEqual) => Ok("not-equal"),
+            Ok(SyncOutcome::TimedOut) => Ok("timed-out"),
+            Ok(SyncOutcome::Interrupted) => Err(fail(
+                "ERR_ATOMIC_DICT_INTERRUPTED",
+                "the wait was interrupted: this thread or process is exiting",
+            )),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
+    /// Wakes up to `count` waiters on the word at byte `offset`, in every
+    /// process; returns how many it woke.
+    #[napi]
+    pub fn notify(&self, offset: f64, count: u32) -> Result<u32> {
+        let (word, _keep) = self.word(offset)?;
+        futex::wake(word, count).map_err(io_error)
     }
 
     /// The row holding `key`, or -1 (never inserts). For cross-checks in tests.
