@@ -209,6 +209,22 @@ export declare class AtomicDictFullError extends Error {
   readonly capacity: number
 }
 
+// ------------------------------------------------------------------ waiting
+
+/**
+ * What a wait returns, as `Atomics.wait`: 'ok' (woken by a notify, or the
+ * value changed while the wait was being armed: re-check your condition),
+ * 'not-equal' (the value was not `expected` when the wait began),
+ * 'timed-out'.
+ */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
+
+/** Options of the `waitAsync` methods. */
+export interface WaitOptions {
+  /** Rejects the wait with an AbortError (`name: 'AbortError'`, `code: 'ABORT_ERR'`). */
+  signal?: AbortSignal
+}
+
 // ------------------------------------------------------------------ AtomicValue
 
 /**
@@ -245,6 +261,12 @@ export interface AtomicValue<V extends bigint | number = bigint> {
   exchange(value: ValueIn<V>): V
   /** Alias of `cas` (as `Atomics.compareExchange`). */
   compareExchange(expected: ValueIn<V>, desired: ValueIn<V>): V
+  /** Blocks this thread while the value is `expected`, until notified (any process) or `timeoutMs`. */
+  wait(expected: ValueIn<V>, timeoutMs?: number): WaitResult
+  /** As `wait`, as a Promise that never blocks the thread; `options.signal` rejects it with an AbortError. */
+  waitAsync(expected: ValueIn<V>, timeoutMs?: number, options?: WaitOptions): Promise<WaitResult>
+  /** Wakes up to `count` (default all) waiters on this value, in every process; returns how many it woke. */
+  notify(count?: number): number
   readonly [Symbol.toStringTag]: 'AtomicValue'
 }
 
@@ -298,6 +320,22 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
   set(key: KeyIn<P>, value: ValueIn<V>): this
   /** A handle on the key's value, inserting the key when absent. */
   slot(key: KeyIn<P>): AtomicValue<V>
+  /**
+   * Blocks the calling thread while the key's value is `expected`, until a
+   * `notify` on the key from any process, or `timeoutMs` (default: no
+   * timeout). An absent key reads 0: waiting for 0 inserts it. A 64-bit
+   * value is compared whole and slept on through its low 32 bits (README,
+   * "Waiting").
+   */
+  wait(key: KeyIn<P>, expected: ValueIn<V>, timeoutMs?: number): WaitResult
+  /**
+   * As `wait`, as a Promise that never blocks the thread (no thread per
+   * wait, none of libuv's); `options.signal` rejects it with an AbortError.
+   * A pending wait keeps the process alive, as a timer does.
+   */
+  waitAsync(key: KeyIn<P>, expected: ValueIn<V>, timeoutMs?: number, options?: WaitOptions): Promise<WaitResult>
+  /** Wakes up to `count` (default all) waiters on the key, in every process; returns how many it woke. */
+  notify(key: KeyIn<P>, count?: number): number
   /** Keys in the table, exact, O(1). */
   readonly size: number
   /** Keys guaranteed to fit. */
@@ -440,6 +478,12 @@ export interface Counters<N extends string = string, V extends bigint | number =
   cas(name: N, expected: ValueIn<V>, desired: ValueIn<V>): V
   /** A handle on one counter's value. */
   slot(name: N): AtomicValue<V>
+  /** Blocks while the counter is `expected`, until notified or `timeoutMs` (as `AtomicDict#wait`). */
+  wait(name: N, expected: ValueIn<V>, timeoutMs?: number): WaitResult
+  /** As `wait`, as a Promise (as `AtomicDict#waitAsync`). */
+  waitAsync(name: N, expected: ValueIn<V>, timeoutMs?: number, options?: WaitOptions): Promise<WaitResult>
+  /** Wakes up to `count` (default all) waiters on the counter, in every process. */
+  notify(name: N, count?: number): number
   /** Every counter's value; each read is atomic, the whole is not one instant. */
   snapshot(): { [K in N]: V }
   /** Sets every counter to 0; returns the values just before, as `snapshot()`. */
@@ -501,6 +545,64 @@ export declare function counters<const Names extends readonly string[], B extend
   names: Names,
   options?: CountersOptions<B>,
 ): Counters<Names[number], ValueOf<B>>
+
+// ------------------------------------------------------------------ Latch, Semaphore
+
+/** A dict a Latch or Semaphore can live in: values of either width. */
+export type SyncTable = AtomicDict<bigint, any> | AtomicDict<number, any>
+
+/**
+ * A one-shot barrier across processes: `parties` arrivals open it. Its
+ * state is the value of `key` in a shared dict (the arrivals so far), so
+ * every process makes its own Latch over the same key.
+ */
+export declare class Latch {
+  constructor(table: SyncTable, key: Part64 | Part32 | readonly (Part64 | Part32)[], parties: number)
+  /** Arrivals so far, in every process. */
+  readonly arrived: number
+  /** Arrivals still needed (0 once open). */
+  readonly remaining: number
+  /** Whether `parties` have arrived. */
+  readonly isOpen: boolean
+  /** Counts one arrival; the last wakes every waiter. Returns the arrivals still needed. */
+  arrive(): number
+  /** Blocks until open or `timeoutMs`; true when open. */
+  wait(timeoutMs?: number): boolean
+  /** As `wait`, without blocking; `options.signal` rejects it with an AbortError. */
+  waitAsync(timeoutMs?: number, options?: WaitOptions): Promise<boolean>
+  /** `arrive()`, then `wait(timeoutMs)`. */
+  arriveAndWait(timeoutMs?: number): boolean
+  /** `arrive()`, then `waitAsync(timeoutMs, options)`. */
+  arriveAndWaitAsync(timeoutMs?: number, options?: WaitOptions): Promise<boolean>
+  readonly [Symbol.toStringTag]: 'Latch'
+}
+
+/**
+ * At most `permits` holders at once across every process sharing the
+ * table. Its state is the value of `name` (permits held); each process
+ * counts its own permits under `Semaphore.holderKey(name, pid)`, so that
+ * `releaseHeldBy(pid)` can give back a dead process's permits.
+ */
+export declare class Semaphore {
+  constructor(table: AtomicDict<bigint, [bigint]> | AtomicDict<number, [bigint]>, name: string, permits: number)
+  /** The key under which process `pid` counts its permits of semaphore `name`. */
+  static holderKey(name: string, pid: number): string
+  /** Permits held now, by every process. */
+  readonly held: number
+  /** Permits this process holds. */
+  readonly heldHere: number
+  /** Takes a permit if one is free now; never waits. */
+  tryAcquire(): boolean
+  /** Resolves once this caller holds a permit; `options.signal` rejects it with an AbortError, holding nothing. */
+  acquire(options?: WaitOptions): Promise<void>
+  /** Blocks the thread until it holds a permit or `timeoutMs` passes; true when it holds one. */
+  acquireSync(timeoutMs?: number): boolean
+  /** Gives back a permit this process holds and wakes one waiter; throws if it holds none. */
+  release(): void
+  /** Gives back every permit of process `pid`, which must be dead; returns how many. */
+  releaseHeldBy(pid: number): number
+  readonly [Symbol.toStringTag]: 'Semaphore'
+}
 
 // ------------------------------------------------------------------ processes
 

@@ -9,6 +9,8 @@ const { AtomicDictFullError } = require('./lib/errors')
 const { stringKey: stringKeyOf } = require('./lib/strings')
 const { spawn, fork, shareWithCluster } = require('./lib/spawn')
 const { Counters, counters } = require('./lib/counters')
+const { Latch } = require('./lib/latch')
+const { Semaphore } = require('./lib/semaphore')
 
 /** The 64-bit key part (a bigint) that the string `string` stands for as a key. */
 function stringKey(string) {
@@ -22,6 +24,8 @@ module.exports = {
   AtomicDictFullError,
   Counters,
   counters,
+  Latch,
+  Semaphore,
   stringKey,
   spawn,
   fork,

@@ -10,7 +10,10 @@ import {
   shareWithCluster,
   Counters,
   counters,
+  Latch,
+  Semaphore,
   stringKey,
+  type WaitResult,
   type AtomicValue,
   type KeyParts,
   type ShareDescriptor,
@@ -154,6 +157,29 @@ try {
     void code
   }
 }
+
+// Waiting.
+const waited: WaitResult = counts.wait(1n, 0n, 100)
+const waitedAsync: Promise<WaitResult> = counts.waitAsync(1n, 0n, undefined, { signal: AbortSignal.timeout(10) })
+const woke: number = counts.notify(1n) + counts.notify(1n, 1)
+const waited32: WaitResult = small.wait(1, 0)
+// @ts-expect-error a 32-bit table waits for a number
+small.wait(1, 0n)
+const slotWaited: Promise<WaitResult> = handle.waitAsync(0n, 10)
+const slotWoke: number = h32.notify()
+const start = new Latch(counts, 'start', 4)
+const latchOpen: boolean = start.arriveAndWait(1000)
+const openedAsync: Promise<boolean> = start.waitAsync(undefined, { signal: new AbortController().signal })
+const left: number = start.remaining
+const jobs = new Semaphore(counts, 'jobs', 3)
+const acquiring: Promise<void> = jobs.acquire()
+const gotSync: boolean = jobs.acquireSync(10) && jobs.tryAcquire()
+jobs.release()
+const recovered: number = jobs.releaseHeldBy(1234)
+// @ts-expect-error a semaphore's name is a string
+new Semaphore(counts, 5n, 3)
+const metricWait: Promise<WaitResult> = metrics.waitAsync('requests', 0n)
+void [waited, waitedAsync, woke, waited32, slotWaited, slotWoke, latchOpen, openedAsync, left, acquiring, gotSync, recovered, metricWait]
 
 // Sharing.
 const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set, metrics }, silent: true })

@@ -23,7 +23,7 @@ const { once } = require('node:events')
 const { performance } = require('node:perf_hooks')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { AtomicDict, fork } = require('..')
-const { FLAG_KEY, readyKey, workerKeys } = require('./scaling-keys')
+const { workerKeys } = require('./scaling-keys')
 const { scalingSvg } = require('./chart')
 
 const ROOT = path.join(__dirname, '..')
@@ -305,7 +305,7 @@ async function scalingRun(processes, mode, ops, rounds) {
   const dict = new AtomicDict(4096)
   const children = []
   for (let w = 0; w < processes; w++) {
-    children.push(fork(path.join(__dirname, 'scaling-worker.js'), [String(w), mode, String(ops)], {
+    children.push(fork(path.join(__dirname, 'scaling-worker.js'), [String(w), mode, String(ops), String(processes)], {
       share: { dict },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }))
@@ -315,9 +315,8 @@ async function scalingRun(processes, mode, ops, rounds) {
     const results = []
     for (let round = 1; round <= rounds; round++) {
       const reports = children.map((c) => nextMessage(c, (m) => m.round === round))
+      // The processes start together by themselves: a Latch per round.
       for (const c of children) c.send({ round })
-      while (dict.load(readyKey(round)) < BigInt(processes)) await sleep(1)
-      dict.store(FLAG_KEY, BigInt(round))
       const r = await Promise.all(reports)
       const seconds = (Math.max(...r.map((x) => x.end)) - Math.min(...r.map((x) => x.start))) / 1000
       const total = r.reduce((n, x) => n + x.ops, 0)

@@ -1,24 +1,27 @@
 'use strict'
 // A process of the multi-process test, forked by benchmark/run.js with the
 // package's `fork` and `share: { dict }`. It adds 1 to its keys in a loop for
-// a fixed number of operations once the start flag is raised.
-//   argv: <worker index> <'own' | 'one'> <operations per round>
+// a fixed number of operations, all processes starting together.
+//   argv: <worker index> <'own' | 'one'> <operations per round> <processes>
 //
-// Per round (a message { round } from the parent): count itself ready in the
-// table, spin on the flag key until it reaches the round number, run, report
-// { start, end } as performance.timeOrigin + performance.now() (comparable
-// across processes), then wait, idle, for the next message.
+// Per round (a message { round } from the parent): arrive at the round's
+// Latch and sleep there until every process has arrived (the last one
+// wakes the others), run, report { start, end } in ms on CLOCK_MONOTONIC
+// (process.hrtime: comparable across processes, which
+// performance.timeOrigin + performance.now() is only to a few ms), then
+// wait, idle, for the next message.
 
-const { performance } = require('node:perf_hooks')
-const { AtomicDict } = require('..')
-const { FLAG_KEY, readyKey, workerKeys, KEYS_PER_WORKER, WARM_BASE } = require('./scaling-keys')
+const { AtomicDict, Latch } = require('..')
+const { startKey, workerKeys, KEYS_PER_WORKER, WARM_BASE } = require('./scaling-keys')
 
 const dict = AtomicDict.inherit('dict')
 const index = Number(process.argv[2])
 const mode = process.argv[3]
 const OPS = Number(process.argv[4])
+const PROCESSES = Number(process.argv[5])
 const keys = workerKeys(mode, index)
 const MASK = KEYS_PER_WORKER - 1
+const clock = () => Number(process.hrtime.bigint()) / 1e6
 
 function run(ks, n) {
   for (let i = 0; i < n; i++) dict.add(ks[i & MASK], 1n)
@@ -34,14 +37,10 @@ process.on('message', (m) => {
     process.disconnect()
     return
   }
-  const round = BigInt(m.round)
-  dict.add(readyKey(m.round), 1n)
-  while (dict.load(FLAG_KEY) < round) {
-    // spin: the parent raises the flag when every process is ready
-  }
-  const start = performance.timeOrigin + performance.now()
+  new Latch(dict, startKey(m.round), PROCESSES).arriveAndWait()
+  const start = clock()
   run(keys, OPS)
-  const end = performance.timeOrigin + performance.now()
+  const end = clock()
   process.send({ round: m.round, start, end, ops: OPS })
 })
 process.send({ warm: true })

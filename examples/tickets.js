@@ -6,56 +6,67 @@
 //
 // Run: npm run example   (or: node examples/tickets.js [workers] [tasks] [iterations])
 
-const { performance } = require('node:perf_hooks')
-const { AtomicDict, fork } = require('..')
+const { AtomicDict, Latch, fork } = require('..')
 
 const isWorker = (process.argv[2] ?? '').startsWith('worker:')
 const [WORKERS = 8, TASKS = 16, ITERATIONS = 32 * 1024] = process.argv.slice(isWorker ? 3 : 2).map(Number)
+// Keys of the small 'tasks' table: the next task number, and the start line.
+const NEXT_TASK = 1n
+const START = 2n
+
+// Milliseconds on CLOCK_MONOTONIC (process.hrtime), the one clock every
+// process of the machine reads alike: performance.timeOrigin + performance.now()
+// is off by up to a few ms from one process to another.
+const clock = () => Number(process.hrtime.bigint()) / 1e6
 
 function worker() {
   const dict = AtomicDict.inherit('dict')
   const tasks = AtomicDict.inherit('tasks')
   const id = BigInt(process.argv[2].slice('worker:'.length))
-  // Warm up the JIT on a private table before the start signal, so the work
+  // Warm up the JIT on a private table before the start line, so the work
   // phase measures the table, not V8's tiering (the seed's workers are C).
   const scratch = new AtomicDict(1 << 14)
   for (let i = 0; i < 10_000; i++) scratch.store(100n + scratch.add(1n, 1n), id)
   scratch.close()
-  process.send({ ready: true })
-  process.once('message', () => {
-    const start = performance.timeOrigin + performance.now()
-    let done = 0
-    // Tasks are handed out by the table itself: each worker takes the next
-    // task number until they run out, like a multiprocessing.Pool.
-    while (tasks.add(1n, 1n) < BigInt(TASKS)) {
-      for (let i = 0; i < ITERATIONS; i++) {
-        const idx = dict.add(1n, 1n)
-        dict.store(100n + idx, id)
-      }
-      done++
+  // Every worker starts its work phase together: the last one to arrive at
+  // the latch wakes the others (they sleep in the kernel meanwhile).
+  new Latch(tasks, START, WORKERS).arriveAndWait()
+  const start = clock()
+  let done = 0
+  // Tasks are handed out by the table itself: each worker takes the next
+  // task number until they run out, like a multiprocessing.Pool.
+  while (tasks.add(NEXT_TASK, 1n) < BigInt(TASKS)) {
+    for (let i = 0; i < ITERATIONS; i++) {
+      const idx = dict.add(1n, 1n)
+      dict.store(100n + idx, id)
     }
-    const end = performance.timeOrigin + performance.now()
-    process.send({ start, end, done })
-    process.disconnect()
-  })
+    done++
+  }
+  const end = clock()
+  process.send({ start, end, done })
+  process.disconnect()
 }
 
 async function main() {
   const total = TASKS * ITERATIONS
   const dict = new AtomicDict(1024 * 1024)
-  const tasks = new AtomicDict(1)
+  const tasks = new AtomicDict(2)
   const children = []
   for (let w = 1; w <= WORKERS; w++) {
     const args = [`worker:${w}`, ...process.argv.slice(2)]
     children.push(fork(__filename, args, { share: { dict, tasks } }))
   }
-  const next = (child) => new Promise((resolve, reject) => {
-    child.once('message', resolve)
-    child.once('error', reject)
-  })
-  await Promise.all(children.map(next))
-  const reports = children.map(next)
-  for (const child of children) child.send('go')
+  const reports = children.map(
+    (child) =>
+      new Promise((resolve, reject) => {
+        child.once('message', resolve)
+        child.once('error', reject)
+        // A worker that dies before reporting (its message may still be on the way for 500 ms).
+        child.once('exit', (code, signal) => {
+          setTimeout(() => reject(new Error(`worker exited with ${signal ?? code} before reporting`)), 500)
+        })
+      }),
+  )
   const results = await Promise.all(reports)
 
   // Exact checks: one counter, every ticket recorded once by a real worker.
