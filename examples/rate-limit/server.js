@@ -15,6 +15,7 @@ const cluster = require('node:cluster')
 const http = require('node:http')
 // In your own project: require('atomic-dict').
 const { AtomicDict, shareWithCluster } = require('../..')
+const { supervise, listen } = require('../shared/http-cluster')
 const { FixedWindowLimiter } = require('./limiter')
 
 const PORT = Number(process.env.PORT ?? 3000)
@@ -95,26 +96,8 @@ function worker() {
     res.end(`ok, ${decision.remaining} left in this window\n`)
   })
 
-  server.listen(PORT, HOST, () => {
-    const { port } = server.address()
-    if (process.env[FORKED]) process.send({ listening: port })
-    else console.log(`listening on ${port} (pid ${process.pid})`)
-  })
-
   // Graceful shutdown: stop accepting, let requests in flight finish, exit.
-  let closing = false
-  const shutdown = () => {
-    if (closing) return
-    closing = true
-    server.close(() => {
-      table.close()
-      process.exit(0)
-    })
-    server.closeIdleConnections()
-    setTimeout(() => server.closeAllConnections(), 10_000).unref()
-  }
-  process.on('SIGTERM', shutdown)
-  process.on('SIGINT', shutdown)
+  listen(server, { port: PORT, host: HOST, forkedVar: FORKED, close: () => table.close() })
 }
 
 // ------------------------------------------------------------ the primary
@@ -125,39 +108,7 @@ function primary() {
   // workers open the file themselves, as they would under pm2.
   if (!RATE_LIMIT_FILE) shareWithCluster({ clients: new AtomicDict(MAX_CLIENTS) })
 
-  let stopping = false
-  const alive = new Set() // workers not yet exited
-  const ready = new Map() // worker pid -> port
-  let announced = false
-  cluster.on('message', (w, message) => {
-    if (message?.listening === undefined) return
-    ready.set(w.process.pid, message.listening)
-    if (!announced && ready.size === WORKERS) {
-      announced = true
-      const ports = new Set(ready.values())
-      console.log(`listening on ${[...ports].join(', ')} (workers: ${[...ready.keys()].join(', ')})`)
-    }
-  })
-  const fork = () => alive.add(cluster.fork({ [FORKED]: '1' }))
-  cluster.on('exit', (w, code, signal) => {
-    alive.delete(w)
-    ready.delete(w.process.pid)
-    if (stopping) {
-      if (alive.size === 0) process.exit(0)
-      return
-    }
-    console.error(`rate-limit: worker ${w.process.pid} died (${signal ?? code}); forking another`)
-    fork()
-  })
-  const stop = () => {
-    if (stopping) return
-    stopping = true
-    if (alive.size === 0) process.exit(0)
-    for (const w of alive) w.process.kill('SIGTERM')
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
-  for (let i = 0; i < WORKERS; i++) fork()
+  supervise({ name: 'rate-limit', workers: WORKERS, forkedVar: FORKED })
 }
 
 if (cluster.isPrimary && WORKERS > 0) primary()
