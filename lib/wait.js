@@ -23,7 +23,8 @@ const RESULTS = ['ok', 'timed-out']
 // process.exit() stops worker threads and joins them, so the main thread
 // ends every blocking wait first (src/futex.rs, interrupt_all). A worker
 // stopped on its own (worker.terminate()) notices within 250 ms.
-if (require('node:worker_threads').isMainThread) {
+const { isMainThread } = require('node:worker_threads')
+if (isMainThread) {
   process.on('exit', () => binding.interruptWaits())
 }
 
@@ -135,7 +136,9 @@ class Waits {
     if (this.view.closed) throw closedError()
     if (Atomics.load(this.view.values, index) !== e) return 'not-equal'
     const w = this.words(index, e)
-    return native.call(() => this.table.wait(w.offset, w.low, timeout))
+    // A worker thread sleeps in slices, to notice terminate(); the main
+    // thread in one piece, so no wake can fall between two slices.
+    return native.call(() => this.table.wait(w.offset, w.low, timeout, !isMainThread))
   }
 
   /** A Promise of the same results as `wait`; see AtomicDict#waitAsync. */

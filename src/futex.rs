@@ -100,16 +100,17 @@ pub fn interrupt_all() {
 }
 
 /// [`wait`], for a thread that must stay stoppable: it sleeps on `word` and
-/// on the process's interrupt word at once, in slices of [`SLICE`], and
-/// between slices asks `still_wanted()` (whether its thread is being
-/// terminated). Between slices a wake can miss it for the microseconds it
-/// is out of the kernel, but a change of the word cannot: the next slice
-/// sees it.
+/// on the process's interrupt word at once. With `still_wanted`, it sleeps
+/// in slices of [`SLICE`] and asks it between slices (whether its thread is
+/// being terminated); between slices a wake can miss it for the
+/// microseconds it is out of the kernel, but a change of the word cannot:
+/// the next slice sees it. Without, it sleeps in one piece (a thread only
+/// the process's exit can stop, which the interrupt word covers).
 pub fn wait_interruptible(
     word: &AtomicU32,
     expected: u32,
     timeout: Option<Duration>,
-    mut still_wanted: impl FnMut() -> bool,
+    mut still_wanted: Option<&mut dyn FnMut() -> bool>,
 ) -> io::Result<SyncOutcome> {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let mut first = true;
@@ -121,9 +122,10 @@ pub fn wait_interruptible(
         if deadline.is_some_and(|d| d <= now) {
             return Ok(SyncOutcome::TimedOut);
         }
-        let slice_end = match deadline {
-            Some(d) => d.min(now + SLICE),
-            None => now + SLICE,
+        let slice_end = match (deadline, still_wanted.is_some()) {
+            (Some(d), true) => Some(d.min(now + SLICE)),
+            (None, true) => Some(now + SLICE),
+            (d, false) => d,
         };
         let words = [
             WaitWord { word, expected },
@@ -132,15 +134,13 @@ pub fn wait_interruptible(
                 expected: 0,
             },
         ];
-        let outcome = match wait_any(&words, Some(slice_end)) {
+        let outcome = match wait_any(&words, slice_end) {
             Ok(o) => o,
-            // Before Linux 5.16: one word at a time.
+            // Before Linux 5.16: the value word alone, in slices so that the
+            // interrupt word is looked at.
             Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-                match wait(
-                    word,
-                    expected,
-                    Some(slice_end.saturating_duration_since(now)),
-                )? {
+                let end = slice_end.map_or(now + SLICE, |e| e.min(now + SLICE));
+                match wait(word, expected, Some(end.saturating_duration_since(now)))? {
                     Outcome::Woken => AnyOutcome::Woken(0),
                     Outcome::NotEqual => AnyOutcome::NotEqual,
                     Outcome::TimedOut => AnyOutcome::TimedOut,
@@ -162,7 +162,7 @@ pub fn wait_interruptible(
                 });
             }
             AnyOutcome::TimedOut => {
-                if !still_wanted() {
+                if still_wanted.as_mut().is_some_and(|f| !f()) {
                     return Ok(SyncOutcome::Interrupted);
                 }
             }
@@ -345,17 +345,17 @@ mod tests {
     fn interruptible_waits_time_out_get_woken_and_ask_between_slices() {
         let w = Arc::new(AtomicU32::new(0));
         assert_eq!(
-            wait_interruptible(&w, 1, None, || true).unwrap(),
+            wait_interruptible(&w, 1, None, None).unwrap(),
             SyncOutcome::NotEqual
         );
         assert_eq!(
-            wait_interruptible(&w, 0, Some(Duration::from_millis(20)), || true).unwrap(),
+            wait_interruptible(&w, 0, Some(Duration::from_millis(20)), None).unwrap(),
             SyncOutcome::TimedOut
         );
         // Asked after the first slice: no longer wanted.
         let t = Instant::now();
         assert_eq!(
-            wait_interruptible(&w, 0, None, || false).unwrap(),
+            wait_interruptible(&w, 0, None, Some(&mut || false)).unwrap(),
             SyncOutcome::Interrupted
         );
         assert!(t.elapsed() >= SLICE);
@@ -368,13 +368,14 @@ mod tests {
             })
         };
         let mut asked = 0;
-        let r = wait_interruptible(&w, 0, Some(Duration::from_secs(5)), || {
+        let mut ask = || {
             asked += 1;
             if asked == 1 {
                 thread::sleep(Duration::from_millis(100)); // the change lands here
             }
             true
-        });
+        };
+        let r = wait_interruptible(&w, 0, Some(Duration::from_secs(5)), Some(&mut ask));
         changer.join().unwrap();
         assert_eq!(r.unwrap(), SyncOutcome::Woken);
     }

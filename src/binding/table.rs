@@ -386,7 +386,9 @@ impl NativeTable {
     /// Blocks this thread while the word at byte `offset` holds `expected`,
     /// until `notify` on it (from any process) or `timeout_ms` (negative:
     /// none). Returns "ok", "not-equal" or "timed-out"; throws
-    /// ERR_ATOMIC_DICT_INTERRUPTED when the thread is being stopped.
+    /// ERR_ATOMIC_DICT_INTERRUPTED when the thread is being stopped. A
+    /// worker thread (`stoppable`) sleeps in slices to notice terminate();
+    /// the main thread sleeps in one piece (only the process's exit stops it).
     #[napi]
     pub fn wait(
         &self,
@@ -394,6 +396,7 @@ impl NativeTable {
         offset: f64,
         expected: u32,
         timeout_ms: f64,
+        stoppable: bool,
     ) -> Result<&'static str> {
         let (word, _keep) = self.word(offset)?;
         let timeout = if timeout_ms < 0.0 {
@@ -402,7 +405,13 @@ impl NativeTable {
             Duration::try_from_secs_f64(timeout_ms / 1000.0).ok()
         };
         let raw = env.raw();
-        match futex::wait_interruptible(word, expected, timeout, || super::wait::can_run_js(raw)) {
+        let mut still_wanted = || super::wait::can_run_js(raw);
+        let ask: Option<&mut dyn FnMut() -> bool> = if stoppable {
+            Some(&mut still_wanted)
+        } else {
+            None
+        };
+        match futex::wait_interruptible(word, expected, timeout, ask) {
             Ok(SyncOutcome::Woken) => Ok("ok"),
             Ok(SyncOutcome::NotEqual) => Ok("not-equal"),
             Ok(SyncOutcome::TimedOut) => Ok("timed-out"),
