@@ -60,14 +60,43 @@ impl Backend {
     }
 }
 
-enum Inner {
-    Ring(ring::RingPool),
-    Waitv(waitv::WaitvPool),
+/// What each backend does; [`WaitPool`] hands calls to one of them.
+pub trait Pool: Send + Sync {
+    /// Waits on `word` while it holds its expected value (and `high`, when
+    /// given, holds its own: the high half of a 64-bit value), for
+    /// `timeout` (`None`: no timeout). `id` must not be pending already.
+    ///
+    /// # Safety
+    /// `word.addr` and `high.addr` must be addresses of aligned u32s inside
+    /// memory that stays mapped while `keep` is alive.
+    unsafe fn add(
+        &self,
+        id: WaitId,
+        word: Word,
+        high: Option<Word>,
+        timeout: Option<Duration>,
+        keep: Keep,
+    ) -> io::Result<()>;
+
+    /// Withdraws a pending wait (it gets no report); false if it was not
+    /// pending.
+    fn cancel(&self, id: WaitId) -> bool;
+
+    /// Waits added and not yet reported or cancelled.
+    fn pending(&self) -> usize;
+
+    /// Threads the pool runs.
+    fn threads(&self) -> usize;
+
+    /// Ends the pool's threads; pending waits get no report. Idempotent.
+    fn shutdown(&self);
 }
 
-/// Pending waits of one JS thread.
+/// Pending waits of one JS thread, on the backend the kernel allows; its
+/// methods are [`Pool`]'s.
 pub struct WaitPool {
-    inner: Inner,
+    pool: Box<dyn Pool>,
+    backend: Backend,
 }
 
 impl WaitPool {
@@ -92,79 +121,28 @@ impl WaitPool {
             let r = report.clone();
             if let Ok(pool) = ring::RingPool::new(Box::new(move |reports| r(reports))) {
                 return WaitPool {
-                    inner: Inner::Ring(pool),
+                    pool: Box::new(pool),
+                    backend: Backend::IoUring,
                 };
             }
         }
+        let pool = waitv::WaitvPool::new(Box::new(move |reports| report(reports)));
         WaitPool {
-            inner: Inner::Waitv(waitv::WaitvPool::new(Box::new(move |reports| {
-                report(reports)
-            }))),
+            pool: Box::new(pool),
+            backend: Backend::FutexWaitv,
         }
     }
 
     pub fn backend(&self) -> Backend {
-        match self.inner {
-            Inner::Ring(_) => Backend::IoUring,
-            Inner::Waitv(_) => Backend::FutexWaitv,
-        }
+        self.backend
     }
+}
 
-    /// Waits on `word` while it holds its expected value (and `high`, when
-    /// given, holds its own: the high half of a 64-bit value), for
-    /// `timeout` (`None`: no timeout). `id` must not be pending already.
-    ///
-    /// # Safety
-    /// `word.addr` and `high.addr` must be addresses of aligned u32s inside
-    /// memory that stays mapped while `keep` is alive.
-    pub unsafe fn add(
-        &self,
-        id: WaitId,
-        word: Word,
-        high: Option<Word>,
-        timeout: Option<Duration>,
-        keep: Keep,
-    ) -> io::Result<()> {
-        // SAFETY: the caller's contract, passed on.
-        unsafe {
-            match &self.inner {
-                Inner::Ring(p) => p.add(id, word, high, timeout, keep),
-                Inner::Waitv(p) => p.add(id, word, high, timeout, keep),
-            }
-        }
-    }
+impl std::ops::Deref for WaitPool {
+    type Target = dyn Pool;
 
-    /// Withdraws a pending wait (it gets no report); false if it was not
-    /// pending.
-    pub fn cancel(&self, id: WaitId) -> bool {
-        match &self.inner {
-            Inner::Ring(p) => p.cancel(id),
-            Inner::Waitv(p) => p.cancel(id),
-        }
-    }
-
-    /// Waits added and not yet reported or cancelled.
-    pub fn pending(&self) -> usize {
-        match &self.inner {
-            Inner::Ring(p) => p.pending(),
-            Inner::Waitv(p) => p.pending(),
-        }
-    }
-
-    /// Threads the pool runs.
-    pub fn threads(&self) -> usize {
-        match &self.inner {
-            Inner::Ring(p) => p.threads(),
-            Inner::Waitv(p) => p.threads(),
-        }
-    }
-
-    /// Ends the pool's threads; pending waits get no report. Idempotent.
-    pub fn shutdown(&self) {
-        match &self.inner {
-            Inner::Ring(p) => p.shutdown(),
-            Inner::Waitv(p) => p.shutdown(),
-        }
+    fn deref(&self) -> &(dyn Pool + 'static) {
+        &*self.pool
     }
 }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring, Probe};
 
-use super::{changed, Keep, Report, Reporter, WaitId, Word};
+use super::{changed, Keep, Pool, Report, Reporter, WaitId, Word};
 
 /// User data of the eventfd read.
 const KICK: u64 = u64::MAX;
@@ -127,12 +127,14 @@ impl RingPool {
             .spawn(move || serve(ring, serving))?;
         Ok(RingPool { shared })
     }
+}
 
-    /// See [`super::WaitPool::add`].
+impl Pool for RingPool {
+    /// See [`Pool::add`].
     ///
     /// # Safety
-    /// As [`super::WaitPool::add`].
-    pub unsafe fn add(
+    /// As [`Pool::add`].
+    unsafe fn add(
         &self,
         id: WaitId,
         word: Word,
@@ -176,8 +178,8 @@ impl RingPool {
         Ok(())
     }
 
-    /// See [`super::WaitPool::cancel`].
-    pub fn cancel(&self, id: WaitId) -> bool {
+    /// See [`Pool::cancel`].
+    fn cancel(&self, id: WaitId) -> bool {
         {
             let mut pending = lock(&self.shared.pending);
             match pending.get_mut(&id) {
@@ -190,19 +192,19 @@ impl RingPool {
         true
     }
 
-    pub fn pending(&self) -> usize {
+    fn pending(&self) -> usize {
         lock(&self.shared.pending)
             .values()
             .filter(|e| !e.cancelled)
             .count()
     }
 
-    pub fn threads(&self) -> usize {
+    fn threads(&self) -> usize {
         usize::from(!self.shared.shutdown.load(Ordering::SeqCst))
     }
 
     /// Ends the thread; closing the ring withdraws every request.
-    pub fn shutdown(&self) {
+    fn shutdown(&self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         for e in lock(&self.shared.pending).values_mut() {
             e.cancelled = true;

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{changed, Keep, Report, Reporter, WaitId, Word};
+use super::{changed, Keep, Pool, Report, Reporter, WaitId, Word};
 use crate::futex::{self, AnyOutcome, WaitWord, WAIT_ANY_MAX};
 
 /// Waits per group: the rest of a `futex_waitv` call after the control word.
@@ -100,7 +100,9 @@ impl WaitvPool {
             }),
         }
     }
+}
 
+impl Pool for WaitvPool {
     /// Waits on `word` while it holds its expected value (and `high`, when
     /// given, holds its own), for `timeout` (`None`: no timeout). `id` must
     /// not be pending already.
@@ -108,7 +110,7 @@ impl WaitvPool {
     /// # Safety
     /// `word.addr` and `high.addr` must be addresses of aligned u32s inside
     /// memory that stays mapped while `keep` is alive.
-    pub unsafe fn add(
+    unsafe fn add(
         &self,
         id: WaitId,
         word: Word,
@@ -169,7 +171,7 @@ impl WaitvPool {
 
     /// Withdraws a pending wait (it gets no report); false if it was not
     /// pending (already reported, or never added).
-    pub fn cancel(&self, id: WaitId) -> bool {
+    fn cancel(&self, id: WaitId) -> bool {
         let mut st = self.shared.lock();
         let Some(index) = st.group_of.remove(&id) else {
             return false;
@@ -183,17 +185,17 @@ impl WaitvPool {
     }
 
     /// Waits added and not yet reported or cancelled.
-    pub fn pending(&self) -> usize {
+    fn pending(&self) -> usize {
         self.shared.lock().group_of.len()
     }
 
     /// Threads serving groups.
-    pub fn threads(&self) -> usize {
+    fn threads(&self) -> usize {
         self.shared.lock().groups.len()
     }
 
     /// Ends every thread; pending waits get no report. Idempotent.
-    pub fn shutdown(&self) {
+    fn shutdown(&self) {
         let mut st = self.shared.lock();
         st.shutdown = true;
         st.group_of.clear();
