@@ -6,7 +6,7 @@
 // first (the value starts at 0).
 
 const { typeError, rangeError } = require('./errors')
-const { signalArg, timeoutArg } = require('./wait')
+const { signalArg, timeoutArg, deadlineOf, checkTable } = require('./wait')
 
 const now = () => performance.now()
 
@@ -22,9 +22,7 @@ class Latch {
    * @param {number} parties arrivals that open the latch
    */
   constructor(table, key, parties) {
-    if (table === null || typeof table !== 'object' || typeof table.waitAsync !== 'function') {
-      throw typeError('table', 'an AtomicDict', table)
-    }
+    checkTable(table)
     if (typeof parties !== 'number') throw typeError('parties', 'a number', parties)
     if (!Number.isInteger(parties) || parties < 1 || parties > 0xffff_ffff) {
       throw rangeError('parties', 'an integer from 1 to 2^32 - 1', parties)
@@ -62,19 +60,19 @@ class Latch {
 
   /** Blocks until the latch is open or `timeout` ms pass; true when open. */
   wait(timeout) {
-    const deadline = now() + (timeoutArg(timeout) < 0 ? Infinity : timeout)
+    const deadline = deadlineOf(timeout)
     for (;;) {
       const v = this.#table.load(this.#key)
       if (Number(v) >= this.#parties) return true
       const left = deadline - now()
       if (left <= 0) return false
-      this.#table.wait(this.#key, v, left === Infinity ? undefined : left)
+      this.#table.wait(this.#key, v, left)
     }
   }
 
   /** As `wait`, without blocking: a Promise of true (open) or false (timed out); `options.signal` aborts. */
   waitAsync(timeout, options) {
-    const deadline = now() + (timeoutArg(timeout) < 0 ? Infinity : timeout)
+    const deadline = deadlineOf(timeout)
     return this.#waitUntil(deadline, signalArg(options))
   }
 
@@ -84,7 +82,7 @@ class Latch {
       if (Number(v) >= this.#parties) return true
       const left = deadline - now()
       if (left <= 0) return false
-      await this.#table.waitAsync(this.#key, v, left === Infinity ? undefined : left, { signal })
+      await this.#table.waitAsync(this.#key, v, left, { signal })
     }
   }
 

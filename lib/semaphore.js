@@ -15,7 +15,7 @@
 // too many.
 
 const { typeError, rangeError } = require('./errors')
-const { signalArg, timeoutArg, abortError } = require('./wait')
+const { signalArg, deadlineOf, abortError, checkTable } = require('./wait')
 
 const now = () => performance.now()
 
@@ -32,9 +32,7 @@ class Semaphore {
    * @param {number} permits holders allowed at once
    */
   constructor(table, name, permits) {
-    if (table === null || typeof table !== 'object' || typeof table.waitAsync !== 'function') {
-      throw typeError('table', 'an AtomicDict', table)
-    }
+    checkTable(table)
     const o = table.options
     if (o.k64 !== 1 || o.k32 !== 0) throw typeError('table', 'an AtomicDict whose keys are one 64-bit part', table)
     if (typeof name !== 'string') throw typeError('name', 'a string', name)
@@ -126,7 +124,7 @@ class Semaphore {
 
   /** Blocks the thread until it holds a permit, or `timeout` ms; true when it holds one. */
   acquireSync(timeout) {
-    const deadline = now() + (timeoutArg(timeout) < 0 ? Infinity : timeout)
+    const deadline = deadlineOf(timeout)
     this.#ready()
     const t = this.#table
     for (let woken = false; ; ) {
@@ -138,7 +136,7 @@ class Semaphore {
         if (woken) t.notify(this.#name, 1) // pass on a wakeup it will not use
         return false
       }
-      woken = t.wait(this.#name, v, left === Infinity ? undefined : left) === 'ok'
+      woken = t.wait(this.#name, v, left) === 'ok'
     }
   }
 

@@ -36,6 +36,19 @@ function timeoutArg(timeout) {
   return timeout
 }
 
+/** The moment (performance.now()) a `timeout` argument runs out: Infinity for none. */
+function deadlineOf(timeout) {
+  const t = timeoutArg(timeout)
+  return t < 0 ? Infinity : performance.now() + t
+}
+
+/** Checks the table argument of Latch and Semaphore. */
+function checkTable(table) {
+  if (table === null || typeof table !== 'object' || typeof table.waitAsync !== 'function') {
+    throw typeError('table', 'an AtomicDict', table)
+  }
+}
+
 /** The count argument of notify: how many waiters to wake (default all). */
 function countArg(count) {
   if (count === undefined || count === Infinity) return 0xffff_ffff
@@ -222,4 +235,4 @@ function poolStats() {
   }
 }
 
-module.exports = { Waits, timeoutArg, countArg, signalArg, abortError, poolStats }
+module.exports = { Waits, timeoutArg, deadlineOf, countArg, signalArg, abortError, checkTable, poolStats }
