@@ -104,6 +104,13 @@ function throwsNaming(fn, Class, name) {
   })
 }
 
+/** `fn()` returns (never throws) a Promise that rejects with `type`, naming `name`. */
+async function rejectsNaming(fn, type, name) {
+  let p
+  assert.doesNotThrow(() => (p = fn()))
+  await assert.rejects(p, (e) => e instanceof type && e.message.startsWith(name + ' '))
+}
+
 async function rejectsAbort(promise) {
   await assert.rejects(promise, (e) => {
     assert.equal(e.name, 'AbortError')
@@ -214,7 +221,7 @@ describe('Latch', () => {
     assert.equal(await open, true)
   })
 
-  test('bad arguments throw TypeError / RangeError naming the argument', () => {
+  test('bad arguments throw (or, for Promise-returning calls, reject with) TypeError / RangeError naming the argument', async () => {
     const d = new AtomicDict(16)
     throwsNaming(() => new Latch({}, 'k', 2), TypeError, 'table')
     throwsNaming(() => new Latch(null, 'k', 2), TypeError, 'table')
@@ -228,11 +235,11 @@ describe('Latch', () => {
     const latch = new Latch(d, 'k', 2)
     throwsNaming(() => latch.wait('10'), TypeError, 'timeout')
     throwsNaming(() => latch.wait(-1), RangeError, 'timeout')
-    throwsNaming(() => latch.waitAsync(NaN), RangeError, 'timeout')
-    throwsNaming(() => latch.waitAsync(undefined, 5), TypeError, 'options')
-    throwsNaming(() => latch.waitAsync(undefined, { signal: 'x' }), TypeError, 'options.signal')
+    await rejectsNaming(() => latch.waitAsync(NaN), RangeError, 'timeout')
+    await rejectsNaming(() => latch.waitAsync(undefined, 5), TypeError, 'options')
+    await rejectsNaming(() => latch.waitAsync(undefined, { signal: 'x' }), TypeError, 'options.signal')
     throwsNaming(() => latch.arriveAndWait(-5), RangeError, 'timeout')
-    throwsNaming(() => latch.arriveAndWaitAsync(undefined, { signal: {} }), TypeError, 'options.signal')
+    await rejectsNaming(() => latch.arriveAndWaitAsync(undefined, { signal: {} }), TypeError, 'options.signal')
     assert.equal(latch.arrived, 0) // a call that throws has not arrived
     assert.equal(d.has('k'), false) // nor inserted the key
   })
@@ -302,8 +309,8 @@ describe('Semaphore', () => {
     const sem = new Semaphore(d, 's', 1)
     throwsNaming(() => sem.acquireSync('5'), TypeError, 'timeout')
     throwsNaming(() => sem.acquireSync(-1), RangeError, 'timeout')
-    throwsNaming(() => sem.acquire(1), TypeError, 'options')
-    throwsNaming(() => sem.acquire({ signal: true }), TypeError, 'options.signal')
+    await rejectsNaming(() => sem.acquire(1), TypeError, 'options')
+    await rejectsNaming(() => sem.acquire({ signal: true }), TypeError, 'options.signal')
     throwsNaming(() => sem.releaseHeldBy(0), RangeError, 'pid')
     throwsNaming(() => sem.releaseHeldBy(1.5), RangeError, 'pid')
     assert.equal(sem.held, 0)

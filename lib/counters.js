@@ -12,6 +12,7 @@ const { dictOptions } = require('./options')
 const { valueChecker } = require('./values')
 const { typeError, closedError } = require('./errors')
 const { checkString } = require('./strings')
+const { promised } = require('./wait')
 
 /** Capacity of a new counters table when none is given: room to add names later. */
 const DEFAULT_CAPACITY = 256
@@ -240,8 +241,10 @@ class Counters {
 
   /** As `wait`, as a Promise (AtomicDict#waitAsync). */
   waitAsync(name, expected, timeout, options) {
-    this.#index(name)
-    return this.#dict.waitAsync(name, expected, timeout, options)
+    return promised(() => {
+      this.#index(name)
+      return this.#dict.waitAsync(name, expected, timeout, options)
+    })
   }
 
   /** Wakes up to `count` (default all) waiters on the counter, in every process. */

@@ -7,7 +7,7 @@ const { Keyed } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 const { valueChecker } = require('./values')
 const { AtomicValue, CONSTRUCT } = require('./value')
-const { Waits, timeoutArg, countArg, signalArg } = require('./wait')
+const { Waits, timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
 class AtomicDict extends SharedTable {
   static [KIND] = 'dict'
@@ -147,15 +147,19 @@ class AtomicDict extends SharedTable {
   }
 
   /**
-   * As `wait`, but a Promise of the result that never blocks the thread;
-   * `options.signal` (an AbortSignal) rejects it with an AbortError.
+   * As `wait`, but a Promise of the result that never blocks the thread.
+   * Takes `(key, expected, timeout?, options?)` or `(key, expected,
+   * options)` with options `{ timeout, signal, ref }`: `signal` (an
+   * AbortSignal) rejects it with an AbortError; `ref: false` lets the
+   * process exit while it is pending. Bad arguments reject.
    */
   waitAsync(key, expected, timeout, options) {
-    const e = this.#check(expected, 'expected')
-    const t = timeoutArg(timeout)
-    const signal = signalArg(options)
-    const i = this.#waitIndex(key, e)
-    return i < 0 ? Promise.resolve('not-equal') : this.#waits.waitAsync(i, e, t, signal)
+    return promised(() => {
+      const e = this.#check(expected, 'expected')
+      const opts = asyncOptions(timeout, options)
+      const i = this.#waitIndex(key, e)
+      return i < 0 ? Promise.resolve('not-equal') : this.#waits.waitAsync(i, e, opts)
+    })
   }
 
   /** Wakes up to `count` (default all) waiters on the key, in every process; returns how many it woke. */

@@ -6,7 +6,7 @@
 // first (the value starts at 0).
 
 const { typeError, rangeError } = require('./errors')
-const { signalArg, timeoutArg, deadlineOf, checkTable } = require('./wait')
+const { asyncOptions, promised, timeoutArg, deadlineOf, checkTable } = require('./wait')
 
 const now = () => performance.now()
 
@@ -70,19 +70,23 @@ class Latch {
     }
   }
 
-  /** As `wait`, without blocking: a Promise of true (open) or false (timed out); `options.signal` aborts. */
+  /**
+   * As `wait`, without blocking: a Promise of true (open) or false (timed
+   * out). Takes `(timeout?, options?)` or `(options)`, options
+   * `{ timeout, signal, ref }` as AtomicDict#waitAsync; bad arguments reject.
+   */
   waitAsync(timeout, options) {
-    const deadline = deadlineOf(timeout)
-    return this.#waitUntil(deadline, signalArg(options))
+    return promised(() => this.#waitUntil(asyncOptions(timeout, options)))
   }
 
-  async #waitUntil(deadline, signal) {
+  async #waitUntil({ timeout, signal, ref }) {
+    const deadline = timeout < 0 ? Infinity : now() + timeout
     for (;;) {
       const v = this.#table.load(this.#key)
       if (Number(v) >= this.#parties) return true
       const left = deadline - now()
       if (left <= 0) return false
-      await this.#table.waitAsync(this.#key, v, left, { signal })
+      await this.#table.waitAsync(this.#key, v, { timeout: left, signal, ref })
     }
   }
 
@@ -95,10 +99,11 @@ class Latch {
 
   /** `arrive()`, then `waitAsync(timeout, options)`. */
   arriveAndWaitAsync(timeout, options) {
-    timeoutArg(timeout)
-    signalArg(options)
-    this.arrive()
-    return this.waitAsync(timeout, options)
+    return promised(() => {
+      const opts = asyncOptions(timeout, options)
+      this.arrive()
+      return this.#waitUntil(opts)
+    })
   }
 
   get [Symbol.toStringTag]() {

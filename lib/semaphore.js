@@ -15,7 +15,7 @@
 // too many.
 
 const { typeError, rangeError } = require('./errors')
-const { signalArg, deadlineOf, abortError, checkTable } = require('./wait')
+const { asyncOptions, promised, deadlineOf, abortError, checkTable } = require('./wait')
 
 const now = () => performance.now()
 
@@ -88,13 +88,17 @@ class Semaphore {
   /**
    * A Promise that resolves once this caller holds a permit. It waits
    * without blocking the thread; `options.signal` rejects it with an
-   * AbortError (holding nothing).
+   * AbortError (holding nothing); `options.ref: false` lets the process
+   * exit while it waits. Bad arguments reject.
    */
   acquire(options) {
-    return this.#acquire(signalArg(options))
+    return promised(() => {
+      if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('options', 'an object', options)
+      return this.#acquire(asyncOptions(options, undefined, ['signal', 'ref']))
+    })
   }
 
-  async #acquire(signal) {
+  async #acquire({ signal, ref }) {
     this.#ready()
     const t = this.#table
     for (let woken = false; ; woken = true) {
@@ -114,7 +118,7 @@ class Semaphore {
       }
       // Full: sleep until a release changes the value (or it changed already).
       try {
-        await t.waitAsync(this.#name, v, undefined, { signal })
+        await t.waitAsync(this.#name, v, { signal, ref })
       } catch (err) {
         if (err.name === 'AbortError') t.notify(this.#name, 1) // as above
         throw err

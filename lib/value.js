@@ -3,7 +3,7 @@
 // operations go straight to Atomics on the row.
 
 const { closedError } = require('./errors')
-const { timeoutArg, countArg, signalArg } = require('./wait')
+const { timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
 const CONSTRUCT = Symbol('AtomicValue')
 
@@ -111,11 +111,12 @@ class AtomicValue {
     return this.#waits.wait(this.#index, e, timeoutArg(timeout))
   }
 
-  /** As `wait`, as a Promise, without blocking; `options.signal` aborts it. */
+  /** As `wait`, as a Promise, without blocking; options `{ timeout, signal, ref }` as AtomicDict#waitAsync. */
   waitAsync(expected, timeout, options) {
-    const e = this.#check(expected, 'expected')
-    const t = timeoutArg(timeout)
-    return this.#waits.waitAsync(this.#index, e, t, signalArg(options))
+    return promised(() => {
+      const e = this.#check(expected, 'expected')
+      return this.#waits.waitAsync(this.#index, e, asyncOptions(timeout, options))
+    })
   }
 
   /** Wakes up to `count` (default all) waiters on this value, in every process; returns how many. */

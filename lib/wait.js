@@ -2,16 +2,13 @@
 // Waiting for a value to change, across processes: Linux futexes on the
 // value's word of the shared mapping (src/futex.rs). `wait` blocks the
 // calling thread in the kernel; `waitAsync` hands the wait to this thread's
-// wait pool (src/wait/: io_uring futex waits reaped by one native thread,
-// or futex_waitv on older kernels; none of libuv's threads), which reports
-// back through a thread-safe function. `notify` wakes waiters of that word
-// in every process.
+// wait pool (src/wait/: io_uring futex waits that this thread submits and
+// its own event loop reaps, or a thread per distinct word on kernels and
+// sandboxes without them; none of libuv's threads). `notify` wakes waiters
+// of that word in every process.
 //
 // A futex is a 32-bit word. A 32-bit value is its own word. A 64-bit value
-// is waited on through its low 32 bits: the whole value is compared when the
-// wait starts, and the kernel compares the low half again as the thread goes
-// to sleep; `waitAsync` also re-checks the high half whenever its pool
-// re-arms (README, "Waiting").
+// sleeps on both of its halves (README, "Waiting").
 
 const binding = require('./binding')
 const native = require('./native')
@@ -65,43 +62,94 @@ function abortError(signal) {
   return e
 }
 
+function checkSignal(signal, name) {
+  if (signal === undefined) return undefined
+  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw typeError(name, 'an AbortSignal', signal)
+  }
+  return signal
+}
+
+const WAIT_OPTIONS = ['timeout', 'signal', 'ref']
+
+/**
+ * The options of a Promise-returning wait, `{ timeout, signal, ref }`,
+ * given as `(options)`, `(timeout)` or `(timeout, options)`. `allowed`
+ * narrows the option names (Semaphore#acquire takes no timeout). Returns
+ * `{ timeout (ms, -1 for none), signal, ref }`.
+ */
+function asyncOptions(first, second, allowed = WAIT_OPTIONS) {
+  let timeout
+  let options = second
+  if (first !== null && typeof first === 'object') {
+    if (second !== undefined) throw typeError('options', 'left out when the options come first', second)
+    options = first
+  } else timeout = first
+  if (options === undefined) return { timeout: timeoutArg(timeout), signal: undefined, ref: true }
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  for (const name of Object.keys(options)) {
+    if (!allowed.includes(name)) throw typeError(`options.${name}`, `left out: the options are ${allowed.join(', ')}`, options[name])
+  }
+  if (options.timeout !== undefined) {
+    if (timeout !== undefined) throw typeError('options.timeout', 'left out when a timeout argument is given', options.timeout)
+    timeout = options.timeout
+  }
+  const ref = options.ref === undefined ? true : options.ref
+  if (typeof ref !== 'boolean') throw typeError('options.ref', 'a boolean', ref)
+  return { timeout: timeoutArg(timeout), signal: checkSignal(options.signal, 'options.signal'), ref }
+}
+
+/** The signal of an options object (the older `(…, { signal })` form). */
 function signalArg(options) {
   if (options === undefined) return undefined
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
-  const { signal } = options
-  if (signal === undefined) return undefined
-  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-    throw typeError('options.signal', 'an AbortSignal', signal)
+  return checkSignal(options.signal, 'options.signal')
+}
+
+/** Runs `fn`, turning a synchronous throw into a rejected Promise. */
+function promised(fn) {
+  try {
+    return fn()
+  } catch (err) {
+    return Promise.reject(err)
   }
-  return signal
 }
 
 // ------------------------------------------------------------ the wait pool
 
 /** This thread's pool, made on first use. */
 let pool = null
-/** id -> the wait's { settle(code), waits } */
+/** id -> the wait's { settle(code), reject(err), ref } */
 const pending = new Map()
 let nextId = 1
-/** A referenced timer while waits are pending: they keep the process alive, as a timer does. */
+/** Pending waits made with `ref: true` (the default). */
+let referenced = 0
+/** A referenced timer while such waits are pending: they keep the process alive, as a timer does. */
 let keepAlive = null
 
 function noop() {}
 
 function track() {
-  if (pending.size > 0 && keepAlive === null) keepAlive = setInterval(noop, 0x7fff_ffff)
-  else if (pending.size === 0 && keepAlive !== null) {
+  if (referenced > 0 && keepAlive === null) keepAlive = setInterval(noop, 0x7fff_ffff)
+  else if (referenced === 0 && keepAlive !== null) {
     clearInterval(keepAlive)
     keepAlive = null
   }
 }
 
+/** Forgets a pending wait (settled, cancelled or failed to start). */
+function forget(id) {
+  const w = pending.get(id)
+  if (w === undefined) return undefined
+  pending.delete(id)
+  if (w.ref) referenced--
+  return w
+}
+
 function onReports(ids, codes) {
   for (let i = 0; i < ids.length; i++) {
-    const w = pending.get(ids[i])
-    if (w === undefined) continue // cancelled meanwhile
-    pending.delete(ids[i])
-    w.settle(codes[i])
+    const w = forget(ids[i])
+    if (w !== undefined) w.settle(codes[i])
   }
   track()
 }
@@ -154,8 +202,12 @@ class Waits {
     return native.call(() => this.table.wait(w.offset, w.low, timeout, !isMainThread))
   }
 
-  /** A Promise of the same results as `wait`; see AtomicDict#waitAsync. */
-  waitAsync(index, expected, timeout, signal) {
+  /**
+   * A Promise of the same results as `wait`; see AtomicDict#waitAsync.
+   * `opts` is what asyncOptions returned.
+   */
+  waitAsync(index, expected, opts) {
+    const { timeout, signal, ref } = opts
     const e = this.normal(expected)
     if (this.view.closed) return Promise.reject(closedError())
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal))
@@ -164,45 +216,51 @@ class Waits {
     const w = this.words(index, e)
     const id = nextId++
     const p = thePool()
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        this.ids.delete(id)
-        if (signal !== undefined) signal.removeEventListener('abort', onAbort)
-      }
-      const onAbort = () => {
-        if (p.cancel(id)) {
-          pending.delete(id)
-          done()
-          track()
-          reject(abortError(signal))
-        }
-      }
-      pending.set(id, {
-        waits: this,
-        settle: (code) => {
-          done()
-          if (code >= 0) resolve(RESULTS[code])
-          else {
-            const err = new Error(`atomic-dict: waitAsync failed (errno ${-code})`)
-            err.code = 'ERR_ATOMIC_DICT_IO'
-            reject(err)
-          }
-        },
-        reject: (err) => {
-          done()
-          reject(err)
-        },
-      })
-      try {
-        native.call(() => p.add(this.table, id, w.offset, w.low, w.highOffset, w.high, timeout))
-      } catch (err) {
-        pending.delete(id)
-        throw err
-      }
-      this.ids.add(id)
-      if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true })
-      track()
+    let resolve, reject
+    const promise = new Promise((res, rej) => {
+      resolve = res
+      reject = rej
     })
+    const done = () => {
+      this.ids.delete(id)
+      if (signal !== undefined) signal.removeEventListener('abort', onAbort)
+    }
+    const onAbort = () => {
+      if (p.cancel(id)) {
+        forget(id)
+        done()
+        track()
+        reject(abortError(signal))
+      }
+    }
+    pending.set(id, {
+      ref,
+      settle: (code) => {
+        done()
+        if (code >= 0) resolve(RESULTS[code])
+        else {
+          const err = new Error(`atomic-dict: waitAsync failed (errno ${-code})`)
+          err.code = 'ERR_ATOMIC_DICT_IO'
+          err.errno = -code
+          reject(err)
+        }
+      },
+      reject: (err) => {
+        done()
+        reject(err)
+      },
+    })
+    if (ref) referenced++
+    try {
+      native.call(() => p.add(this.table, id, w.offset, w.low, w.highOffset, w.high, timeout))
+    } catch (err) {
+      forget(id)
+      return Promise.reject(err)
+    }
+    this.ids.add(id)
+    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true })
+    track()
+    return promise
   }
 
   /** Wakes up to `count` waiters on the value at `index`; see AtomicDict#notify. */
@@ -215,24 +273,24 @@ class Waits {
   /** The table object is closing: its pending waitAsync calls reject. */
   close() {
     for (const id of [...this.ids]) {
-      const w = pending.get(id)
-      if (w !== undefined && pool !== null && pool.cancel(id)) {
-        pending.delete(id)
-        w.reject(closedError())
+      if (pool !== null && pool.cancel(id)) {
+        const w = forget(id)
+        if (w !== undefined) w.reject(closedError())
       }
     }
     track()
   }
 }
 
-/** Pending waitAsync calls of this thread and the threads its pool runs (for tests). */
+/** Pending waitAsync calls of this thread, and its pool's backend and threads (for tests and diagnostics). */
 function poolStats() {
   return {
     pending: pending.size,
     native: pool === null ? 0 : pool.pending,
     threads: pool === null ? 0 : pool.threads,
     backend: pool === null ? null : pool.backend,
+    fallbackReason: pool === null ? null : pool.fallbackReason,
   }
 }
 
-module.exports = { Waits, timeoutArg, deadlineOf, countArg, signalArg, abortError, checkTable, poolStats }
+module.exports = { Waits, timeoutArg, deadlineOf, countArg, signalArg, asyncOptions, promised, abortError, checkTable, poolStats }

@@ -424,3 +424,54 @@ mod tests {
         assert!(Instant::now() >= soon);
     }
 }
+
+// PROVISIONAL (replaced by the sync-wait branch's implementation at merge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordsOutcome {
+    Woken,
+    NotEqual,
+    TimedOut,
+    Interrupted,
+}
+
+pub fn has_waitv() -> bool {
+    std::env::var("ATOMIC_DICT_NO_FUTEX_WAITV").as_deref() != Ok("1")
+}
+
+pub fn wait_words(words: &[WaitWord<'_>], deadline: Option<Instant>) -> io::Result<WordsOutcome> {
+    if has_waitv() {
+        match wait_any(words, deadline) {
+            Ok(AnyOutcome::Woken(_)) => return Ok(WordsOutcome::Woken),
+            Ok(AnyOutcome::NotEqual) => return Ok(WordsOutcome::NotEqual),
+            Ok(AnyOutcome::TimedOut) => return Ok(WordsOutcome::TimedOut),
+            Ok(AnyOutcome::Interrupted) => return Ok(WordsOutcome::Interrupted),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let now = Instant::now();
+    let mut end = now + Duration::from_millis(50);
+    if let Some(d) = deadline {
+        end = end.min(d);
+    }
+    for w in &words[1..] {
+        if w.word.load(std::sync::atomic::Ordering::SeqCst) != w.expected {
+            return Ok(WordsOutcome::NotEqual);
+        }
+    }
+    match wait(
+        words[0].word,
+        words[0].expected,
+        Some(end.saturating_duration_since(now)),
+    )? {
+        Outcome::Woken => Ok(WordsOutcome::Woken),
+        Outcome::NotEqual => Ok(WordsOutcome::NotEqual),
+        Outcome::TimedOut => {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                Ok(WordsOutcome::TimedOut)
+            } else {
+                Ok(WordsOutcome::Interrupted)
+            }
+        }
+    }
+}

@@ -7,4 +7,5 @@ pub mod inspect;
 pub mod locate;
 pub mod strings;
 pub mod table;
+mod uv;
 pub mod wait;

@@ -1,16 +1,21 @@
-//! `waitAsync` across N-API: a [`WaitPool`](crate::wait::WaitPool)
-//! per JS thread whose reports reach JS through a thread-safe function.
+//! `waitAsync` across N-API: a [`WaitPool`](crate::wait::WaitPool) per JS
+//! thread whose finished waits reach JS through the thread's own event
+//! loop: the pool's eventfd is watched with a `uv_poll_t` on that loop, and
+//! when it is readable the poll callback reaps the pool and calls JS with
+//! `napi_make_callback` (which runs the microtasks the callback queued, as
+//! any callback from the event loop does). No other thread and no
+//! thread-safe function stands between a completion and JS.
 //!
 //! `new WaitPool(callback)` makes the pool; `callback(ids, codes)` runs on
 //! the JS thread with finished waits: code 0 woken, 1 timed out, -errno
-//! failed. The thread-safe function is unreferenced, so pending waits do
-//! not keep the event loop alive by themselves (lib/wait.js decides that),
-//! and it is finalized when the JS thread ends; from then on no report is
-//! sent (the `Sink` is emptied under its lock) and the pool's threads end.
+//! failed. The poll handle is unreferenced, so pending waits do not keep
+//! the event loop alive by themselves (lib/wait.js decides that). When the
+//! JS thread ends, an async cleanup hook withdraws every wait, stops and
+//! closes the handle, and frees what the pool held once libuv is done.
 
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::Unknown;
@@ -20,21 +25,7 @@ use napi_derive::napi;
 use crate::wait::{self, Report, WaitId, Word};
 
 use super::table::NativeTable;
-
-/// The thread-safe function, while it may be called.
-struct Tsfn(sys::napi_threadsafe_function);
-
-// SAFETY: N-API allows napi_call_threadsafe_function from any thread; the
-// handle is only a pointer to Node's object.
-unsafe impl Send for Tsfn {}
-
-/// Where the pool's threads send reports: emptied when the function is
-/// finalized, under the same lock every call takes.
-#[derive(Default)]
-struct Sink {
-    tsfn: Mutex<Option<Tsfn>>,
-    pool: Mutex<Option<Arc<wait::WaitPool>>>,
-}
+use super::uv;
 
 fn report_code(r: Report) -> f64 {
     match r {
@@ -44,88 +35,152 @@ fn report_code(r: Report) -> f64 {
     }
 }
 
-/// Runs on the JS thread for each batch of reports.
-unsafe extern "C" fn call_js(
+/// What the poll handle's callbacks need: owned by the handle (its `data`),
+/// made in `WaitPool::new` and freed in `on_closed`, all on the JS thread.
+struct Watch {
     env: sys::napi_env,
-    callback: sys::napi_value,
-    _context: *mut c_void,
-    data: *mut c_void,
-) {
-    // SAFETY: `data` is the Box made in `send`, handed over exactly once.
-    let reports = unsafe { Box::from_raw(data as *mut Vec<(WaitId, Report)>) };
-    if env.is_null() || callback.is_null() {
-        return; // The JS thread is ending: nothing to tell.
-    }
-    let _ = std::panic::catch_unwind(|| {
-        // SAFETY: env and callback are valid for this call (N-API); every
-        // value made here belongs to env; statuses are checked, and on a
-        // failure the reports are dropped (JS would then never settle those
-        // waits, which only happens if the JS thread is failing anyway).
-        unsafe {
+    callback: sys::napi_ref,
+    async_context: sys::napi_async_context,
+    pool: Arc<wait::WaitPool>,
+    handle: *mut uv::UvPoll,
+    /// Set by the cleanup hook: the handle is closing.
+    cleanup: sys::napi_async_cleanup_hook_handle,
+    closing: bool,
+}
+
+/// Calls `callback(ids, codes)` with `reports`, in a handle scope and a
+/// callback scope.
+///
+/// # Safety
+/// On the JS thread of `w.env`, from the event loop (no JS on the stack).
+unsafe fn deliver(w: &Watch, reports: &[(WaitId, Report)]) {
+    // SAFETY (whole block): env is this thread's; every value made here
+    // belongs to the handle scope opened first and closed last; statuses are
+    // checked, and on a failure the reports are dropped (JS would then
+    // never settle those waits, which only happens if the thread is
+    // failing anyway).
+    unsafe {
+        let env = w.env;
+        let mut scope = ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            return;
+        }
+        let call = || -> Option<()> {
+            let ok = |s| (s == sys::Status::napi_ok).then_some(());
             let mut ids = ptr::null_mut();
             let mut codes = ptr::null_mut();
-            if sys::napi_create_array_with_length(env, reports.len(), &mut ids)
-                != sys::Status::napi_ok
-                || sys::napi_create_array_with_length(env, reports.len(), &mut codes)
-                    != sys::Status::napi_ok
-            {
-                return;
-            }
+            ok(sys::napi_create_array_with_length(
+                env,
+                reports.len(),
+                &mut ids,
+            ))?;
+            ok(sys::napi_create_array_with_length(
+                env,
+                reports.len(),
+                &mut codes,
+            ))?;
             for (i, &(id, r)) in reports.iter().enumerate() {
                 let mut id_value = ptr::null_mut();
                 let mut code_value = ptr::null_mut();
-                if sys::napi_create_double(env, id as f64, &mut id_value) != sys::Status::napi_ok
-                    || sys::napi_create_double(env, report_code(r), &mut code_value)
-                        != sys::Status::napi_ok
-                    || sys::napi_set_element(env, ids, i as u32, id_value) != sys::Status::napi_ok
-                    || sys::napi_set_element(env, codes, i as u32, code_value)
-                        != sys::Status::napi_ok
-                {
-                    return;
-                }
+                ok(sys::napi_create_double(env, id as f64, &mut id_value))?;
+                ok(sys::napi_create_double(
+                    env,
+                    report_code(r),
+                    &mut code_value,
+                ))?;
+                ok(sys::napi_set_element(env, ids, i as u32, id_value))?;
+                ok(sys::napi_set_element(env, codes, i as u32, code_value))?;
             }
-            let mut undefined = ptr::null_mut();
-            sys::napi_get_undefined(env, &mut undefined);
+            let mut callback = ptr::null_mut();
+            ok(sys::napi_get_reference_value(
+                env,
+                w.callback,
+                &mut callback,
+            ))?;
+            if callback.is_null() {
+                return None;
+            }
+            let mut global = ptr::null_mut();
+            ok(sys::napi_get_global(env, &mut global))?;
             let argv = [ids, codes];
             let mut result = ptr::null_mut();
-            // An exception thrown by the callback stays pending in env and
-            // is reported by Node as uncaught, as for any callback.
-            sys::napi_call_function(env, undefined, callback, 2, argv.as_ptr(), &mut result);
+            let status = sys::napi_make_callback(
+                env,
+                w.async_context,
+                global,
+                callback,
+                2,
+                argv.as_ptr(),
+                &mut result,
+            );
+            if status == sys::Status::napi_pending_exception {
+                // As for any callback from the event loop: 'uncaughtException'.
+                let mut exception = ptr::null_mut();
+                if sys::napi_get_and_clear_last_exception(env, &mut exception)
+                    == sys::Status::napi_ok
+                {
+                    sys::napi_fatal_exception(env, exception);
+                }
+            }
+            Some(())
+        };
+        let _ = call();
+        sys::napi_close_handle_scope(env, scope);
+    }
+}
+
+/// The pool's eventfd is readable: reap it and tell JS.
+unsafe extern "C" fn on_readable(handle: *mut uv::UvPoll, _status: c_int, _events: c_int) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `data` is the Watch this handle owns until on_closed.
+        let w = unsafe { &*(uv::data(handle) as *const Watch) };
+        if w.closing {
+            return;
+        }
+        let mut reports = Vec::new();
+        w.pool.reap(&mut reports);
+        if !reports.is_empty() {
+            // SAFETY: a libuv callback of this JS thread's loop.
+            unsafe { deliver(w, &reports) };
         }
     });
 }
 
-/// Runs on the JS thread when the thread-safe function is finalized.
-unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    // SAFETY: `data` is the Arc<Sink> leaked in `WaitPool::new`, released
-    // here once.
-    let sink = unsafe { Arc::from_raw(data as *const Sink) };
-    sink.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let pool = sink.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(pool) = pool {
-        pool.shutdown();
+/// The JS thread is ending (its environment is being torn down).
+unsafe extern "C" fn on_cleanup(remove: sys::napi_async_cleanup_hook_handle, data: *mut c_void) {
+    // SAFETY: `data` is the Watch registered with this hook, alive until
+    // on_closed, which only runs after uv_close below.
+    let w = unsafe { &mut *(data as *mut Watch) };
+    w.closing = true;
+    w.cleanup = remove;
+    w.pool.shutdown();
+    // SAFETY: the handle was initialised and started in WaitPool::new and
+    // is closed only here.
+    unsafe {
+        uv::uv_poll_stop(w.handle);
+        uv::uv_close(w.handle, Some(on_closed));
     }
 }
 
-fn send(sink: &Sink, reports: Vec<(WaitId, Report)>) {
-    let guard = sink.tsfn.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(tsfn) = guard.as_ref() else {
-        return;
-    };
-    let data = Box::into_raw(Box::new(reports));
-    // SAFETY: the function is not finalized (finalize empties the sink under
-    // this lock first); on any status but ok the data was not taken.
-    let status = unsafe {
-        sys::napi_call_threadsafe_function(
-            tsfn.0,
-            data as *mut c_void,
-            sys::ThreadsafeFunctionCallMode::nonblocking,
-        )
-    };
-    if status != sys::Status::napi_ok {
-        // SAFETY: N-API did not take `data`.
-        drop(unsafe { Box::from_raw(data) });
+/// libuv is done with the handle: free it and the Watch, and let Node go on.
+unsafe extern "C" fn on_closed(handle: *mut uv::UvPoll) {
+    // SAFETY: `data` is the Box<Watch> leaked in WaitPool::new; the handle
+    // is closed, so nothing else refers to it any more.
+    let w = unsafe { Box::from_raw(uv::data(handle) as *mut Watch) };
+    // SAFETY: env is alive until the cleanup hook is removed (last here);
+    // the reference and the async context were made on it.
+    unsafe {
+        let mut scope = ptr::null_mut();
+        let opened = sys::napi_open_handle_scope(w.env, &mut scope) == sys::Status::napi_ok;
+        sys::napi_delete_reference(w.env, w.callback);
+        sys::napi_async_destroy(w.env, w.async_context);
+        if opened {
+            sys::napi_close_handle_scope(w.env, scope);
+        }
+        uv::free_poll(handle);
+        sys::napi_remove_async_cleanup_hook(w.cleanup);
     }
+    drop(w);
 }
 
 /// Whether this JS thread may still run JS: false once Node is stopping it
@@ -156,6 +211,14 @@ fn napi_fail(what: &str) -> Error {
     )
 }
 
+fn ok(status: sys::napi_status, what: &str) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi_fail(what))
+    }
+}
+
 /// Pending `waitAsync` calls of one JS thread.
 #[napi]
 pub struct WaitPool {
@@ -177,61 +240,102 @@ impl WaitPool {
                 "ERR_INVALID_ARG_TYPE|callback must be a function",
             ));
         }
-        let sink = Arc::new(Sink::default());
-        let reporter_sink = sink.clone();
-        let pool = Arc::new(wait::WaitPool::new(Box::new(move |reports| {
-            send(&reporter_sink, reports)
-        })));
+        let pool = Arc::new(wait::WaitPool::new().map_err(|e| {
+            Error::new(
+                Status::GenericFailure,
+                format!("ERR_ATOMIC_DICT_IO|cannot make the wait pool: {e}"),
+            )
+        })?);
+        let mut event_loop = ptr::null_mut();
+        // SAFETY: raw_env is this call's env; the call writes the pointer.
+        ok(
+            unsafe { sys::napi_get_uv_event_loop(raw_env, &mut event_loop) },
+            "napi_get_uv_event_loop",
+        )?;
+        let mut resource = ptr::null_mut();
         let mut name = ptr::null_mut();
         let label = "atomic-dict waitAsync";
-        // SAFETY: raw_env is the current env; label is valid UTF-8 of the
-        // given length.
-        if unsafe {
-            sys::napi_create_string_utf8(
-                raw_env,
-                label.as_ptr().cast(),
-                label.len() as isize,
-                &mut name,
-            )
-        } != sys::Status::napi_ok
-        {
-            return Err(napi_fail("napi_create_string_utf8"));
+        let mut callback_ref = ptr::null_mut();
+        let mut async_context = ptr::null_mut();
+        // SAFETY: values of this env, made on its thread; `label` is valid
+        // UTF-8 of the given length.
+        unsafe {
+            ok(
+                sys::napi_create_object(raw_env, &mut resource),
+                "napi_create_object",
+            )?;
+            ok(
+                sys::napi_create_string_utf8(
+                    raw_env,
+                    label.as_ptr().cast(),
+                    label.len() as isize,
+                    &mut name,
+                ),
+                "napi_create_string_utf8",
+            )?;
+            ok(
+                sys::napi_create_reference(raw_env, callback.raw(), 1, &mut callback_ref),
+                "napi_create_reference",
+            )?;
+            if sys::napi_async_init(raw_env, resource, name, &mut async_context)
+                != sys::Status::napi_ok
+            {
+                sys::napi_delete_reference(raw_env, callback_ref);
+                return Err(napi_fail("napi_async_init"));
+            }
         }
-        let data = Arc::into_raw(sink.clone()) as *mut c_void;
-        let mut tsfn = ptr::null_mut();
-        // SAFETY: values of this env; `data` stays valid until `finalize`
-        // releases it.
-        let status = unsafe {
-            sys::napi_create_threadsafe_function(
-                raw_env,
-                callback.raw(),
-                ptr::null_mut(),
-                name,
-                0,
-                1,
-                data,
-                Some(finalize),
-                ptr::null_mut(),
-                Some(call_js),
-                &mut tsfn,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            // SAFETY: no function was made, so nothing else owns `data`.
-            drop(unsafe { Arc::from_raw(data as *const Sink) });
-            return Err(napi_fail("napi_create_threadsafe_function"));
+        let handle = uv::alloc_poll();
+        let watch = Box::into_raw(Box::new(Watch {
+            env: raw_env,
+            callback: callback_ref,
+            async_context,
+            pool: pool.clone(),
+            handle,
+            cleanup: ptr::null_mut(),
+            closing: false,
+        }));
+        // SAFETY: `handle` is fresh memory for a uv_poll_t on this thread's
+        // loop; `watch` is owned by the handle from here on (on_closed
+        // frees it). If the handle cannot be set up, nothing refers to
+        // either yet and both are freed here.
+        unsafe {
+            let fd = pool.fd();
+            let started = uv::uv_poll_init(event_loop, handle, fd) == 0;
+            if !started {
+                let w = Box::from_raw(watch);
+                sys::napi_delete_reference(raw_env, w.callback);
+                sys::napi_async_destroy(raw_env, w.async_context);
+                uv::free_poll(handle);
+                return Err(napi_fail("uv_poll_init"));
+            }
+            uv::set_data(handle, watch.cast());
+            uv::uv_unref(handle);
+            let mut remove = ptr::null_mut();
+            if uv::uv_poll_start(handle, uv::UV_READABLE, on_readable) != 0
+                || sys::napi_add_async_cleanup_hook(
+                    raw_env,
+                    Some(on_cleanup),
+                    watch.cast(),
+                    &mut remove,
+                ) != sys::Status::napi_ok
+            {
+                // Close it now; on_closed frees everything but must not
+                // remove a hook that was never added.
+                (*watch).closing = true;
+                pool.shutdown();
+                uv::uv_poll_stop(handle);
+                close_unhooked(handle);
+                return Err(napi_fail("uv_poll_start"));
+            }
+            (*watch).cleanup = remove;
         }
-        // SAFETY: tsfn was just made on this env's thread.
-        unsafe { sys::napi_unref_threadsafe_function(raw_env, tsfn) };
-        *sink.tsfn.lock().unwrap_or_else(|e| e.into_inner()) = Some(Tsfn(tsfn));
-        *sink.pool.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
         Ok(WaitPool { pool })
     }
 
     /// Waits (wait id `id`) on the word at byte `offset` of `table` while
     /// it holds `expected`, and, when `high_offset` >= 0, the word there
     /// holds `high_expected` (the high half of a 64-bit value); for
-    /// `timeout_ms` (negative: no timeout).
+    /// `timeout_ms` (negative: no timeout). Armed when it returns.
     #[napi]
     #[allow(clippy::too_many_arguments)]
     pub fn add(
@@ -244,6 +348,12 @@ impl WaitPool {
         high_expected: u32,
         timeout_ms: f64,
     ) -> Result<()> {
+        if !(id >= 1.0 && id <= wait::MAX_WAIT_ID as f64 && id.fract() == 0.0) {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "ERR_OUT_OF_RANGE|wait ids are integers from 1 to 2^62 - 1",
+            ));
+        }
         let (word, keep) = table.word(offset)?;
         let high = if high_offset >= 0.0 {
             let (h, _) = table.word(high_offset)?;
@@ -276,7 +386,7 @@ impl WaitPool {
     /// Withdraws a pending wait; false if it already ended.
     #[napi]
     pub fn cancel(&self, id: f64) -> bool {
-        self.pool.cancel(id as WaitId)
+        id >= 0.0 && self.pool.cancel(id as WaitId)
     }
 
     /// Waits pending in the pool.
@@ -285,16 +395,40 @@ impl WaitPool {
         self.pool.pending() as u32
     }
 
-    /// Threads the pool runs (io_uring: 1; futex_waitv: one per 127
-    /// distinct words waited on).
+    /// Threads the pool runs (io_uring: none; threads: one per distinct
+    /// word waited on, plus a timer thread).
     #[napi(getter)]
     pub fn threads(&self) -> u32 {
         self.pool.threads() as u32
     }
 
-    /// "io_uring" or "futex_waitv" (src/wait/mod.rs).
+    /// "io_uring" or "threads" (src/wait/mod.rs).
     #[napi(getter)]
     pub fn backend(&self) -> &'static str {
         self.pool.backend().name()
     }
+
+    /// Why io_uring is not in use, or null.
+    #[napi(getter)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.pool.why_not_ring().map(str::to_string)
+    }
+}
+
+/// Closes a handle whose cleanup hook was never added.
+///
+/// # Safety
+/// `handle` is an initialised, stopped poll handle owning a Watch.
+unsafe fn close_unhooked(handle: *mut uv::UvPoll) {
+    unsafe extern "C" fn closed(handle: *mut uv::UvPoll) {
+        // SAFETY: as on_closed, without a hook to remove.
+        unsafe {
+            let w = Box::from_raw(uv::data(handle) as *mut Watch);
+            sys::napi_delete_reference(w.env, w.callback);
+            sys::napi_async_destroy(w.env, w.async_context);
+            uv::free_poll(handle);
+        }
+    }
+    // SAFETY: the caller's contract.
+    unsafe { uv::uv_close(handle, Some(closed)) };
 }
