@@ -119,7 +119,7 @@ function promised(fn) {
 
 /** This thread's pool, made on first use. */
 let pool = null
-/** id -> the wait's { settle(code), reject(err), ref } */
+/** id -> its PendingWait */
 const pending = new Map()
 let nextId = 1
 /** Pending waits made with `ref: true` (the default). */
@@ -157,6 +157,50 @@ function onReports(ids, codes) {
 function thePool() {
   if (pool === null) pool = native.call(() => new binding.WaitPool(onReports))
   return pool
+}
+
+/** One pending waitAsync call. */
+class PendingWait {
+  constructor(waits, id, signal, ref) {
+    this.waits = waits
+    this.id = id
+    this.signal = signal
+    this.ref = ref
+    this.resolve = null
+    this.reject = null
+    this.onAbort = signal === undefined ? null : () => this.abort()
+  }
+
+  #done() {
+    this.waits.ids.delete(this.id)
+    if (this.signal !== undefined) this.signal.removeEventListener('abort', this.onAbort)
+  }
+
+  /** The pool reported it: 0 woken, 1 timed out, -errno failed. */
+  settle(code) {
+    this.#done()
+    if (code >= 0) this.resolve(RESULTS[code])
+    else {
+      const err = new Error(`atomic-dict: waitAsync failed (errno ${-code})`)
+      err.code = 'ERR_ATOMIC_DICT_IO'
+      err.errno = -code
+      this.reject(err)
+    }
+  }
+
+  /** Ended here (the table closed): rejects with `err`. */
+  fail(err) {
+    this.#done()
+    this.reject(err)
+  }
+
+  abort() {
+    if (pool.cancel(this.id)) {
+      forget(this.id)
+      track()
+      this.fail(abortError(this.signal))
+    }
+  }
 }
 
 // ------------------------------------------------------------ per table
@@ -213,53 +257,28 @@ class Waits {
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal))
     if (Atomics.load(this.view.values, index) !== e) return Promise.resolve('not-equal')
     if (timeout === 0) return Promise.resolve('timed-out')
-    const w = this.words(index, e)
-    const id = nextId++
     const p = thePool()
-    let resolve, reject
-    const promise = new Promise((res, rej) => {
-      resolve = res
-      reject = rej
+    const w = new PendingWait(this, nextId++, signal, ref)
+    const promise = new Promise((resolve, reject) => {
+      w.resolve = resolve
+      w.reject = reject
     })
-    const done = () => {
-      this.ids.delete(id)
-      if (signal !== undefined) signal.removeEventListener('abort', onAbort)
-    }
-    const onAbort = () => {
-      if (p.cancel(id)) {
-        forget(id)
-        done()
-        track()
-        reject(abortError(signal))
-      }
-    }
-    pending.set(id, {
-      ref,
-      settle: (code) => {
-        done()
-        if (code >= 0) resolve(RESULTS[code])
-        else {
-          const err = new Error(`atomic-dict: waitAsync failed (errno ${-code})`)
-          err.code = 'ERR_ATOMIC_DICT_IO'
-          err.errno = -code
-          reject(err)
-        }
-      },
-      reject: (err) => {
-        done()
-        reject(err)
-      },
-    })
+    pending.set(w.id, w)
     if (ref) referenced++
+    const bits = this.bits === 64
+    const offset = bits ? index * 8 : index * 4
     try {
-      native.call(() => p.add(this.table, id, w.offset, w.low, w.highOffset, w.high, timeout))
+      if (bits) {
+        const u = BigInt.asUintN(64, e)
+        p.add(this.table, w.id, offset, Number(u & 0xffff_ffffn), offset + 4, Number(u >> 32n), timeout)
+      } else p.add(this.table, w.id, offset, e >>> 0, -1, 0, timeout)
     } catch (err) {
-      forget(id)
-      return Promise.reject(err)
+      forget(w.id)
+      return Promise.reject(native.convert(err))
     }
-    this.ids.add(id)
-    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true })
-    track()
+    this.ids.add(w.id)
+    if (signal !== undefined) signal.addEventListener('abort', w.onAbort, { once: true })
+    if (ref && keepAlive === null) track()
     return promise
   }
 
@@ -275,7 +294,7 @@ class Waits {
     for (const id of [...this.ids]) {
       if (pool !== null && pool.cancel(id)) {
         const w = forget(id)
-        if (w !== undefined) w.reject(closedError())
+        if (w !== undefined) w.fail(closedError())
       }
     }
     track()

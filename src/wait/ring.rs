@@ -94,7 +94,7 @@ impl RingPool {
         Ok(RingPool {
             inner: Mutex::new(Inner {
                 ring,
-                entries: HashMap::new(),
+                entries: HashMap::with_capacity(1024),
                 ready: Vec::new(),
                 shutdown: false,
             }),
@@ -231,14 +231,18 @@ impl Pool for RingPool {
             .build(),
         }
         .user_data(id);
-        let sqes: Vec<squeue::Entry> = match &ts {
-            None => vec![wait],
-            Some(ts) => vec![
-                wait.flags(squeue::Flags::IO_LINK),
-                opcode::LinkTimeout::new(&**ts)
-                    .build()
-                    .user_data(id | TIMEOUT_TAG),
-            ],
+        let link;
+        let sqes: &[squeue::Entry] = match &ts {
+            None => std::slice::from_ref(&wait),
+            Some(ts) => {
+                link = [
+                    wait.clone().flags(squeue::Flags::IO_LINK),
+                    opcode::LinkTimeout::new(&**ts)
+                        .build()
+                        .user_data(id | TIMEOUT_TAG),
+                ];
+                &link
+            }
         };
         // The entry (with the buffers the requests point at) goes in first.
         inner.entries.insert(
@@ -250,7 +254,7 @@ impl Pool for RingPool {
                 cancelled: false,
             },
         );
-        let submitted = inner.submit(&sqes);
+        let submitted = inner.submit(sqes);
         if !inner.ready.is_empty() {
             self.ready_fd.signal();
         }
