@@ -219,11 +219,27 @@ export declare class AtomicDictFullError extends Error {
  */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
 
-/** Options of the `waitAsync` methods. */
+/**
+ * Options of the `waitAsync` methods (and `Semaphore#acquire`, without
+ * `timeout`). They can stand in place of the timeout argument:
+ * `waitAsync(key, expected, { timeout: 100, ref: false })`. Unknown option
+ * names reject with a TypeError.
+ */
 export interface WaitOptions {
+  /** Milliseconds before the wait resolves 'timed-out' (default: none). Not together with a timeout argument. */
+  timeout?: number
   /** Rejects the wait with an AbortError (`name: 'AbortError'`, `code: 'ABORT_ERR'`). */
   signal?: AbortSignal
+  /**
+   * Whether the pending wait keeps the process alive, as a referenced timer
+   * does (default true). With `false` the process can exit while it waits,
+   * as after `timer.unref()`; the Promise then never settles.
+   */
+  ref?: boolean
 }
+
+/** Options of `Semaphore#acquire`. */
+export type AcquireOptions = Omit<WaitOptions, 'timeout'>
 
 // ------------------------------------------------------------------ AtomicValue
 
@@ -265,6 +281,7 @@ export interface AtomicValue<V extends bigint | number = bigint> {
   wait(expected: ValueIn<V>, timeoutMs?: number): WaitResult
   /** As `wait`, as a Promise that never blocks the thread; `options.signal` rejects it with an AbortError. */
   waitAsync(expected: ValueIn<V>, timeoutMs?: number, options?: WaitOptions): Promise<WaitResult>
+  waitAsync(expected: ValueIn<V>, options: WaitOptions): Promise<WaitResult>
   /** Wakes up to `count` (default all) waiters on this value, in every process; returns how many it woke. */
   notify(count?: number): number
   readonly [Symbol.toStringTag]: 'AtomicValue'
@@ -334,6 +351,7 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
    * A pending wait keeps the process alive, as a timer does.
    */
   waitAsync(key: KeyIn<P>, expected: ValueIn<V>, timeoutMs?: number, options?: WaitOptions): Promise<WaitResult>
+  waitAsync(key: KeyIn<P>, expected: ValueIn<V>, options: WaitOptions): Promise<WaitResult>
   /** Wakes up to `count` (default all) waiters on the key, in every process; returns how many it woke. */
   notify(key: KeyIn<P>, count?: number): number
   /** Keys in the table, exact, O(1). */
@@ -482,6 +500,7 @@ export interface Counters<N extends string = string, V extends bigint | number =
   wait(name: N, expected: ValueIn<V>, timeoutMs?: number): WaitResult
   /** As `wait`, as a Promise (as `AtomicDict#waitAsync`). */
   waitAsync(name: N, expected: ValueIn<V>, timeoutMs?: number, options?: WaitOptions): Promise<WaitResult>
+  waitAsync(name: N, expected: ValueIn<V>, options: WaitOptions): Promise<WaitResult>
   /** Wakes up to `count` (default all) waiters on the counter, in every process. */
   notify(name: N, count?: number): number
   /** Every counter's value; each read is atomic, the whole is not one instant. */
@@ -570,10 +589,12 @@ export declare class Latch {
   wait(timeoutMs?: number): boolean
   /** As `wait`, without blocking; `options.signal` rejects it with an AbortError. */
   waitAsync(timeoutMs?: number, options?: WaitOptions): Promise<boolean>
+  waitAsync(options: WaitOptions): Promise<boolean>
   /** `arrive()`, then `wait(timeoutMs)`. */
   arriveAndWait(timeoutMs?: number): boolean
   /** `arrive()`, then `waitAsync(timeoutMs, options)`. */
   arriveAndWaitAsync(timeoutMs?: number, options?: WaitOptions): Promise<boolean>
+  arriveAndWaitAsync(options: WaitOptions): Promise<boolean>
   readonly [Symbol.toStringTag]: 'Latch'
 }
 
@@ -594,7 +615,7 @@ export declare class Semaphore {
   /** Takes a permit if one is free now; never waits. */
   tryAcquire(): boolean
   /** Resolves once this caller holds a permit; `options.signal` rejects it with an AbortError, holding nothing. */
-  acquire(options?: WaitOptions): Promise<void>
+  acquire(options?: AcquireOptions): Promise<void>
   /** Blocks the thread until it holds a permit or `timeoutMs` passes; true when it holds one. */
   acquireSync(timeoutMs?: number): boolean
   /** Gives back a permit this process holds and wakes one waiter; throws if it holds none. */

@@ -179,7 +179,15 @@ const recovered: number = jobs.releaseHeldBy(1234)
 // @ts-expect-error a semaphore's name is a string
 new Semaphore(counts, 5n, 3)
 const metricWait: Promise<WaitResult> = metrics.waitAsync('requests', 0n)
-void [waited, waitedAsync, woke, waited32, slotWaited, slotWoke, latchOpen, openedAsync, left, acquiring, gotSync, recovered, metricWait]
+const optionsWait: Promise<WaitResult> = counts.waitAsync(1n, 0n, { timeout: 10, ref: false })
+const slotOptions: Promise<WaitResult> = handle.waitAsync(0n, { signal: AbortSignal.timeout(5) })
+const latchOptions: Promise<boolean> = start.waitAsync({ timeout: 10, ref: false })
+const unrefAcquire: Promise<void> = jobs.acquire({ ref: false })
+// @ts-expect-error acquire takes no timeout (acquireSync does)
+jobs.acquire({ timeout: 5 })
+// @ts-expect-error ref is a boolean
+counts.waitAsync(1n, 0n, { ref: 1 })
+void [waited, waitedAsync, woke, waited32, slotWaited, slotWoke, latchOpen, openedAsync, left, acquiring, gotSync, recovered, metricWait, optionsWait, slotOptions, latchOptions, unrefAcquire]
 
 // Sharing.
 const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set, metrics }, silent: true })
