@@ -375,4 +375,47 @@ describe('in one process', () => {
     assert.ok(results.every((r) => r === 'ok'))
     assert.equal(poolStats().pending, 0)
   })
+
+  test('worker threads that end with waits pending (terminated, or exiting) free their rings, fds and threads', async () => {
+    const { Worker } = require('node:worker_threads')
+    const fs = require('node:fs')
+    const d = new AtomicDict(4096)
+    const fds = () => fs.readdirSync('/proc/self/fd').length
+    const tasks = () => fs.readdirSync('/proc/self/task').length
+    // One worker first, so that lazily made process-wide things exist.
+    const runWorker = (how) =>
+      new Promise((resolve, reject) => {
+        const w = new Worker(
+          `
+          const { workerData, parentPort } = require('node:worker_threads')
+          const { AtomicDict } = require(${JSON.stringify(require.resolve('..'))})
+          const d = AtomicDict.attach(workerData.d)
+          for (let k = 1; k <= 200; k++) d.waitAsync(k, 0n, k % 2 ? 60000 : undefined).catch(() => {})
+          d.waitAsync(1000, 0n, { ref: false })
+          parentPort.postMessage('armed')
+          if (workerData.how === 'exit') setTimeout(() => process.exit(0), 5)
+        `,
+          { eval: true, workerData: { d: d.share(), how } },
+        )
+        w.on('error', reject)
+        w.once('message', () => {
+          if (how === 'terminate') w.terminate()
+        })
+        w.once('exit', resolve)
+      })
+    await runWorker('terminate')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const fdsBefore = fds()
+    for (let i = 0; i < 20; i++) await runWorker(i % 2 ? 'terminate' : 'exit')
+    // Threads of the fallback backend linger for up to 2 s after their waits end.
+    const until = Date.now() + 5000
+    while ((fds() > fdsBefore || tasks() > 12) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(fds(), fdsBefore, 'every worker closed its ring and eventfd')
+    assert.ok(tasks() <= 12, `${tasks()} threads left in the process`)
+    // This thread's waits still work.
+    const p = d.waitAsync(5, 0n)
+    d.store(5, 1n)
+    d.notify(5)
+    assert.equal(await p, 'ok')
+  })
 })
