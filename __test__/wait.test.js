@@ -186,6 +186,18 @@ describe('ending a process with waits pending', () => {
     assert.equal((await c.exited).code, 0)
   })
 
+  test('a wait whose submission fails rejects with ERR_ATOMIC_DICT_IO, leaves nothing pending, and later waits work', async () => {
+    const d = new AtomicDict(16)
+    const c = child(d, { cmd: 'submit-fails' }, { ATOMIC_DICT_TEST_RING_FAIL_SUBMITS: '1' })
+    const m = await c.next((x) => x.first !== undefined)
+    if (m.backend === 'io_uring') {
+      assert.equal(m.first, 'ERR_ATOMIC_DICT_IO')
+      assert.equal(m.afterFailure, 0)
+    } else assert.equal(m.first, 'resolved', 'the threads backend has no such hook: the wait times out')
+    assert.equal(m.second, 'ok')
+    assert.equal((await c.exited).code, 0, 'the failed wait does not hold the process')
+  })
+
   test('a waitAsync with ref: false does not keep the process alive; one with ref: true does', async () => {
     const d = new AtomicDict(16)
     const c = child(d, { cmd: 'unref' })

@@ -57,6 +57,10 @@ struct Inner {
     /// Reports reaped while the ring was busy in `submit`, for `reap`.
     ready: Vec<(WaitId, Report)>,
     shutdown: bool,
+    /// Test hook: this many submissions fail with EIO before they reach
+    /// the kernel (`ATOMIC_DICT_TEST_RING_FAIL_SUBMITS`, read when the
+    /// pool is made; 0 when unset).
+    fail_submits: u32,
 }
 
 /// Pending waits on an io_uring owned by the pool's thread.
@@ -97,6 +101,10 @@ impl RingPool {
                 entries: HashMap::with_capacity(1024),
                 ready: Vec::new(),
                 shutdown: false,
+                fail_submits: std::env::var("ATOMIC_DICT_TEST_RING_FAIL_SUBMITS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
             }),
             ready_fd,
         })
@@ -163,6 +171,10 @@ impl Inner {
     /// One io_uring_enter that submits what is queued, riding out EINTR
     /// and a briefly busy ring.
     fn enter(&mut self, busy: &mut usize) -> io::Result<()> {
+        if self.fail_submits > 0 {
+            self.fail_submits -= 1;
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
         match self.ring.submit() {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(()),
