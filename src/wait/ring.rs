@@ -93,6 +93,8 @@ impl RingPool {
         if !ring.params().is_feature_nodrop() {
             return Err(unsupported("IORING_FEAT_NODROP"));
         }
+        let mut ring = ring;
+        smoke_test(&mut ring)?;
         let ready_fd = EventFd::new()?;
         ring.submitter().register_eventfd(ready_fd.raw())?;
         Ok(RingPool {
@@ -109,6 +111,56 @@ impl RingPool {
             ready_fd,
         })
     }
+}
+
+/// Arms a FUTEX_WAIT and a FUTEX_WAITV whose words do not hold their
+/// expected values and checks that both complete with -EAGAIN: the ring
+/// accepts, submits and completes futex waits here (a kernel or sandbox
+/// that offers the opcodes but refuses io_uring_enter, or answers them
+/// otherwise, fails here and the caller falls back).
+fn smoke_test(ring: &mut IoUring) -> io::Result<()> {
+    let word = std::sync::atomic::AtomicU32::new(1);
+    let addr = word.as_ptr() as u64;
+    let waitv = [types::FutexWaitV::new()
+        .val(0)
+        .uaddr(addr)
+        .flags(FUTEX2_SIZE_U32)];
+    let sqes = [
+        opcode::FutexWait::new(word.as_ptr(), 0, FUTEX_BITSET_MATCH_ANY, FUTEX2_SIZE_U32)
+            .build()
+            .user_data(1),
+        opcode::FutexWaitV::new(waitv.as_ptr(), 1)
+            .build()
+            .user_data(2),
+    ];
+    // SAFETY: the kernel reads `word` and `waitv` only while it issues the
+    // requests, inside the io_uring_enter below (the words do not hold
+    // their expected values, so neither request sleeps). A request it did
+    // not take up is never submitted: on an error the caller drops the ring.
+    unsafe { ring.submission().push_multiple(&sqes) }
+        .map_err(|_| unsupported("room for two requests"))?;
+    loop {
+        match ring.submit_and_wait(2) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) if ring.completion().len() < 2 => continue,
+            Ok(_) => break,
+        }
+    }
+    let mut seen = 0;
+    for cqe in ring.completion() {
+        if cqe.result() != -libc::EAGAIN {
+            return Err(io::Error::other(format!(
+                "io_uring futex wait answered {} where -EAGAIN was due",
+                cqe.result()
+            )));
+        }
+        seen += 1;
+    }
+    if seen != 2 {
+        return Err(unsupported("futex completions"));
+    }
+    Ok(())
 }
 
 fn map_result(result: i32) -> Report {
