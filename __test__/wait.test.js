@@ -194,8 +194,19 @@ describe('ending a process with waits pending', () => {
       assert.equal(m.first, 'ERR_ATOMIC_DICT_IO')
       assert.equal(m.afterFailure, 0)
     } else assert.equal(m.first, 'resolved', 'the threads backend has no such hook: the wait times out')
-    assert.equal(m.second, 'ok')
+    assert.equal(m.woken, 1)
+    assert.equal(m.second, 'ok', 'notify(key, 1) reached the live wait, not the failed one')
     assert.equal((await c.exited).code, 0, 'the failed wait does not hold the process')
+  })
+
+  test('a settle that throws (a hostile AbortSignal) does not strand the other waits of its batch', async () => {
+    const d = new AtomicDict(16)
+    const c = child(d, { cmd: 'hostile-signal' })
+    const m = await c.next((x) => x.settled !== undefined)
+    assert.equal(m.uncaught, 'from removeEventListener', 'the error is reported as uncaught')
+    assert.ok(m.settled >= 3, `${m.settled} of 4 settled`)
+    assert.equal(m.pending, 0)
+    assert.equal((await c.exited).code, 0, 'nothing pending holds the process')
   })
 
   test('a waitAsync with ref: false does not keep the process alive; one with ref: true does', async () => {
@@ -394,7 +405,6 @@ describe('in one process', () => {
     const d = new AtomicDict(4096)
     const fds = () => fs.readdirSync('/proc/self/fd').length
     const tasks = () => fs.readdirSync('/proc/self/task').length
-    // One worker first, so that lazily made process-wide things exist.
     const runWorker = (how) =>
       new Promise((resolve, reject) => {
         const w = new Worker(
@@ -415,12 +425,11 @@ describe('in one process', () => {
         })
         w.once('exit', resolve)
       })
-    await runWorker('terminate')
-    await new Promise((resolve) => setTimeout(resolve, 100))
     const fdsBefore = fds()
-    for (let i = 0; i < 20; i++) await runWorker(i % 2 ? 'terminate' : 'exit')
-    // Threads of the fallback backend linger for up to 2 s after their waits end.
-    const until = Date.now() + 5000
+    for (let i = 0; i < 21; i++) await runWorker(i % 2 ? 'terminate' : 'exit')
+    // Threads of the fallback backend (and the eventfd they share) linger
+    // for up to 2 s after their waits end.
+    const until = Date.now() + 8000
     while ((fds() > fdsBefore || tasks() > 12) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
     assert.equal(fds(), fdsBefore, 'every worker closed its ring and eventfd')
     assert.ok(tasks() <= 12, `${tasks()} threads left in the process`)
@@ -429,5 +438,30 @@ describe('in one process', () => {
     d.store(5, 1n)
     d.notify(5)
     assert.equal(await p, 'ok')
+  })
+
+  test('many waits on one AbortSignal: one listener, no MaxListenersExceededWarning, all reject', async () => {
+    const d = new AtomicDict(64)
+    const warnings = []
+    const onWarning = (w) => warnings.push(w.name)
+    process.on('warning', onWarning)
+    const ac = new AbortController()
+    const waits = []
+    for (let k = 1; k <= 30; k++) waits.push(d.waitAsync(k, 0n, { signal: ac.signal }))
+    // Some end before the abort: their share of the listener goes with them.
+    for (let k = 1; k <= 5; k++) d.store(k, 1n), d.notify(k)
+    for (let k = 1; k <= 5; k++) assert.equal(await waits[k - 1], 'ok')
+    ac.abort()
+    for (let k = 6; k <= 30; k++) await assert.rejects(waits[k - 1], { name: 'AbortError' })
+    await new Promise((resolve) => setImmediate(resolve))
+    process.off('warning', onWarning)
+    assert.deepEqual(warnings, [])
+    assert.equal(poolStats().pending, 0)
+    // A signal reused after its waits ended gets a listener again.
+    const ac2 = new AbortController()
+    assert.equal(await d.waitAsync(40, 0n, { signal: ac2.signal, timeout: 5 }), 'timed-out')
+    const p = d.waitAsync(40, 0n, { signal: ac2.signal })
+    ac2.abort()
+    await assert.rejects(p, { name: 'AbortError' })
   })
 })

@@ -64,10 +64,47 @@ function abortError(signal) {
 
 function checkSignal(signal, name) {
   if (signal === undefined) return undefined
-  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+  if (
+    signal === null ||
+    typeof signal !== 'object' ||
+    typeof signal.aborted !== 'boolean' ||
+    typeof signal.addEventListener !== 'function' ||
+    typeof signal.removeEventListener !== 'function'
+  ) {
     throw typeError(name, 'an AbortSignal', signal)
   }
   return signal
+}
+
+/**
+ * signal -> { waits: Set<PendingWait>, listener }: one 'abort' listener per
+ * signal however many waits share it (no MaxListenersExceededWarning).
+ */
+const bySignal = new WeakMap()
+
+function listen(w) {
+  let entry = bySignal.get(w.signal)
+  if (entry === undefined) {
+    const waits = new Set()
+    const listener = () => {
+      bySignal.delete(w.signal)
+      for (const x of [...waits]) x.abort()
+    }
+    entry = { waits, listener, signal: w.signal }
+    bySignal.set(w.signal, entry)
+    w.signal.addEventListener('abort', listener, { once: true })
+  }
+  entry.waits.add(w)
+}
+
+function unlisten(w) {
+  const entry = bySignal.get(w.signal)
+  if (entry === undefined) return
+  entry.waits.delete(w)
+  if (entry.waits.size === 0) {
+    bySignal.delete(w.signal)
+    w.signal.removeEventListener('abort', entry.listener)
+  }
 }
 
 const WAIT_OPTIONS = ['timeout', 'signal', 'ref']
@@ -147,11 +184,22 @@ function forget(id) {
 }
 
 function onReports(ids, codes) {
+  // Every report is settled even if settling one throws (the first error
+  // is rethrown afterwards, as an uncaught exception of this callback).
+  let failed = false
+  let error
   for (let i = 0; i < ids.length; i++) {
     const w = forget(ids[i])
-    if (w !== undefined) w.settle(codes[i])
+    if (w === undefined) continue
+    try {
+      w.settle(codes[i])
+    } catch (err) {
+      if (!failed) error = err
+      failed = true
+    }
   }
   track()
+  if (failed) throw error
 }
 
 function thePool() {
@@ -168,12 +216,11 @@ class PendingWait {
     this.ref = ref
     this.resolve = null
     this.reject = null
-    this.onAbort = signal === undefined ? null : () => this.abort()
   }
 
   #done() {
     this.waits.ids.delete(this.id)
-    if (this.signal !== undefined) this.signal.removeEventListener('abort', this.onAbort)
+    if (this.signal !== undefined) unlisten(this)
   }
 
   /** The pool reported it: 0 woken, 1 timed out, -errno failed. */
@@ -277,7 +324,7 @@ class Waits {
       return Promise.reject(native.convert(err))
     }
     this.ids.add(w.id)
-    if (signal !== undefined) signal.addEventListener('abort', w.onAbort, { once: true })
+    if (signal !== undefined) listen(w)
     if (ref && keepAlive === null) track()
     return promise
   }

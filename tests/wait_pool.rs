@@ -259,7 +259,10 @@ fn a_cancelled_wait_is_never_reported_even_when_it_had_finished() {
         assert!(r.pool.cancel(1));
         assert!(!r.pool.cancel(1));
         thread::sleep(Duration::from_millis(20));
-        assert_eq!(wake(&w[0], u32::MAX), 0, "{backend:?}");
+        // io_uring withdrew the kernel waiter; the threads backend's thread
+        // stays until its next wake-up (this one), which it passes on.
+        let ghost = u32::from(backend == Backend::Threads);
+        assert_eq!(wake(&w[0], u32::MAX), ghost, "{backend:?}");
         wake_until(&w, 1, 1, 1);
         assert_eq!(r.recv(), (2, Report::Woken));
         assert!(r.quiet());
@@ -383,4 +386,84 @@ fn threads_of_ended_groups_are_reused_then_leave() {
     add(&r.pool, 9, &w, 0, 0, None);
     wake_until(&w, 0, 1, 1);
     assert_eq!(r.recv(), (9, Report::Woken));
+}
+
+#[test]
+fn threads_a_wake_that_reaches_a_cancelled_waits_thread_is_passed_on() {
+    // A waiter of the threads backend is cancelled just as a notify(1)
+    // arrives: the kernel may hand that wake to the group's thread, which
+    // must pass it on to the word's other waiter (here a blocking wait).
+    let r = Reaped::of(Backend::Threads);
+    let w = words(1);
+    let mut lost = 0;
+    for id in 0..100u64 {
+        add(&r.pool, id, &w, 0, 0, None);
+        thread::sleep(Duration::from_millis(5)); // the pool's thread sleeps
+        let blocker = {
+            let w = w.clone();
+            thread::spawn(move || futex::wait(&w[0], 0, Some(Duration::from_secs(2))).unwrap())
+        };
+        thread::sleep(Duration::from_millis(5)); // queued behind it
+        assert!(r.pool.cancel(id));
+        let woken = wake(&w[0], 1);
+        assert_eq!(woken, 1, "the cancelled wait's thread or the blocker");
+        if blocker.join().unwrap() != futex::Outcome::Woken {
+            lost += 1;
+        }
+    }
+    assert_eq!(lost, 0, "notifies swallowed by cancelled waits' threads");
+    // A cancel alone wakes nobody (no spurious wakeup of other waiters).
+    add(&r.pool, 500, &w, 0, 0, None);
+    thread::sleep(Duration::from_millis(5));
+    let blocker = {
+        let w = w.clone();
+        thread::spawn(move || futex::wait(&w[0], 0, Some(Duration::from_millis(300))).unwrap())
+    };
+    thread::sleep(Duration::from_millis(5));
+    assert!(r.pool.cancel(500));
+    assert_eq!(blocker.join().unwrap(), futex::Outcome::TimedOut);
+}
+
+#[test]
+fn threads_every_wait_gets_a_thread_when_idle_threads_are_slow_to_wake() {
+    // All of the pool's threads on one CPU (they inherit this thread's
+    // affinity), so that idle threads signalled for new groups run late.
+    // SAFETY: a cpu_set_t filled by the libc macros, for this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+    let w = words(64);
+    for round in 0..4u64 {
+        let mut r = Reaped::of(Backend::Threads);
+        // Warm up: 4 threads serve 4 groups, then go idle.
+        for i in 0..4u64 {
+            add(&r.pool, 1000 * round + i, &w, i as usize, 0, None);
+        }
+        for i in 0..4 {
+            wake_until(&w, i, 1, 1);
+        }
+        for _ in 0..4 {
+            assert_eq!(r.recv().1, Report::Woken);
+        }
+        thread::sleep(Duration::from_millis(20));
+        // 16 groups back to back: each must get a thread of its own (the 4
+        // idle ones and 12 more), whether or not the idle ones have woken.
+        assert_eq!(r.pool.threads(), 4);
+        for i in 16..32u64 {
+            add(&r.pool, 1000 * round + i, &w, i as usize, 0, None);
+        }
+        assert_eq!(
+            r.pool.threads(),
+            16,
+            "round {round}: a group was left without a thread"
+        );
+        for i in 16..32 {
+            wake_until(&w, i, 1, 1); // fails after 20 s for a stranded wait
+        }
+        for _ in 16..32 {
+            assert_eq!(r.recv().1, Report::Woken);
+        }
+    }
 }

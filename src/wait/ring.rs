@@ -50,8 +50,10 @@ struct Entry {
 }
 
 struct Inner {
-    /// Declared first, so dropped first: closing the ring withdraws every
-    /// request before the entries' buffers are freed.
+    /// Declared first, so dropped first: the ring is closed before the
+    /// entries' buffers are freed (the kernel withdraws the requests later,
+    /// from a workqueue; it copied their timeouts and waitv arrays when it
+    /// took them up, so the buffers are kept only to be safe).
     ring: IoUring,
     entries: HashMap<WaitId, Entry>,
     /// Reports reaped while the ring was busy in `submit`, for `reap`.
@@ -201,21 +203,39 @@ impl Inner {
         }
     }
 
-    /// Pushes `sqes` as one run (a linked pair is never split), making room
-    /// by submitting, then submits everything queued.
-    fn submit(&mut self, sqes: &[squeue::Entry]) -> io::Result<()> {
+    /// Pushes `sqes` as one run (a linked pair is never split) and submits
+    /// everything queued. Room for the run and one more request is made
+    /// first, so that a wait whose submission fails after its requests
+    /// were queued can be followed by its cancellation (`withdraw`): the
+    /// queued requests are taken up by the next submission, cancel
+    /// included, in order. An error before anything was queued leaves the
+    /// ring as it was.
+    fn submit(&mut self, sqes: &[squeue::Entry], withdraw: Option<WaitId>) -> io::Result<()> {
         let mut busy = 0;
         loop {
-            // SAFETY: every buffer the entries point at (timeouts, waitv
-            // arrays) lives in `self.entries` until the completion of its
-            // request is reaped, or the ring is closed (module doc).
-            if unsafe { self.ring.submission().push_multiple(sqes) }.is_ok() {
+            let sq = self.ring.submission();
+            if sq.capacity() - sq.len() > sqes.len() {
                 break;
             }
+            drop(sq);
             self.enter(&mut busy)?;
         }
+        // SAFETY: every buffer the entries point at (timeouts, waitv
+        // arrays) lives in `self.entries` until the completion of its
+        // request is reaped, or the ring is closed (module doc).
+        unsafe { self.ring.submission().push_multiple(sqes) }.expect("room was made above");
         while !self.ring.submission().is_empty() {
-            self.enter(&mut busy)?;
+            if let Err(e) = self.enter(&mut busy) {
+                if let Some(id) = withdraw {
+                    let cancel = opcode::AsyncCancel::new(id)
+                        .build()
+                        .user_data(id | CANCEL_TAG);
+                    // SAFETY: a cancel request points at no memory. There is
+                    // room: one slot was kept free above.
+                    let _ = unsafe { self.ring.submission().push(&cancel) };
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -318,14 +338,14 @@ impl Pool for RingPool {
                 cancelled: false,
             },
         );
-        let submitted = inner.submit(sqes);
+        let submitted = inner.submit(sqes, Some(id));
         if !inner.ready.is_empty() {
             self.ready_fd.signal();
         }
         if let Err(e) = submitted {
-            // The requests may still be queued, or taken up later: the
-            // entry stays (its buffers with it) until they complete or the
-            // ring is closed, but it is never reported.
+            // The requests may still be queued (with their cancel behind
+            // them): the entry stays, with its buffers, until they complete
+            // or the ring is closed, and is never reported.
             if let Some(entry) = inner.entries.get_mut(&id) {
                 entry.cancelled = true;
             }
@@ -339,14 +359,21 @@ impl Pool for RingPool {
         let mut inner = lock(&self.inner);
         match inner.entries.get_mut(&id) {
             Some(e) if !e.cancelled => e.cancelled = true,
-            _ => return false,
+            Some(_) => return false,
+            None => {
+                // Finished, reaped while the ring was busy, not handed out
+                // yet: withdraw the report.
+                let before = inner.ready.len();
+                inner.ready.retain(|&(w, _)| w != id);
+                return inner.ready.len() != before;
+            }
         }
         let cancel = opcode::AsyncCancel::new(id)
             .build()
             .user_data(id | CANCEL_TAG);
         // If the cancel cannot be submitted, the request stays armed until
         // a wake or its timeout; its completion is not reported either way.
-        let _ = inner.submit(&[cancel]);
+        let _ = inner.submit(&[cancel], None);
         if !inner.ready.is_empty() {
             self.ready_fd.signal();
         }
@@ -365,11 +392,8 @@ impl Pool for RingPool {
     }
 
     fn pending(&self) -> usize {
-        lock(&self.inner)
-            .entries
-            .values()
-            .filter(|e| !e.cancelled)
-            .count()
+        let inner = lock(&self.inner);
+        inner.entries.values().filter(|e| !e.cancelled).count() + inner.ready.len()
     }
 
     fn threads(&self) -> usize {

@@ -1,22 +1,30 @@
 //! The fallback wait backend, for kernels or sandboxes without io_uring
 //! futex waits (before Linux 6.7, io_uring refused by seccomp, or disabled):
 //! a thread per distinct word waited on, sleeping in
-//! [`futex::wait_words`] (futex_waitv on both halves of a 64-bit value and
-//! the group's control word where the kernel allows it, else plain
-//! `FUTEX_WAIT`, see there).
+//! [`futex::wait_words`] (futex_waitv on both halves of a 64-bit value
+//! where the kernel allows it, else plain `FUTEX_WAIT`, see there).
 //!
 //! Waits on the same words with the same expected values form a group and
 //! share the group's thread: one kernel waiter stands for all of them, and
 //! a wake that reaches it ends every wait of the group (a notify counts it
 //! as one waiter; the extra wakeups are spurious wakeups, which callers
-//! re-check). Waits on distinct words never share a kernel waiter, so no
-//! wake is lost or given to the wrong wait.
+//! re-check). Waits on distinct words never share a kernel waiter.
 //!
 //! Timeouts are kept by one timer thread (started with the first wait that
-//! has one). A group's control word is bumped and woken only when the group
-//! is gone (emptied by cancels and timeouts, or the pool shut down), so a
-//! wake of the control word never hides a wake of the value. A thread whose
-//! group ended waits up to [`LINGER`] for a new group before it exits.
+//! has one). A group that ends without a wake (its waits cancelled or timed
+//! out) is only taken out of the map: its thread sleeps on, on the value's
+//! words alone, and leaves at its next wake-up. That is a wake (which the
+//! kernel counted as reaching a waiter: the thread passes it on to the
+//! word's next waiter, so no `notify(key, 1)` is swallowed) or the end of
+//! its sleep, which lasts at most [`LINGER`]. Nothing but a notify or a
+//! change of the value ever wakes a group's thread early, so a wake it
+//! gets is always a notify's (or the kernel's spurious one).
+//!
+//! A thread whose group ended waits up to [`LINGER`] for a new group before
+//! it exits. A wait is armed when its thread has gone to sleep, a few
+//! microseconds after `add` returns (at once when its group's thread
+//! already sleeps): a notify that comes with no change of the value in
+//! between is not seen; a change is (the thread compares as it arms).
 //!
 //! Reports go into the pool's inbox and make its eventfd readable.
 
@@ -24,7 +32,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,14 +52,15 @@ struct Key {
 }
 
 struct Group {
-    /// Bumped and woken when the group is gone: its thread then leaves.
-    control: Arc<AtomicU32>,
+    /// Tells the group's thread that the group in the map is still its
+    /// own (a later group for the same words has another token).
+    token: Arc<()>,
     waits: Vec<WaitId>,
 }
 
 struct Job {
     key: Key,
-    control: Arc<AtomicU32>,
+    token: Arc<()>,
     keep: Keep,
 }
 
@@ -91,23 +100,18 @@ impl Shared {
     }
 }
 
-fn poke(control: &AtomicU32) {
-    control.fetch_add(1, Ordering::SeqCst);
-    // Cannot fail for a live, aligned word; a failure would only delay
-    // the thread until its word is woken or its next slice.
-    let _ = futex::wake(control, u32::MAX);
-}
-
-/// Removes `id` from its group; returns the group's control word when the
-/// group is now empty and gone.
-fn withdraw(st: &mut State, id: WaitId) -> Option<Arc<AtomicU32>> {
-    let (key, _) = st.of.remove(&id)?;
-    let group = st.groups.get_mut(&key)?;
-    group.waits.retain(|&w| w != id);
-    if group.waits.is_empty() {
-        return st.groups.remove(&key).map(|g| g.control);
+/// Removes `id` from its group, and the group from the map once empty (its
+/// thread leaves at its next wake-up).
+fn withdraw(st: &mut State, id: WaitId) {
+    let Some((key, _)) = st.of.remove(&id) else {
+        return;
+    };
+    if let Some(group) = st.groups.get_mut(&key) {
+        group.waits.retain(|&w| w != id);
+        if group.waits.is_empty() {
+            st.groups.remove(&key);
+        }
     }
-    None
 }
 
 /// Waits on words of shared memory, a thread per distinct word.
@@ -173,16 +177,19 @@ impl Pool for ThreadPool {
             // Its thread already sleeps on exactly these words and values.
             group.waits.push(id);
         } else {
-            let control = Arc::new(AtomicU32::new(0));
+            let token = Arc::new(());
             st.groups.insert(
                 key,
                 Group {
-                    control: control.clone(),
+                    token: token.clone(),
                     waits: vec![id],
                 },
             );
-            st.jobs.push_back(Job { key, control, keep });
-            if st.idle > 0 {
+            st.jobs.push_back(Job { key, token, keep });
+            // Every queued job needs a thread of its own: an idle thread
+            // that was signalled counts as idle until it takes its job, so
+            // compare counts rather than asking whether one is idle.
+            if st.jobs.len() <= st.idle {
                 self.shared.work.notify_one();
             } else {
                 let shared = self.shared.clone();
@@ -214,9 +221,7 @@ impl Pool for ThreadPool {
                         st.threads += 1;
                     }
                     Err(e) => {
-                        if let Some(control) = withdraw(&mut st, id) {
-                            poke(&control);
-                        }
+                        withdraw(&mut st, id);
                         return Err(e);
                     }
                 }
@@ -237,10 +242,7 @@ impl Pool for ThreadPool {
             inbox.retain(|&(w, _)| w != id);
             return inbox.len() != before;
         }
-        if let Some(control) = withdraw(&mut st, id) {
-            drop(st);
-            poke(&control);
-        }
+        withdraw(&mut st, id);
         true
     }
 
@@ -267,12 +269,10 @@ impl Pool for ThreadPool {
         st.of.clear();
         st.timers.clear();
         st.jobs.clear();
-        let controls: Vec<_> = st.groups.drain().map(|(_, g)| g.control).collect();
+        // Group threads leave at their next wake-up (within LINGER).
+        st.groups.clear();
         drop(st);
         lock(&self.shared.inbox).clear();
-        for c in controls {
-            poke(&c);
-        }
         self.shared.work.notify_all();
         self.shared.timer.notify_all();
     }
@@ -317,61 +317,59 @@ fn serve(shared: Arc<Shared>) {
 }
 
 /// Sleeps on a group's words until a wake or a change ends every wait of
-/// the group, or the group is gone.
+/// the group, or, once the group is gone, until its next wake-up.
 fn serve_group(shared: &Shared, job: Job) {
-    let Job { key, control, keep } = job;
+    let Job { key, token, keep } = job;
     // `keep` (held to the end of this function) keeps the words mapped
     // while this thread may sleep on them, even after the group is gone.
     let _keep = keep;
+    // SAFETY: the words are aligned u32s of the memory `_keep` keeps
+    // mapped for the whole function.
+    let (low, high) = unsafe {
+        (
+            &*(key.word.addr as *const AtomicU32),
+            key.high.map(|h| &*(h.addr as *const AtomicU32)),
+        )
+    };
+    let mut words = vec![WaitWord {
+        word: low,
+        expected: key.word.expected,
+    }];
+    if let (Some(h), Some(w)) = (high, key.high) {
+        words.push(WaitWord {
+            word: h,
+            expected: w.expected,
+        });
+    }
+    let ours = |st: &State| {
+        st.groups
+            .get(&key)
+            .is_some_and(|g| Arc::ptr_eq(&g.token, &token))
+    };
     loop {
-        let seen = control.load(Ordering::SeqCst);
-        {
-            let st = lock(&shared.state);
-            let ours = st
-                .groups
-                .get(&key)
-                .is_some_and(|g| Arc::ptr_eq(&g.control, &control));
-            if st.shutdown || !ours {
+        let deadline = Instant::now() + LINGER;
+        let outcome = futex::wait_words(&words, Some(deadline));
+        let report = match outcome {
+            Ok(WordsOutcome::Interrupted) => continue,
+            Ok(WordsOutcome::TimedOut) => {
+                // No wake: go on while the group lasts.
+                if ours(&lock(&shared.state)) {
+                    continue;
+                }
                 return;
             }
-        }
-        // SAFETY: the words are aligned u32s of the memory `_keep` keeps
-        // mapped for the whole function.
-        let (low, high) = unsafe {
-            (
-                &*(key.word.addr as *const AtomicU32),
-                key.high.map(|h| &*(h.addr as *const AtomicU32)),
-            )
-        };
-        let mut words = vec![WaitWord {
-            word: low,
-            expected: key.word.expected,
-        }];
-        if let (Some(h), Some(w)) = (high, key.high) {
-            words.push(WaitWord {
-                word: h,
-                expected: w.expected,
-            });
-        }
-        words.push(WaitWord {
-            word: &control,
-            expected: seen,
-        });
-        let outcome = futex::wait_words(&words, None);
-        let report = match outcome {
-            Ok(WordsOutcome::Interrupted | WordsOutcome::TimedOut) => continue,
             Ok(WordsOutcome::Woken | WordsOutcome::NotEqual) => Report::Woken,
-            Err(e) => Report::Failed(e.raw_os_error().unwrap_or(libc::EIO)),
+            Err(ref e) => Report::Failed(e.raw_os_error().unwrap_or(libc::EIO)),
         };
-        // The control word changes only once the group is gone: whatever
-        // woke the thread, a group still in the map was woken (or its
-        // words changed) and all its waits end.
         let mut st = lock(&shared.state);
-        let ours = st
-            .groups
-            .get(&key)
-            .is_some_and(|g| Arc::ptr_eq(&g.control, &control));
-        if !ours {
+        if !ours(&st) {
+            // The group ended (cancelled, timed out) while this thread
+            // still slept on its words, and a notify reached it: the kernel
+            // counted it as a waiter. Pass the wake on to the word's next
+            // waiter, or a `notify(key, 1)` would be swallowed.
+            if matches!(outcome, Ok(WordsOutcome::Woken)) {
+                let _ = futex::wake(low, 1);
+            }
             return;
         }
         let group = st.groups.remove(&key).expect("checked above");
@@ -381,7 +379,6 @@ fn serve_group(shared: &Shared, job: Job) {
         // Delivered under the state lock: `cancel` sees the wait either
         // pending or in the inbox.
         shared.deliver(group.waits.into_iter().map(|id| (id, report)).collect());
-        drop(st);
         return;
     }
 }
@@ -397,7 +394,6 @@ fn keep_time(shared: Arc<Shared>) {
         }
         let now = Instant::now();
         let mut expired = Vec::new();
-        let mut gone = Vec::new();
         while let Some(&Reverse((d, id))) = st.timers.peek() {
             if d > now {
                 break;
@@ -405,20 +401,15 @@ fn keep_time(shared: Arc<Shared>) {
             st.timers.pop();
             // Still pending with this deadline (not reported or cancelled).
             if st.of.get(&id).is_some_and(|(_, dl)| *dl == Some(d)) {
-                if let Some(control) = withdraw(&mut st, id) {
-                    gone.push(control);
-                }
+                withdraw(&mut st, id);
                 expired.push((id, Report::TimedOut));
             }
         }
         let next = st.timers.peek().map(|Reverse((d, _))| *d);
-        if !expired.is_empty() || !gone.is_empty() {
+        if !expired.is_empty() {
             // Delivered under the state lock (see `serve_group`).
             shared.deliver(expired);
             drop(st);
-            for c in &gone {
-                poke(c);
-            }
             st = lock(&shared.state);
             continue;
         }
