@@ -177,7 +177,7 @@ const YIELDS: u32 = 64;
 /// Under loom a refused insert yields (loom then runs the other threads
 /// until they finish, block or yield too) at most this many times.
 #[cfg(loom)]
-const LOOM_YIELDS: u32 = 3;
+const LOOM_YIELDS: u32 = 2;
 
 /// What one call has learnt from being refused (see "Invariants").
 #[derive(Default)]
@@ -185,6 +185,8 @@ struct Refusal {
     /// `entries` was `capacity` before the row was read again: the table's
     /// keys are final, so a free row now means the key is not among them.
     full: bool,
+    /// The wait's bound was spent (the `Full` it led to was not seen).
+    spent: bool,
     waits: u32,
     #[cfg(not(loom))]
     deadline: Option<std::time::Instant>,
@@ -210,6 +212,7 @@ impl Refusal {
         if self.pause() {
             Ok(())
         } else {
+            self.spent = true;
             Err(full)
         }
     }
@@ -360,7 +363,7 @@ impl Table {
     /// The row holding `key`, if it is in the table. Never inserts.
     /// `key` must have passed [`Table::check_key`].
     pub fn find(&self, key: &[u64]) -> Option<u64> {
-        match self.locate(key, false) {
+        match self.locate(key, false, &mut Refusal::default()) {
             Ok(Some(entry)) => Some(entry.row),
             _ => None,
         }
@@ -369,7 +372,22 @@ impl Table {
     /// The row holding `key`, inserting it (with value 0) when absent.
     /// `key` must have passed [`Table::check_key`].
     pub fn find_or_insert(&self, key: &[u64]) -> Result<Entry, TableError> {
-        match self.locate(key, true)? {
+        self.find_or_insert_with(key, &mut Refusal::default())
+    }
+
+    /// `find_or_insert` for the loom models, which also says whether a
+    /// `Full` came from a spent wait bound (`true`) rather than from a table
+    /// seen full (see "Refused admissions").
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn find_or_insert_traced(&self, key: &[u64]) -> (Result<Entry, TableError>, bool) {
+        let mut refused = Refusal::default();
+        let result = self.find_or_insert_with(key, &mut refused);
+        (result, refused.spent)
+    }
+
+    fn find_or_insert_with(&self, key: &[u64], refused: &mut Refusal) -> Result<Entry, TableError> {
+        match self.locate(key, true, refused)? {
             Some(entry) => Ok(entry),
             // Unreachable while the header's counters are intact: an admitted
             // insert always finds a free row. A peer that scribbled over
@@ -380,12 +398,16 @@ impl Table {
         }
     }
 
-    fn locate(&self, key: &[u64], insert: bool) -> Result<Option<Entry>, TableError> {
+    fn locate(
+        &self,
+        key: &[u64],
+        insert: bool,
+        refused: &mut Refusal,
+    ) -> Result<Option<Entry>, TableError> {
         debug_assert!(self.check_key(key).is_ok());
         let layout = &self.layout;
         let rpb = layout.rows_per_block as u64;
         let mut probe = Probe::new(hash_key(key), layout.block_count);
-        let mut refused = Refusal::default();
         for _ in 0..layout.block_count {
             let first = probe.block * rpb;
             for row in first..first + rpb {
