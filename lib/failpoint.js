@@ -17,7 +17,8 @@
 //       until N (default 1) refused inserts have added 1 to it (or 10 s
 //       passed), then puts 0 back and goes on. A refused insert in a process
 //       with this failpoint adds its 1 once per call, when it starts to wait
-//       and an admitter is paused.
+//       and an admitter is paused, and its wait has no bound while the word
+//       is non-zero (so the outcome does not depend on process start-up).
 
 const { OFF } = require('./format')
 
@@ -54,4 +55,9 @@ function refused(u64) {
   }
 }
 
-module.exports = { failpoint, afterAdmit, refused, FAILPOINTS: POINT !== '' }
+/** Whether a pause-after-admit failpoint holds an admitter (the wait then has no bound). */
+function admitterPaused(u64) {
+  return PAUSE !== null && Atomics.load(u64, SCRATCH) >= 1n
+}
+
+module.exports = { failpoint, afterAdmit, refused, admitterPaused, FAILPOINTS: POINT !== '' }

@@ -7,15 +7,15 @@ const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
 const { readHeader } = require('./format')
 const { hashParts, probeStart, probeStep } = require('./hash')
 const { AtomicDictFullError, closedError } = require('./errors')
-const { failpoint, afterAdmit, refused, FAILPOINTS } = require('./failpoint')
+const { failpoint, afterAdmit, refused, admitterPaused, FAILPOINTS } = require('./failpoint')
 const { checkString } = require('./strings')
 
 const ENTRIES = OFF.ENTRIES / 8
 const RESERVED = OFF.RESERVED / 8
 // A refused insert's wait for the admissions in flight, as in table.rs
 // (ADMISSION_WAIT, SPINS, YIELDS): busy re-reads, then zero-length waits
-// (JS has no yield), then 50 µs sleeps, 50 ms in all at most.
-const ADMISSION_WAIT_MS = 50
+// (JS has no yield), then 50 µs sleeps, 100 ms in all at most.
+const ADMISSION_WAIT_MS = 100
 const SPINS = 64
 const YIELDS = 64
 const SLEEP = new Int32Array(new SharedArrayBuffer(4))
@@ -134,7 +134,8 @@ class TableView {
           waits++
           if (waits <= SPINS) continue
           const now = performance.now()
-          if (deadline === 0) deadline = now + ADMISSION_WAIT_MS
+          // Tests only: no bound while a pause-after-admit failpoint holds an admitter.
+          if (deadline === 0 || (FAILPOINTS && admitterPaused(this.u64))) deadline = now + ADMISSION_WAIT_MS
           else if (now >= deadline) throw new AtomicDictFullError(this.capacity)
           Atomics.wait(SLEEP, 0, 0, waits <= SPINS + YIELDS ? 0 : 0.05)
         }

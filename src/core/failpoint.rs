@@ -13,9 +13,10 @@
 //!   claims its row, until N (default 1) refused inserts have each added 1 to
 //!   that word (or 10 s have passed), then puts 0 back and goes on. An insert
 //!   refused in a process with this failpoint set adds its 1 once per call,
-//!   when it starts to wait and an admitter is paused. So a test can hold an
-//!   admitted inserter exactly in the window between admission and claim
-//!   until the callers it races are waiting.
+//!   when it starts to wait and an admitter is paused, and its wait has no
+//!   bound while the word is non-zero. So a test can hold an admitted
+//!   inserter exactly in the window between admission and claim until the
+//!   callers it races are all waiting, however slowly they start.
 
 use super::memory::Words;
 
@@ -80,6 +81,11 @@ mod imp {
         }
     }
 
+    pub fn admitter_paused(words: &Words) -> bool {
+        matches!(point(), Point::PauseAfterAdmit { .. })
+            && words.u64(OFF_SCRATCH).load(Ordering::SeqCst) >= 1
+    }
+
     pub fn refused(words: &Words) {
         if let Point::PauseAfterAdmit { .. } = point() {
             let word = words.u64(OFF_SCRATCH);
@@ -92,6 +98,19 @@ mod imp {
                 }
             }
         }
+    }
+}
+
+/// Whether a `pause-after-admit` failpoint (of this process's setting)
+/// holds an admitter: a refused insert then waits without a bound.
+#[inline]
+pub(crate) fn admitter_paused(words: &Words) -> bool {
+    #[cfg(not(loom))]
+    return imp::admitter_paused(words);
+    #[cfg(loom)]
+    {
+        let _ = words;
+        false
     }
 }
 

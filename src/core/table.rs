@@ -168,7 +168,7 @@ enum RowMatch {
 /// A refused insert waits this long, at most, for the admissions in flight
 /// to be resolved before it reports `Full` (see "Invariants").
 #[cfg(not(loom))]
-pub const ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+pub const ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Busy re-reads before a refused insert starts to yield, then to sleep.
 #[cfg(not(loom))]
 const SPINS: u32 = 64;
@@ -209,7 +209,7 @@ impl Refusal {
             failpoint::refused(&table.words);
         }
         self.waits += 1;
-        if self.pause() {
+        if self.pause(&table.words) {
             Ok(())
         } else {
             self.spent = true;
@@ -219,13 +219,19 @@ impl Refusal {
 
     /// Waits a little; `false` once the wait's bound is spent.
     #[cfg(not(loom))]
-    fn pause(&mut self) -> bool {
+    fn pause(&mut self, words: &Words) -> bool {
         use std::time::{Duration, Instant};
         if self.waits <= SPINS {
             std::hint::spin_loop();
             return true;
         }
         let now = Instant::now();
+        if failpoint::admitter_paused(words) {
+            // Tests only: the bound does not run while a pause-after-admit
+            // failpoint holds an admitter, so the outcome does not depend on
+            // how fast the racing processes start.
+            self.deadline = None;
+        }
         if now >= *self.deadline.get_or_insert(now + ADMISSION_WAIT) {
             return false;
         }
@@ -238,7 +244,7 @@ impl Refusal {
     }
 
     #[cfg(loom)]
-    fn pause(&mut self) -> bool {
+    fn pause(&mut self, _words: &Words) -> bool {
         if self.waits > LOOM_YIELDS {
             return false;
         }
