@@ -54,11 +54,12 @@ describe('crash chaos (small scripts/chaos.js)', () => {
     assert.equal(t.rounds, 10)
     assert.equal(t.kills, 40, 'every worker died by SIGKILL')
     assert.ok(t.roundsOpen >= 1 && t.roundsFork >= 1, 'tables both in /dev/shm files and shared by fork')
-    for (const fp of ['after-claim', 'after-part', 'before-count']) {
+    for (const fp of ['after-claim', 'after-part', 'before-count', 'after-admit']) {
       assert.ok(t.failpointRounds[fp] >= 1, `a round with the ${fp} failpoint`)
     }
     assert.equal(t.failpointKills, 5, 'each failpoint worker died at its failpoint')
     assert.ok(t.driftRepaired >= 1, 'the before-count round left drift that repairCounts mended')
+    assert.ok(t.leaksRepaired >= 1, 'the after-admit round leaked an admission that repairCounts gave back')
     assert.ok(t.operationsChecked > 0)
     assert.equal(t.lost, 0)
     assert.equal(t.duplicated, 0)
