@@ -32,7 +32,8 @@
 //! key gets that key's row. An insert reaches the first row of its probe
 //! sequence that holds neither its key nor another (every earlier row holds
 //! another key, for good); an admitted caller of the same key is about to
-//! claim that very row, or to lose it to another key and give its unit back.
+//! claim that very row, or to lose it (or a row before it, which it saw free
+//! a moment earlier) to another key and give its unit back.
 //! So a refused insert does not fail at once: it reads the row again, and
 //! again, until one of these happens:
 //! - the row holds (or starts) its key: it uses the row, completing the key
@@ -166,7 +167,7 @@ enum RowMatch {
 }
 
 /// A refused insert waits this long, at most, for the admissions in flight
-/// to be resolved before it reports `Full` (see "Invariants").
+/// to be resolved before it reports `Full` (see "Refused admissions").
 #[cfg(not(loom))]
 pub const ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Busy re-reads before a refused insert starts to yield, then to sleep.
@@ -179,7 +180,7 @@ const YIELDS: u32 = 64;
 #[cfg(loom)]
 const LOOM_YIELDS: u32 = 2;
 
-/// What one call has learnt from being refused (see "Invariants").
+/// What one call has learnt from being refused (see "Refused admissions").
 #[derive(Default)]
 struct Refusal {
     /// `entries` was `capacity` before the row was read again: the table's
