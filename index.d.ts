@@ -169,7 +169,11 @@ export interface VerifyReport {
   ok: boolean
   /** The header's entry count (what `size` reports). */
   entries: number
-  /** The header's admission counter (rows claimed or being claimed). */
+  /**
+   * The header's admission counter (units of capacity taken: rows claimed or
+   * being claimed). On a quiescent table, any excess over the claimed rows
+   * is admissions leaked by inserters killed before their claim.
+   */
   reserved: number
   /** Rows holding a complete key. */
   completeRows: number
@@ -188,8 +192,10 @@ export interface SharedTable {
   /** Audits every row against the table's invariants (for a table nobody is inserting into). */
   verify(): VerifyReport
   /**
-   * Recounts `size` and the admission counter from the rows, for a table
-   * nobody is changing (e.g. after its processes were killed); returns the
+   * Recounts `size` and the admission counter from the rows, giving back
+   * units of capacity leaked by processes killed mid-insert. Only for a
+   * table nobody is changing (e.g. after its processes were killed): on one
+   * in use it would give away the units of inserts in flight. Returns the
    * audit from before.
    */
   repairCounts(): VerifyReport

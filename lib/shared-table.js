@@ -44,7 +44,9 @@ class SharedTable {
 
   /**
    * Audits every row: no key in two rows, every key reachable from its home
-   * block, the entry count equal to the complete rows. Meant for a table no
+   * block, the entry count equal to the complete rows, the admission counter
+   * equal to the claimed rows (above them: admissions leaked by inserters
+   * killed between admission and claim). Meant for a table no
    * one is inserting into at the moment (inserts in flight show as partial
    * rows). Returns { ok, entries, reserved, completeRows, partialRows,
    * duplicateKeys, unreachableKeys, problems }.
@@ -56,8 +58,11 @@ class SharedTable {
   /**
    * Recounts `size` and the admission counter from the rows, for a table
    * nobody is changing at the moment: a process killed in the instant
-   * between inserting a key and counting it leaves `size` one short (and
-   * `verify()` says so). Returns the audit from before the repair.
+   * between inserting a key and counting it leaves `size` one short, one
+   * killed between taking a unit of capacity and claiming a row leaves the
+   * unit taken for good (and `verify()` says so). On a table in use it would
+   * give away the units of inserts in flight, letting in more than
+   * `capacity` keys. Returns the audit from before the repair.
    */
   repairCounts() {
     return tables.repairCounts(tables.internals.get(this))

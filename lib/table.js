@@ -7,11 +7,18 @@ const { HEADER_BYTES, BLOCK_BYTES, OFF, FORMAT_VERSION } = require('./format')
 const { readHeader } = require('./format')
 const { hashParts, probeStart, probeStep } = require('./hash')
 const { AtomicDictFullError, closedError } = require('./errors')
-const { failpoint, FAILPOINTS } = require('./failpoint')
+const { failpoint, afterAdmit, refused, admitterPaused, FAILPOINTS } = require('./failpoint')
 const { checkString } = require('./strings')
 
 const ENTRIES = OFF.ENTRIES / 8
 const RESERVED = OFF.RESERVED / 8
+// A refused insert's wait for the admissions in flight, as in table.rs
+// (ADMISSION_WAIT, SPINS, YIELDS): busy re-reads, then zero-length waits
+// (JS has no yield), then 50 µs sleeps, 100 ms in all at most.
+const ADMISSION_WAIT_MS = 100
+const SPINS = 64
+const YIELDS = 64
+const SLEEP = new Int32Array(new SharedArrayBuffer(4))
 
 class TableView {
   /** `buffer` is an ArrayBuffer over the whole region (not a copy). */
@@ -92,7 +99,9 @@ class TableView {
   /**
    * The row holding the key with these parts (BigInts, already checked), or
    * -1 when absent and `insert` is false. Inserting may throw
-   * AtomicDictFullError, having changed nothing.
+   * AtomicDictFullError, having changed nothing: only once `capacity` keys
+   * are in (or admissions in flight did not resolve within the wait's
+   * bound), never while a caller of the same key is inserting it.
    */
   locate(parts, insert) {
     if (this.closed) throw closedError()
@@ -102,12 +111,34 @@ class TableView {
     hashParts(parts)
     let block = probeStart(n)
     const step = probeStep()
+    // After a refusal (table.rs, "Refused admissions"): whether `entries`
+    // read `capacity` before the row was read again, and the waits so far.
+    let full = false
+    let waits = 0
+    let deadline = 0
     for (let visited = 0; visited < n; visited++) {
       const first = block * rpb
       for (let row = first; row < first + rpb; row++) {
-        const m = this.matchRow(row, parts, insert)
-        if (m === FOUND) return row
-        if (m === ABSENT) return -1
+        for (;;) {
+          const m = this.matchRow(row, parts, insert)
+          if (m === FOUND) return row
+          if (m === ABSENT) return -1
+          if (m === OTHER) break
+          // REFUSED: read the same row again, unless the table is full for this key.
+          if (full) throw new AtomicDictFullError(this.capacity)
+          if (Atomics.load(this.u64, ENTRIES) >= this.capacityBig) {
+            full = true
+            continue
+          }
+          if (waits === 0 && FAILPOINTS) refused(this.u64)
+          waits++
+          if (waits <= SPINS) continue
+          const now = performance.now()
+          // Tests only: no bound while a pause-after-admit failpoint holds an admitter.
+          if (deadline === 0 || (FAILPOINTS && admitterPaused(this.u64))) deadline = now + ADMISSION_WAIT_MS
+          else if (now >= deadline) throw new AtomicDictFullError(this.capacity)
+          Atomics.wait(SLEEP, 0, 0, waits <= SPINS + YIELDS ? 0 : 0.05)
+        }
       }
       block += step
       if (block >= n) block -= n
@@ -128,7 +159,10 @@ class TableView {
       if (current === want) continue
       if (current !== 0n) return OTHER
       if (!insert) return ABSENT
-      if (i === 0) this.reserve()
+      if (i === 0) {
+        if (!this.admit()) return REFUSED
+        if (FAILPOINTS) afterAdmit(this.u64)
+      }
       const actual = wide
         ? Atomics.compareExchange(this.u64, off / 8, 0n, want)
         : BigInt(Atomics.compareExchange(this.u32, off / 4, 0, Number(want)))
@@ -149,11 +183,19 @@ class TableView {
     return FOUND
   }
 
-  reserve() {
-    if (Atomics.add(this.u64, RESERVED, 1n) >= this.capacityBig) {
-      Atomics.sub(this.u64, RESERVED, 1n)
-      throw new AtomicDictFullError(this.capacity)
+  /**
+   * Takes one unit of capacity for a row claim, or returns false when all
+   * are taken: a compare-and-swap from below capacity, so `reserved` never
+   * exceeds it and a refusal changes nothing (as Table::admit).
+   */
+  admit() {
+    let seen = Atomics.load(this.u64, RESERVED)
+    while (seen < this.capacityBig) {
+      const before = Atomics.compareExchange(this.u64, RESERVED, seen, seen + 1n)
+      if (before === seen) return true
+      seen = before
     }
+    return false
   }
 
   /** A row's key parts (BigInts), or null when it holds no complete key. */
@@ -174,5 +216,6 @@ class TableView {
 const FOUND = 1
 const OTHER = 0
 const ABSENT = -1
+const REFUSED = 2
 
 module.exports = { TableView }

@@ -47,10 +47,11 @@ fn order(t: usize, round: usize, n: usize) -> Vec<usize> {
 fn same_keys_race(g: Geometry, key: fn(usize) -> Vec<u64>) {
     const N: usize = 5000;
     for round in 0..3 {
-        // Capacity above N: a thread racing another for the last admission
-        // may see `Full` transiently, which is documented, not tested here.
+        // Capacity exactly N: the last keys' callers race each other for
+        // the last units, and each must get its key's row, never `Full`
+        // (table.rs, "Refused admissions").
         let t = new_table(Geometry {
-            capacity: 8000,
+            capacity: N as u64,
             ..g
         });
         let barrier = Arc::new(Barrier::new(THREADS));
@@ -64,7 +65,9 @@ fn same_keys_race(g: Geometry, key: fn(usize) -> Vec<u64>) {
                     let mut inserted = vec![false; N];
                     barrier.wait();
                     for &i in &ord {
-                        let e = t.find_or_insert(&key(i)).expect("room for every key");
+                        let e = t
+                            .find_or_insert(&key(i))
+                            .unwrap_or_else(|e| panic!("thread {tid}, key {i}: {e}"));
                         rows[i] = e.row;
                         inserted[i] = e.inserted;
                     }
@@ -93,6 +96,8 @@ fn same_keys_race(g: Geometry, key: fn(usize) -> Vec<u64>) {
         let got: HashSet<Vec<u64>> = keys.iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(got, want);
         assert_eq!(t.len(), N as u64);
+        assert!(t.verify().ok(), "{:?}", t.verify());
+        assert!(t.find_or_insert(&key(N)).is_err(), "full after N keys");
     }
 }
 

@@ -18,7 +18,8 @@
 //!     64    8 entries          atomic: keys completely inserted (exact)
 //!     72    8 reserved         atomic: rows claimed or being claimed (admission gate)
 //! ```
-//! Everything else in the header is zero. A row holds the 64-bit key parts at
+//! Everything else in the header is zero (the word at `OFF_SCRATCH` is
+//! written only on a private table, or by the test failpoints). A row holds the 64-bit key parts at
 //! 8-byte offsets, then the 32-bit key parts, then the value at its natural
 //! alignment; rows never straddle a block.
 
@@ -43,6 +44,9 @@ pub const OFF_CAPACITY: usize = 48;
 /// The two counters share their own cache line, away from the read-mostly geometry.
 pub const OFF_ENTRIES: usize = 64;
 pub const OFF_RESERVED: usize = 72;
+/// A word the format keeps zero: `lib/tables.js` uses it on a table nobody
+/// else has seen, and the `pause-after-admit` failpoint as a handshake.
+pub const OFF_SCRATCH: usize = 120;
 
 pub const FLAG_SET: u32 = 1;
 pub const FLAG_SIGNED: u32 = 2;

@@ -13,13 +13,54 @@
 //!   non-zero part that differs from its key, which is permanent, so a key is
 //!   complete in at most one row, and a lookup that meets an empty part (of a
 //!   row whose earlier parts match) knows the key is in no later row.
-//! - `reserved` counts rows whose part 0 was claimed plus claims in flight, and
-//!   a claim proceeds only while it is below `capacity`; since the table has
-//!   more rows than `capacity`, an admitted insert always finds a free row.
+//! - `reserved` counts rows whose part 0 was claimed plus admissions in
+//!   flight (an admitted insert that has not yet claimed its row, or given
+//!   its unit back after losing the row to another caller). An insert claims
+//!   a part 0 only after an admission, a compare-and-swap of `reserved` from
+//!   below `capacity`, so `reserved <= capacity` at all times and a refusal
+//!   changes nothing; since the table has more rows than `capacity`, an
+//!   admitted insert always finds a free row.
 //! - `entries` counts complete keys: only the compare-and-swap that writes a
-//!   row's last part increments it (exactly one does per row).
+//!   row's last part increments it (exactly one does per row). So at every
+//!   moment `entries <= complete rows <= claimed rows <= reserved <= capacity`.
 //! - Values start at 0 (the region is zero-filled) and are changed only by
 //!   single atomic instructions.
+//!
+//! # Refused admissions (when an insert reports `Full`)
+//! `Full` means `capacity` distinct keys are in the table or are being
+//! inserted by calls for other keys; a call racing another call for the same
+//! key gets that key's row. An insert reaches the first row of its probe
+//! sequence that holds neither its key nor another (every earlier row holds
+//! another key, for good); an admitted caller of the same key is about to
+//! claim that very row, or to lose it (or a row before it, which it saw free
+//! a moment earlier) to another key and give its unit back.
+//! So a refused insert does not fail at once: it reads the row again, and
+//! again, until one of these happens:
+//! - the row holds (or starts) its key: it uses the row, completing the key
+//!   with its own parts if needed, which needs no admission;
+//! - the row holds another key: it goes on probing as usual;
+//! - an admission succeeds: it claims the row as usual;
+//! - `entries` reads `capacity` (Acquire) before a re-read of the row finds
+//!   it still free: then `capacity` keys are complete, `reserved` is
+//!   `capacity` with nothing in flight, no row can ever be claimed again, and
+//!   the key is not among those keys (it could only be in this row). `Full`
+//!   is linearizable at that read of `entries`;
+//! - the wait's bound (`ADMISSION_WAIT`, spinning, then yielding, then short
+//!   sleeps; under loom `LOOM_YIELDS` yields) is spent: `Full`.
+//!
+//! The bound keeps inserts lock-free, and it is needed: an admitted caller
+//! that has not yet claimed its row has written nothing that says which key
+//! it inserts, so a caller refused meanwhile cannot tell "a caller of my key
+//! is about to claim this row" from "a caller of another key is", and can
+//! only wait for it to move. If that caller stays descheduled for longer
+//! than the bound (the window is two instructions long), or was killed
+//! there, the refused caller reports `Full`. A killed one leaks its unit:
+//! `verify()` reports the admissions no row accounts for and
+//! `repair_counts()` gives them back (on a quiescent table). The same bound
+//! applies while `capacity` is taken by rows not yet counted: partial rows
+//! of an inserter that died (which keep their unit), or a row whose
+//! inserter died before counting it (`repair_counts()` mends the count).
+//! Lookups never reserve, never wait and never report `Full`.
 //!
 //! # Memory orderings
 //! Value operations are `SeqCst`, like JavaScript's `Atomics`, so Rust and JS
@@ -27,14 +68,20 @@
 //! Acquire/Release: a key word carries no data of its own (the value starts at
 //! 0 whoever wins), so this only keeps the usual "write then publish"
 //! reasoning simple. `reserved` is an admission gate and publishes nothing:
-//! Relaxed. `entries` is incremented (AcqRel) after the key is published:
-//! an insert is counted once the inserting call has returned, and a key that
-//! `len()` counts is visible to a lookup made after it (loom checks both,
-//! `tests/loom.rs`). While an insert is in flight, its key can be found a
-//! moment before it is counted.
+//! Relaxed (its compare-and-swap always acts on the latest value, so the
+//! bound `reserved <= capacity` needs no ordering). `entries` is
+//! incremented (AcqRel) after the key is published: an insert is counted
+//! once the inserting call has returned, and a key that `len()` counts is
+//! visible to a lookup made after it (loom checks both, `tests/loom.rs`).
+//! While an insert is in flight, its key can be found a moment before it is
+//! counted. A refused insert relies on the same edge: its Acquire load of
+//! `entries` that reads `capacity` reads from the last of a chain of AcqRel
+//! increments, so every counted key's parts happen-before its re-read of the
+//! row, which therefore sees the key if it is there.
 
 use std::fmt;
 
+use super::failpoint;
 use super::format::{
     FormatError, Geometry, Layout, FORMAT_VERSION, HEADER_BYTES, MAGIC, OFF_BLOCK_COUNT,
     OFF_CAPACITY, OFF_ENTRIES, OFF_FLAGS, OFF_HEADER_BYTES, OFF_K32, OFF_K64, OFF_MAGIC,
@@ -58,7 +105,8 @@ pub enum Op {
 /// Why an insert did not happen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableError {
-    /// `capacity` keys are in the table (or being inserted).
+    /// `capacity` distinct keys are in the table or are being inserted by
+    /// calls for other keys (see "Refused admissions" above).
     Full { capacity: u64 },
 }
 
@@ -113,6 +161,97 @@ enum RowMatch {
     Other,
     /// Lookup only: the key is in no row of the table.
     Absent,
+    /// Insert only: the row's first part is free, and no unit of capacity
+    /// was left to claim it (nothing was changed).
+    Refused,
+}
+
+/// A refused insert waits this long, at most, for the admissions in flight
+/// to be resolved before it reports `Full` (see "Refused admissions").
+#[cfg(not(loom))]
+pub const ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+/// Busy re-reads before a refused insert starts to yield, then to sleep.
+#[cfg(not(loom))]
+const SPINS: u32 = 64;
+#[cfg(not(loom))]
+const YIELDS: u32 = 64;
+/// Under loom a refused insert yields (loom then runs the other threads
+/// until they finish, block or yield too) at most this many times.
+#[cfg(loom)]
+const LOOM_YIELDS: u32 = 2;
+
+/// What one call has learnt from being refused (see "Refused admissions").
+#[derive(Default)]
+struct Refusal {
+    /// `entries` was `capacity` before the row was read again: the table's
+    /// keys are final, so a free row now means the key is not among them.
+    full: bool,
+    /// The wait's bound was spent (the `Full` it led to was not seen).
+    spent: bool,
+    waits: u32,
+    #[cfg(not(loom))]
+    deadline: Option<std::time::Instant>,
+}
+
+impl Refusal {
+    /// After `Refused`: `Ok` to read the row again, or `Full`.
+    fn again(&mut self, table: &Table) -> Result<(), TableError> {
+        let full = TableError::Full {
+            capacity: table.capacity(),
+        };
+        if self.full {
+            return Err(full);
+        }
+        if table.entries().load(Ordering::Acquire) >= table.capacity() {
+            self.full = true;
+            return Ok(());
+        }
+        if self.waits == 0 {
+            failpoint::refused(&table.words);
+        }
+        self.waits += 1;
+        if self.pause(&table.words) {
+            Ok(())
+        } else {
+            self.spent = true;
+            Err(full)
+        }
+    }
+
+    /// Waits a little; `false` once the wait's bound is spent.
+    #[cfg(not(loom))]
+    fn pause(&mut self, words: &Words) -> bool {
+        use std::time::{Duration, Instant};
+        if self.waits <= SPINS {
+            std::hint::spin_loop();
+            return true;
+        }
+        let now = Instant::now();
+        if failpoint::admitter_paused(words) {
+            // Tests only: the bound does not run while a pause-after-admit
+            // failpoint holds an admitter, so the outcome does not depend on
+            // how fast the racing processes start.
+            self.deadline = None;
+        }
+        if now >= *self.deadline.get_or_insert(now + ADMISSION_WAIT) {
+            return false;
+        }
+        if self.waits <= SPINS + YIELDS {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        true
+    }
+
+    #[cfg(loom)]
+    fn pause(&mut self, _words: &Words) -> bool {
+        if self.waits > LOOM_YIELDS {
+            return false;
+        }
+        loom::thread::yield_now();
+        true
+    }
 }
 
 /// A table over a region of atomic words.
@@ -231,7 +370,7 @@ impl Table {
     /// The row holding `key`, if it is in the table. Never inserts.
     /// `key` must have passed [`Table::check_key`].
     pub fn find(&self, key: &[u64]) -> Option<u64> {
-        match self.locate(key, false) {
+        match self.locate(key, false, &mut Refusal::default()) {
             Ok(Some(entry)) => Some(entry.row),
             _ => None,
         }
@@ -240,7 +379,22 @@ impl Table {
     /// The row holding `key`, inserting it (with value 0) when absent.
     /// `key` must have passed [`Table::check_key`].
     pub fn find_or_insert(&self, key: &[u64]) -> Result<Entry, TableError> {
-        match self.locate(key, true)? {
+        self.find_or_insert_with(key, &mut Refusal::default())
+    }
+
+    /// `find_or_insert` for the loom models, which also says whether a
+    /// `Full` came from a spent wait bound (`true`) rather than from a table
+    /// seen full (see "Refused admissions").
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn find_or_insert_traced(&self, key: &[u64]) -> (Result<Entry, TableError>, bool) {
+        let mut refused = Refusal::default();
+        let result = self.find_or_insert_with(key, &mut refused);
+        (result, refused.spent)
+    }
+
+    fn find_or_insert_with(&self, key: &[u64], refused: &mut Refusal) -> Result<Entry, TableError> {
+        match self.locate(key, true, refused)? {
             Some(entry) => Ok(entry),
             // Unreachable while the header's counters are intact: an admitted
             // insert always finds a free row. A peer that scribbled over
@@ -251,7 +405,12 @@ impl Table {
         }
     }
 
-    fn locate(&self, key: &[u64], insert: bool) -> Result<Option<Entry>, TableError> {
+    fn locate(
+        &self,
+        key: &[u64],
+        insert: bool,
+        refused: &mut Refusal,
+    ) -> Result<Option<Entry>, TableError> {
         debug_assert!(self.check_key(key).is_ok());
         let layout = &self.layout;
         let rpb = layout.rows_per_block as u64;
@@ -259,10 +418,15 @@ impl Table {
         for _ in 0..layout.block_count {
             let first = probe.block * rpb;
             for row in first..first + rpb {
-                match self.match_row(row, key, insert)? {
-                    RowMatch::Found(inserted) => return Ok(Some(Entry { row, inserted })),
-                    RowMatch::Other => {}
-                    RowMatch::Absent => return Ok(None),
+                loop {
+                    match self.match_row(row, key, insert) {
+                        RowMatch::Found(inserted) => return Ok(Some(Entry { row, inserted })),
+                        RowMatch::Other => break,
+                        RowMatch::Absent => return Ok(None),
+                        // Read the same row again (it may hold the key now),
+                        // unless the table is full for this key.
+                        RowMatch::Refused => refused.again(self)?,
+                    }
                 }
             }
             probe.advance();
@@ -270,7 +434,7 @@ impl Table {
         Ok(None)
     }
 
-    fn match_row(&self, row: u64, key: &[u64], insert: bool) -> Result<RowMatch, TableError> {
+    fn match_row(&self, row: u64, key: &[u64], insert: bool) -> RowMatch {
         let base = self.layout.row_offset(row);
         let k64 = self.layout.geometry.k64 as usize;
         let last = key.len() - 1;
@@ -283,13 +447,16 @@ impl Table {
                 continue;
             }
             if current != 0 {
-                return Ok(RowMatch::Other);
+                return RowMatch::Other;
             }
             if !insert {
-                return Ok(RowMatch::Absent);
+                return RowMatch::Absent;
             }
             if i == 0 {
-                self.reserve()?;
+                if !self.admit() {
+                    return RowMatch::Refused;
+                }
+                failpoint::after_admit(&self.words);
             }
             match self.claim_part(off, wide, want) {
                 Ok(()) => {
@@ -304,23 +471,33 @@ impl Table {
                         self.reserved().fetch_sub(1, Ordering::Relaxed);
                     }
                     if actual != want {
-                        return Ok(RowMatch::Other);
+                        return RowMatch::Other;
                     }
                 }
             }
         }
-        Ok(RowMatch::Found(inserted))
+        RowMatch::Found(inserted)
     }
 
-    /// Admits one more claimed row, or fails with `Full` changing nothing.
-    fn reserve(&self) -> Result<(), TableError> {
+    /// Takes one unit of capacity for a row claim, or `false` when all
+    /// `capacity` units are taken. A compare-and-swap from below capacity, so
+    /// `reserved` never exceeds it and a refusal changes nothing.
+    fn admit(&self) -> bool {
         let capacity = self.capacity();
-        let before = self.reserved().fetch_add(1, Ordering::Relaxed);
-        if before >= capacity {
-            self.reserved().fetch_sub(1, Ordering::Relaxed);
-            return Err(TableError::Full { capacity });
+        let reserved = self.reserved();
+        let mut seen = reserved.load(Ordering::Relaxed);
+        while seen < capacity {
+            match reserved.compare_exchange_weak(
+                seen,
+                seen + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => seen = now,
+            }
         }
-        Ok(())
+        false
     }
 
     #[inline]
