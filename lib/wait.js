@@ -8,10 +8,12 @@
 // in every process.
 //
 // A futex is a 32-bit word. A 32-bit value is its own word. A 64-bit value
-// is waited on through its low 32 bits: the whole value is compared when the
-// wait starts, and the kernel compares the low half again as the thread goes
-// to sleep; `waitAsync` also re-checks the high half whenever its pool
-// re-arms (README, "Waiting").
+// is compared whole when the wait starts, then waited on through both its
+// halves: `wait` sleeps on both (and on the process's interrupt word) with
+// futex_waitv, or, where the kernel or a seccomp profile refuses that, on
+// the low half in short slices, re-reading the high half between them
+// (src/futex.rs, wait_words); `notify` wakes the low half. `waitAsync` also
+// re-checks the high half whenever its pool re-arms (README, "Waiting").
 
 const binding = require('./binding')
 const native = require('./native')
@@ -150,8 +152,9 @@ class Waits {
     if (Atomics.load(this.view.values, index) !== e) return 'not-equal'
     const w = this.words(index, e)
     // A worker thread sleeps in slices, to notice terminate(); the main
-    // thread in one piece, so no wake can fall between two slices.
-    return native.call(() => this.table.wait(w.offset, w.low, timeout, !isMainThread))
+    // thread in one piece, so no wake can fall between two slices. A change
+    // of either half after the comparison above ends the wait ('ok').
+    return native.call(() => this.table.wait(w.offset, w.low, w.highOffset, w.high, timeout, !isMainThread))
   }
 
   /** A Promise of the same results as `wait`; see AtomicDict#waitAsync. */
