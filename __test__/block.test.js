@@ -3,7 +3,8 @@
 // sleeps on both halves of a 64-bit value, so a change of the high half
 // whose notify comes before the wait is armed is not lost, with futex_waitv
 // and with the FUTEX_WAIT fallback (ATOMIC_DICT_NO_FUTEX_WAITV=1, as on
-// kernels before 5.16 or under seccomp profiles that refuse futex_waitv).
+// kernels before 5.16 or under seccomp profiles that refuse futex_waitv);
+// and a worker blocked in it does not grow the process's memory.
 
 const { test, describe, after } = require('node:test')
 const assert = require('node:assert/strict')
@@ -144,3 +145,30 @@ describe('the blocking wait without futex_waitv', () => {
     assert.equal((await c.exited).code, 0)
   })
 })
+
+describe('a worker blocked in wait()', () => {
+  // ATOMIC_DICT_TEST_SLICE_US makes its slices (each asks whether the
+  // worker is being terminated) tiny: many thousands of checks a second.
+  for (const [name, env] of BACKENDS) {
+    test(`does not grow the process's memory, however many slices it sleeps (${name})`, async () => {
+      const MS = 5000
+      const d = new AtomicDict(16)
+      const c = child(d, { cmd: 'worker-rss', key: 4, ms: MS }, { ...env, ATOMIC_DICT_TEST_SLICE_US: '1' })
+      const { samples } = await c.next((m) => m.samples, 60_000)
+      d.add(4n, 1n)
+      d.notify(4n)
+      assert.equal((await c.next((m) => m.result)).result, 'ok')
+      assert.equal((await c.exited).code, 0)
+      // A leak grows steadily: the lowest of the last samples against the
+      // highest of the early ones (after the worker's start-up), so that
+      // a passing spike of either counts for nothing.
+      const early = Math.max(...samples.slice(1, 4))
+      const late = Math.min(...samples.slice(-3))
+      const growthMiB = (late - early) / 2 ** 20
+      const mib = (b) => (b / 2 ** 20).toFixed(1)
+      console.log(`# RSS ${mib(early)} MiB early, ${mib(late)} MiB late: ${growthMiB.toFixed(1)} MiB over ~${(MS * 0.6) / 1000} s of 1 us slices (${name})`)
+      assert.ok(growthMiB < 3, `RSS grew ${growthMiB.toFixed(1)} MiB while the worker waited`)
+    })
+  }
+})
+

@@ -16,16 +16,29 @@ use super::table::{fail, io_error};
 
 /// Whether this JS thread may still run JS: false once Node is stopping it
 /// (`worker.terminate()`, or process.exit() stopping every worker). Asks
-/// with a call that N-API refuses on a stopping thread.
+/// with a call that N-API refuses on a stopping thread. It runs every slice
+/// of a worker's blocking wait, inside the native call: the object it makes
+/// lives in a handle scope of its own, closed at once, so a long wait does
+/// not pile up handles (and the objects they keep) in the call's scope.
 pub(super) fn can_run_js(env: sys::napi_env) -> bool {
+    let mut scope = ptr::null_mut();
+    // SAFETY: env is the env of the native call on this thread, which is
+    // inside a callback (so a scope may be opened); only `scope` is written.
+    let opened = unsafe { sys::napi_open_handle_scope(env, &mut scope) } == sys::Status::napi_ok;
     let mut object = ptr::null_mut();
     let mut has = false;
-    // SAFETY: env is the env of the native call on this thread; the object
-    // is made here; both calls only write their out-parameters.
-    unsafe {
+    // SAFETY: as above; the object is made here, in `scope` when it opened
+    // (else in the call's scope); both calls only write their out-parameters.
+    let can = unsafe {
         sys::napi_create_object(env, &mut object) == sys::Status::napi_ok
             && sys::napi_has_element(env, object, 0, &mut has) == sys::Status::napi_ok
+    };
+    if opened {
+        // SAFETY: `scope` was opened above on this env and is the innermost
+        // scope (nothing opened since); no value made in it is used after.
+        unsafe { sys::napi_close_handle_scope(env, scope) };
     }
+    can
 }
 
 /// `interruptWaits()`: ends every blocking `wait` of this process, for
