@@ -8,7 +8,12 @@
 // of that word in every process.
 //
 // A futex is a 32-bit word. A 32-bit value is its own word. A 64-bit value
-// sleeps on both of its halves (README, "Waiting").
+// is compared whole when the wait starts, then sleeps on both halves:
+// `wait` on both (and on the process's interrupt word) with futex_waitv,
+// or, where the kernel or a seccomp profile refuses that, on the low half
+// in short slices, re-reading the high half between them (src/futex.rs,
+// wait_words); `waitAsync` on both, in its pool. `notify` wakes the low
+// half (README, "Waiting").
 
 const binding = require('./binding')
 const native = require('./native')
@@ -289,8 +294,9 @@ class Waits {
     if (Atomics.load(this.view.values, index) !== e) return 'not-equal'
     const w = this.words(index, e)
     // A worker thread sleeps in slices, to notice terminate(); the main
-    // thread in one piece, so no wake can fall between two slices.
-    return native.call(() => this.table.wait(w.offset, w.low, timeout, !isMainThread))
+    // thread in one piece, so no wake can fall between two slices. A change
+    // of either half after the comparison above ends the wait ('ok').
+    return native.call(() => this.table.wait(w.offset, w.low, w.highOffset, w.high, timeout, !isMainThread))
   }
 
   /**

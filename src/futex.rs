@@ -4,11 +4,17 @@
 //! The operations are the shared (not `FUTEX_PRIVATE_FLAG`) kind: the kernel
 //! keys a shared futex by the file page and offset behind the address, so a
 //! process that maps the same memfd or file at another address waits on the
-//! same futex. Only 32-bit words can be futexes (64-bit values wait on their
-//! low half; see lib/wait.js).
+//! same futex. Only 32-bit words can be futexes: a 64-bit value waits on
+//! both its halves at once ([`wait_words`]; see lib/wait.js).
+//!
+//! [`wait_words`] is the one primitive for waiting on several words: with
+//! futex_waitv (Linux 5.16+) exactly, else with FUTEX_WAIT on the first word
+//! in short slices, re-checking the others between them (Linux 4.18+, and
+//! seccomp profiles that refuse futex_waitv).
 
 use std::io;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// How a wait ended.
@@ -39,36 +45,50 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::R
             // A timeout too large for an Instant is no timeout.
             None => None,
         };
-        let ts = remaining.map(|r| libc::timespec {
-            tv_sec: r.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_nsec: r.subsec_nanos() as libc::c_long,
-        });
-        let ts_ptr = ts
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: `word` is a live, aligned u32 for the whole call; FUTEX_WAIT
-        // only reads it. `ts_ptr` is null or points at `ts`, alive here.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                word.as_ptr(),
-                libc::FUTEX_WAIT,
-                expected,
-                ts_ptr,
-                std::ptr::null::<u32>(),
-                0u32,
-            )
-        };
-        if r == 0 {
-            return Ok(Outcome::Woken);
-        }
-        match errno() {
-            libc::EAGAIN => return Ok(Outcome::NotEqual),
-            libc::ETIMEDOUT => return Ok(Outcome::TimedOut),
+        match futex_wait_once(word, expected, remaining)? {
+            WordsOutcome::Woken => return Ok(Outcome::Woken),
+            WordsOutcome::NotEqual => return Ok(Outcome::NotEqual),
+            WordsOutcome::TimedOut => return Ok(Outcome::TimedOut),
             // A signal handler ran: wait again for what is left.
-            libc::EINTR => continue,
-            e => return Err(io::Error::from_raw_os_error(e)),
+            WordsOutcome::Interrupted => continue,
         }
+    }
+}
+
+/// One FUTEX_WAIT call: while `*word == expected`, for at most `timeout`.
+fn futex_wait_once(
+    word: &AtomicU32,
+    expected: u32,
+    timeout: Option<Duration>,
+) -> io::Result<WordsOutcome> {
+    let ts = timeout.map(|r| libc::timespec {
+        tv_sec: r.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: r.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a live, aligned u32 for the whole call; FUTEX_WAIT
+    // only reads it. `ts_ptr` is null or points at `ts`, alive here.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            ts_ptr,
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+    if r == 0 {
+        return Ok(WordsOutcome::Woken);
+    }
+    match errno() {
+        libc::EAGAIN => Ok(WordsOutcome::NotEqual),
+        libc::ETIMEDOUT => Ok(WordsOutcome::TimedOut),
+        libc::EINTR => Ok(WordsOutcome::Interrupted),
+        e => Err(io::Error::from_raw_os_error(e)),
     }
 }
 
@@ -76,16 +96,30 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::R
 /// sets it for good and wakes it: used when the process exits.
 static INTERRUPT: AtomicU32 = AtomicU32::new(0);
 
-/// How long a [`wait_interruptible`] sleeps before asking `still_wanted`.
+/// How long a [`wait_interruptible`] with `still_wanted` sleeps before
+/// asking it (see [`slice`]).
 pub const SLICE: Duration = Duration::from_millis(250);
+
+/// The slice a [`wait_interruptible`] with `still_wanted` sleeps: [`SLICE`],
+/// or, for tests, `ATOMIC_DICT_TEST_SLICE_US` microseconds (read once).
+pub fn slice() -> Duration {
+    static SLICE_US: OnceLock<Duration> = OnceLock::new();
+    *SLICE_US.get_or_init(|| {
+        std::env::var("ATOMIC_DICT_TEST_SLICE_US")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(SLICE, Duration::from_micros)
+    })
+}
 
 /// How an interruptible wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncOutcome {
-    /// Woken by a wake on the word, or the word changed while the wait
-    /// re-armed between slices (callers re-check their condition).
+    /// Woken by a wake on the value's word, or one of the value's words
+    /// changed after the wait was armed (callers re-check their condition).
     Woken,
-    /// The word did not hold the expected value when the wait began.
+    /// A word of the value did not hold its expected value when the wait
+    /// was first armed.
     NotEqual,
     /// The timeout passed first.
     TimedOut,
@@ -95,27 +129,45 @@ pub enum SyncOutcome {
 
 /// Ends every [`wait_interruptible`] of this process, now and later.
 pub fn interrupt_all() {
-    INTERRUPT.store(1, std::sync::atomic::Ordering::SeqCst);
+    INTERRUPT.store(1, Ordering::SeqCst);
     let _ = wake(&INTERRUPT, u32::MAX);
 }
 
-/// [`wait`], for a thread that must stay stoppable: it sleeps on `word` and
-/// on the process's interrupt word at once. With `still_wanted`, it sleeps
-/// in slices of [`SLICE`] and asks it between slices (whether its thread is
-/// being terminated); between slices a wake can miss it for the
-/// microseconds it is out of the kernel, but a change of the word cannot:
-/// the next slice sees it. Without, it sleeps in one piece (a thread only
-/// the process's exit can stop, which the interrupt word covers).
+/// A blocking wait for a thread that must stay stoppable: it sleeps, with
+/// [`wait_words`], on every word of the value (`value`: the word notifies
+/// wake first, then the high half of a 64-bit value) and on the process's
+/// interrupt word at once, so a change of any of them (or a wake of the
+/// first) ends it. With `still_wanted`, it sleeps in slices of [`slice`]
+/// and asks it between slices (whether its thread is being terminated);
+/// between slices a wake can miss it for the microseconds it is out of the
+/// kernel, but a change of a word cannot: the next slice sees it. Without,
+/// it sleeps in one piece (a thread only the process's exit can stop, which
+/// the interrupt word covers). Without futex_waitv, [`wait_words`] sees the
+/// high half and the interrupt word within its bounded delay.
 pub fn wait_interruptible(
-    word: &AtomicU32,
-    expected: u32,
+    value: &[WaitWord<'_>],
     timeout: Option<Duration>,
     mut still_wanted: Option<&mut dyn FnMut() -> bool>,
 ) -> io::Result<SyncOutcome> {
+    if value.is_empty() || value.len() >= WAIT_ANY_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "wait_interruptible takes 1 to 127 words",
+        ));
+    }
+    let mut words: Vec<WaitWord<'_>> = Vec::with_capacity(value.len() + 1);
+    words.extend(value.iter().map(|w| WaitWord {
+        word: w.word,
+        expected: w.expected,
+    }));
+    words.push(WaitWord {
+        word: &INTERRUPT,
+        expected: 0,
+    });
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let mut first = true;
     loop {
-        if INTERRUPT.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        if INTERRUPT.load(Ordering::SeqCst) != 0 {
             return Ok(SyncOutcome::Interrupted);
         }
         let now = Instant::now();
@@ -123,50 +175,28 @@ pub fn wait_interruptible(
             return Ok(SyncOutcome::TimedOut);
         }
         let slice_end = match (deadline, still_wanted.is_some()) {
-            (Some(d), true) => Some(d.min(now + SLICE)),
-            (None, true) => Some(now + SLICE),
+            (Some(d), true) => Some(d.min(now + slice())),
+            (None, true) => Some(now + slice()),
             (d, false) => d,
         };
-        let words = [
-            WaitWord { word, expected },
-            WaitWord {
-                word: &INTERRUPT,
-                expected: 0,
-            },
-        ];
-        let outcome = match wait_any(&words, slice_end) {
-            Ok(o) => o,
-            // Before Linux 5.16: the value word alone, in slices so that the
-            // interrupt word is looked at.
-            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-                let end = slice_end.map_or(now + SLICE, |e| e.min(now + SLICE));
-                match wait(word, expected, Some(end.saturating_duration_since(now)))? {
-                    Outcome::Woken => AnyOutcome::Woken(0),
-                    Outcome::NotEqual => AnyOutcome::NotEqual,
-                    Outcome::TimedOut => AnyOutcome::TimedOut,
-                }
-            }
-            Err(e) => return Err(e),
-        };
+        let outcome = wait_words(&words, slice_end)?;
+        let interrupted = INTERRUPT.load(Ordering::SeqCst) != 0;
         match outcome {
-            AnyOutcome::Woken(0) => return Ok(SyncOutcome::Woken),
-            AnyOutcome::Woken(_) => return Ok(SyncOutcome::Interrupted),
-            AnyOutcome::NotEqual => {
-                if INTERRUPT.load(std::sync::atomic::Ordering::SeqCst) != 0 {
-                    return Ok(SyncOutcome::Interrupted);
-                }
+            _ if interrupted => return Ok(SyncOutcome::Interrupted),
+            WordsOutcome::Woken => return Ok(SyncOutcome::Woken),
+            WordsOutcome::NotEqual => {
                 return Ok(if first {
                     SyncOutcome::NotEqual
                 } else {
                     SyncOutcome::Woken
                 });
             }
-            AnyOutcome::TimedOut => {
+            WordsOutcome::TimedOut => {
                 if still_wanted.as_mut().is_some_and(|f| !f()) {
                     return Ok(SyncOutcome::Interrupted);
                 }
             }
-            AnyOutcome::Interrupted => {}
+            WordsOutcome::Interrupted => {}
         }
         first = false;
     }
@@ -276,6 +306,147 @@ pub fn wait_any(words: &[WaitWord<'_>], deadline: Option<Instant>) -> io::Result
     }
 }
 
+/// Whether futex_waitv is usable: not probed yet, yes, no.
+static WAITV: AtomicU8 = AtomicU8::new(WAITV_UNKNOWN);
+const WAITV_UNKNOWN: u8 = 0;
+const WAITV_YES: u8 = 1;
+const WAITV_NO: u8 = 2;
+
+/// Whether futex_waitv (Linux 5.16+) is usable here: probed once, cached (a
+/// call with nr_futexes = 0 answers EINVAL where it exists; ENOSYS, EPERM or
+/// any other errno means no). Also false when the env var
+/// ATOMIC_DICT_NO_FUTEX_WAITV=1 is set (for tests), and from the moment a
+/// [`wait_words`] call found it refused.
+pub fn has_waitv() -> bool {
+    match WAITV.load(Ordering::Relaxed) {
+        WAITV_YES => return true,
+        WAITV_NO => return false,
+        _ => {}
+    }
+    let usable = std::env::var_os("ATOMIC_DICT_NO_FUTEX_WAITV").is_none_or(|v| v != "1") && {
+        // SAFETY: futex_waitv with no entries (a null array, count 0) reads
+        // and writes no memory: the kernel checks the count first and
+        // answers EINVAL.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                std::ptr::null::<FutexWaitv>(),
+                0 as libc::c_uint,
+                0u32,
+                std::ptr::null::<libc::timespec>(),
+                libc::CLOCK_MONOTONIC,
+            )
+        };
+        r < 0 && errno() == libc::EINVAL
+    };
+    // A racing probe finds the same; a refusal already recorded stays.
+    let _ = WAITV.compare_exchange(
+        WAITV_UNKNOWN,
+        if usable { WAITV_YES } else { WAITV_NO },
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    WAITV.load(Ordering::Relaxed) == WAITV_YES
+}
+
+/// How a [`wait_words`] call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordsOutcome {
+    /// A wake reached one of the words, or (without futex_waitv) one of them
+    /// changed after the call first slept; or, rarely, spuriously. Callers
+    /// re-check their condition.
+    Woken,
+    /// One of the words did not hold its expected value when the call began.
+    NotEqual,
+    /// The deadline passed.
+    TimedOut,
+    /// A signal interrupted the wait (EINTR): callers loop.
+    Interrupted,
+}
+
+/// The first slice of [`wait_words`] without futex_waitv: it doubles up to
+/// [`FALLBACK_SLICE_MAX`].
+pub const FALLBACK_SLICE_MIN: Duration = Duration::from_millis(1);
+/// The longest slice of [`wait_words`] without futex_waitv: a change of a
+/// word other than the first is seen at most this late (plus scheduling).
+pub const FALLBACK_SLICE_MAX: Duration = Duration::from_millis(50);
+
+/// Sleeps until a wake reaches one of `words` (1..=[`WAIT_ANY_MAX`]), one
+/// of them no longer holds its expected value, or `deadline` passes. With
+/// futex_waitv, all words at once, exactly: the kernel compares every word
+/// as it queues the waiter. Without it, FUTEX_WAIT on `words[0]` in slices
+/// (from [`FALLBACK_SLICE_MIN`], doubling, capped at [`FALLBACK_SLICE_MAX`]),
+/// re-checking the other words between slices, so a change of another word
+/// is seen within that bound; a wake reaches the call only through
+/// `words[0]` there. `Interrupted`: EINTR (callers loop). ENOSYS, EPERM or
+/// EINVAL from futex_waitv switch this process to the FUTEX_WAIT path for
+/// good (never an error to the caller).
+pub fn wait_words(words: &[WaitWord<'_>], deadline: Option<Instant>) -> io::Result<WordsOutcome> {
+    if words.is_empty() || words.len() > WAIT_ANY_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "wait_words takes 1 to 128 words",
+        ));
+    }
+    if has_waitv() {
+        match wait_any(words, deadline) {
+            Ok(AnyOutcome::Woken(_)) => return Ok(WordsOutcome::Woken),
+            Ok(AnyOutcome::NotEqual) => return Ok(WordsOutcome::NotEqual),
+            Ok(AnyOutcome::TimedOut) => return Ok(WordsOutcome::TimedOut),
+            Ok(AnyOutcome::Interrupted) => return Ok(WordsOutcome::Interrupted),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOSYS | libc::EPERM | libc::EINVAL)
+                ) =>
+            {
+                WAITV.store(WAITV_NO, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    wait_words_sliced(words, deadline)
+}
+
+/// [`wait_words`] with FUTEX_WAIT alone.
+fn wait_words_sliced(
+    words: &[WaitWord<'_>],
+    deadline: Option<Instant>,
+) -> io::Result<WordsOutcome> {
+    let first = &words[0];
+    let mut slice = FALLBACK_SLICE_MIN;
+    let mut slept = false;
+    loop {
+        // Every word, the first too: a slice that ends before its
+        // FUTEX_WAIT starts must not hide a change of it.
+        if words
+            .iter()
+            .any(|w| w.word.load(Ordering::SeqCst) != w.expected)
+        {
+            return Ok(if slept {
+                WordsOutcome::Woken
+            } else {
+                WordsOutcome::NotEqual
+            });
+        }
+        let now = Instant::now();
+        let end = match deadline {
+            Some(d) if d <= now => return Ok(WordsOutcome::TimedOut),
+            Some(d) => d.min(now + slice),
+            None => now + slice,
+        };
+        match futex_wait_once(first.word, first.expected, Some(end - now))? {
+            WordsOutcome::NotEqual if !slept => return Ok(WordsOutcome::NotEqual),
+            WordsOutcome::NotEqual | WordsOutcome::Woken => return Ok(WordsOutcome::Woken),
+            WordsOutcome::Interrupted => return Ok(WordsOutcome::Interrupted),
+            // The slice (or the deadline) passed: look at the others again.
+            WordsOutcome::TimedOut => {}
+        }
+        slept = true;
+        slice = (slice * 2).min(FALLBACK_SLICE_MAX);
+    }
+}
+
 /// `deadline` as an absolute CLOCK_MONOTONIC time (what `Instant` measures
 /// on Linux), for futex_waitv.
 fn monotonic_timespec(deadline: Instant) -> libc::timespec {
@@ -344,18 +515,21 @@ mod tests {
     #[test]
     fn interruptible_waits_time_out_get_woken_and_ask_between_slices() {
         let w = Arc::new(AtomicU32::new(0));
+        fn one(word: &AtomicU32, expected: u32) -> [WaitWord<'_>; 1] {
+            [WaitWord { word, expected }]
+        }
         assert_eq!(
-            wait_interruptible(&w, 1, None, None).unwrap(),
+            wait_interruptible(&one(&w, 1), None, None).unwrap(),
             SyncOutcome::NotEqual
         );
         assert_eq!(
-            wait_interruptible(&w, 0, Some(Duration::from_millis(20)), None).unwrap(),
+            wait_interruptible(&one(&w, 0), Some(Duration::from_millis(20)), None).unwrap(),
             SyncOutcome::TimedOut
         );
         // Asked after the first slice: no longer wanted.
         let t = Instant::now();
         assert_eq!(
-            wait_interruptible(&w, 0, None, Some(&mut || false)).unwrap(),
+            wait_interruptible(&one(&w, 0), None, Some(&mut || false)).unwrap(),
             SyncOutcome::Interrupted
         );
         assert!(t.elapsed() >= SLICE);
@@ -375,9 +549,114 @@ mod tests {
             }
             true
         };
-        let r = wait_interruptible(&w, 0, Some(Duration::from_secs(5)), Some(&mut ask));
+        let r = wait_interruptible(&one(&w, 0), Some(Duration::from_secs(5)), Some(&mut ask));
         changer.join().unwrap();
         assert_eq!(r.unwrap(), SyncOutcome::Woken);
+    }
+
+    #[test]
+    fn interruptible_waits_compare_the_high_half_as_they_arm() {
+        // JS compared (low 0, high 0); then the high half changed, and its
+        // notify (of the low half) went by before the wait was armed.
+        let low = AtomicU32::new(0);
+        let high = AtomicU32::new(1);
+        let value = [
+            WaitWord {
+                word: &low,
+                expected: 0,
+            },
+            WaitWord {
+                word: &high,
+                expected: 0,
+            },
+        ];
+        let t = Instant::now();
+        let r = wait_interruptible(&value, Some(Duration::from_secs(10)), None).unwrap();
+        assert_eq!(r, SyncOutcome::NotEqual);
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+
+    /// A wait on `words` (as (word, expected)) through futex_waitv when
+    /// `waitv`, else through the FUTEX_WAIT slices.
+    fn wait_on(
+        waitv: bool,
+        words: &[(&AtomicU32, u32)],
+        deadline: Option<Instant>,
+    ) -> WordsOutcome {
+        let ws: Vec<WaitWord> = words
+            .iter()
+            .map(|&(word, expected)| WaitWord { word, expected })
+            .collect();
+        loop {
+            let r = if waitv {
+                wait_words(&ws, deadline).unwrap()
+            } else {
+                wait_words_sliced(&ws, deadline).unwrap()
+            };
+            if r != WordsOutcome::Interrupted {
+                return r;
+            }
+        }
+    }
+
+    #[test]
+    fn wait_words_sees_every_word_with_and_without_futex_waitv() {
+        let paths: &[bool] = if has_waitv() {
+            &[true, false]
+        } else {
+            &[false]
+        };
+        for &waitv in paths {
+            let a = Arc::new(AtomicU32::new(0));
+            let b = Arc::new(AtomicU32::new(7));
+            let soon = || Some(Instant::now() + Duration::from_millis(30));
+            // Any word not as expected at the start: NotEqual, at once.
+            assert_eq!(
+                wait_on(waitv, &[(&a, 1), (&b, 7)], None),
+                WordsOutcome::NotEqual
+            );
+            assert_eq!(
+                wait_on(waitv, &[(&a, 0), (&b, 8)], None),
+                WordsOutcome::NotEqual
+            );
+            let t = Instant::now();
+            assert_eq!(
+                wait_on(waitv, &[(&a, 0), (&b, 7)], soon()),
+                WordsOutcome::TimedOut
+            );
+            assert!(t.elapsed() >= Duration::from_millis(30));
+            // A wake of the first word.
+            let waiter = {
+                let (a, b) = (a.clone(), b.clone());
+                thread::spawn(move || wait_on(waitv, &[(&a, 0), (&b, 7)], None))
+            };
+            while wake(&a, 1).unwrap() == 0 {
+                thread::sleep(Duration::from_millis(2));
+            }
+            assert_eq!(waiter.join().unwrap(), WordsOutcome::Woken, "waitv {waitv}");
+            // A wake of the second: futex_waitv sees it; the slices see the
+            // change that comes with it within their bound.
+            let waiter = {
+                let (a, b) = (a.clone(), b.clone());
+                thread::spawn(move || {
+                    let r = wait_on(waitv, &[(&a, 0), (&b, 7)], None);
+                    (r, Instant::now())
+                })
+            };
+            thread::sleep(Duration::from_millis(300)); // asleep, in its longest slices
+            b.store(8, Ordering::SeqCst);
+            let changed = Instant::now();
+            wake(&b, 1).unwrap();
+            let (r, at) = waiter.join().unwrap();
+            assert_eq!(r, WordsOutcome::Woken, "waitv {waitv}");
+            let delay = at.saturating_duration_since(changed);
+            let bound = FALLBACK_SLICE_MAX + Duration::from_millis(50);
+            assert!(
+                delay < bound,
+                "waitv {waitv}: seen {delay:?} after the change"
+            );
+            b.store(7, Ordering::SeqCst);
+        }
     }
 
     #[test]
@@ -422,56 +701,5 @@ mod tests {
         let soon = Instant::now() + Duration::from_millis(20);
         assert_eq!(wait_any(&ws, Some(soon)).unwrap(), AnyOutcome::TimedOut);
         assert!(Instant::now() >= soon);
-    }
-}
-
-// PROVISIONAL (replaced by the sync-wait branch's implementation at merge).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WordsOutcome {
-    Woken,
-    NotEqual,
-    TimedOut,
-    Interrupted,
-}
-
-pub fn has_waitv() -> bool {
-    std::env::var("ATOMIC_DICT_NO_FUTEX_WAITV").as_deref() != Ok("1")
-}
-
-pub fn wait_words(words: &[WaitWord<'_>], deadline: Option<Instant>) -> io::Result<WordsOutcome> {
-    if has_waitv() {
-        match wait_any(words, deadline) {
-            Ok(AnyOutcome::Woken(_)) => return Ok(WordsOutcome::Woken),
-            Ok(AnyOutcome::NotEqual) => return Ok(WordsOutcome::NotEqual),
-            Ok(AnyOutcome::TimedOut) => return Ok(WordsOutcome::TimedOut),
-            Ok(AnyOutcome::Interrupted) => return Ok(WordsOutcome::Interrupted),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let now = Instant::now();
-    let mut end = now + Duration::from_millis(50);
-    if let Some(d) = deadline {
-        end = end.min(d);
-    }
-    for w in &words[1..] {
-        if w.word.load(std::sync::atomic::Ordering::SeqCst) != w.expected {
-            return Ok(WordsOutcome::NotEqual);
-        }
-    }
-    match wait(
-        words[0].word,
-        words[0].expected,
-        Some(end.saturating_duration_since(now)),
-    )? {
-        Outcome::Woken => Ok(WordsOutcome::Woken),
-        Outcome::NotEqual => Ok(WordsOutcome::NotEqual),
-        Outcome::TimedOut => {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                Ok(WordsOutcome::TimedOut)
-            } else {
-                Ok(WordsOutcome::Interrupted)
-            }
-        }
     }
 }

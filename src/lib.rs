@@ -7,6 +7,15 @@
 //! - `binding` (feature `node`): the napi-rs surface that `index.js` builds
 //!   the JS API on.
 
+// Linux x86-64 and aarch64 only: besides Linux's memfds and futexes, the
+// wait path's mixed-size atomic accesses rely on those CPUs (see the
+// SAFETY comment of core::memory::Words::u32).
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+compile_error!("atomic-dict supports Linux on x86-64 and aarch64 only");
+
 pub mod core;
 #[cfg(not(loom))]
 pub mod futex;

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -118,7 +119,6 @@ impl std::fmt::Display for Untrusted {
 impl std::error::Error for Untrusted {}
 
 fn check_trusted(file: &File, path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
         // Not a table at all: map_existing says so.
@@ -150,11 +150,34 @@ fn check_trusted(file: &File, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// What kind of file a descriptor is, as far as tables care.
-fn is_memfd(fd: RawFd) -> bool {
-    std::fs::read_link(format!("/proc/self/fd/{fd}"))
-        .map(|target| target.as_os_str().as_bytes().starts_with(b"/memfd:"))
-        .unwrap_or(false)
+/// Whether `fd` is a memfd that lacks atomic-dict's seals (so it could
+/// shrink under the mapping), asked of the file itself with F_GET_SEALS,
+/// which needs no /proc:
+/// - it fails with EINVAL on files that cannot carry seals (not shmem);
+/// - a file with all of [`TABLE_SEALS`] is sealed as a table is;
+/// - without F_SEAL_SEAL, it is a memfd made with MFD_ALLOW_SEALING (only
+///   that clears F_SEAL_SEAL), sealed incompletely;
+/// - with F_SEAL_SEAL but not the others, it is a memfd made without
+///   MFD_ALLOW_SEALING, or a file of a tmpfs (such as /dev/shm), whose seals
+///   start so: a memfd is in no directory (st_nlink 0), a named tmpfs file
+///   is (a tmpfs file unlinked since it was opened is refused as well).
+fn memfd_without_table_seals(file: &File) -> io::Result<bool> {
+    // SAFETY: plain fcntl on a descriptor `file` owns.
+    let seals = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
+    if seals < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EINVAL) => Ok(false),
+            _ => Err(e),
+        };
+    }
+    if seals & TABLE_SEALS == TABLE_SEALS {
+        return Ok(false);
+    }
+    if seals & libc::F_SEAL_SEAL == 0 {
+        return Ok(true);
+    }
+    Ok(file.metadata()?.nlink() == 0)
 }
 
 impl Mapping {
@@ -194,15 +217,11 @@ impl Mapping {
                 ),
             ));
         }
-        if is_memfd(dup) {
-            // SAFETY: plain fcntl on a descriptor we own.
-            let seals = check(unsafe { libc::fcntl(dup, libc::F_GET_SEALS) })?;
-            if seals & TABLE_SEALS != TABLE_SEALS {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("descriptor {fd} is a memfd without atomic-dict's seals (it could shrink under the mapping)"),
-                ));
-            }
+        if memfd_without_table_seals(&file)? {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("descriptor {fd} is a memfd without atomic-dict's seals (it could shrink under the mapping)"),
+            ));
         }
         Mapping::map_existing(file, &format!("descriptor {fd}"))
     }

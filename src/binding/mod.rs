@@ -3,6 +3,7 @@
 //! view; the native methods here are for set-up, and for tests that check
 //! the JS and Rust implementations of the format against each other.
 
+pub mod block;
 pub mod inspect;
 pub mod locate;
 pub mod strings;

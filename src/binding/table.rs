@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::core::format::HEADER_BYTES;
 use crate::core::{Backing, FormatError, Geometry, Kind, Layout, Op, Table, Words};
-use crate::futex::{self, SyncOutcome};
+use crate::futex::{self, WaitWord};
 use crate::shm::Mapping;
 use crate::wait::Keep;
 
@@ -383,44 +383,42 @@ impl NativeTable {
         Ok((inner.table.words().u32(offset as usize), keep))
     }
 
-    /// Blocks this thread while the word at byte `offset` holds `expected`,
-    /// until `notify` on it (from any process) or `timeout_ms` (negative:
-    /// none). Returns "ok", "not-equal" or "timed-out"; throws
-    /// ERR_ATOMIC_DICT_INTERRUPTED when the thread is being stopped. A
-    /// worker thread (`stoppable`) sleeps in slices to notice terminate();
-    /// the main thread sleeps in one piece (only the process's exit stops it).
+    /// Blocks this thread while the word at byte `offset` holds `expected`
+    /// and, when `high_offset` >= 0, the word there holds `high_expected`
+    /// (the high half of a 64-bit value), until `notify` on the first (from
+    /// any process) or `timeout_ms` (negative: none). Returns "ok" or
+    /// "timed-out" (JS compared the value first: a word found changed as
+    /// the wait is armed is "ok"); throws ERR_ATOMIC_DICT_INTERRUPTED when
+    /// the thread is being stopped. A worker thread (`stoppable`) sleeps in
+    /// slices to notice terminate(); the main thread sleeps in one piece
+    /// (only the process's exit stops it). See binding/block.rs.
     #[napi]
+    #[allow(clippy::too_many_arguments)]
     pub fn wait(
         &self,
         env: Env,
         offset: f64,
         expected: u32,
+        high_offset: f64,
+        high_expected: u32,
         timeout_ms: f64,
         stoppable: bool,
     ) -> Result<&'static str> {
         let (word, _keep) = self.word(offset)?;
+        let mut value = vec![WaitWord { word, expected }];
+        if high_offset >= 0.0 {
+            let (high, _) = self.word(high_offset)?;
+            value.push(WaitWord {
+                word: high,
+                expected: high_expected,
+            });
+        }
         let timeout = if timeout_ms < 0.0 {
             None
         } else {
             Duration::try_from_secs_f64(timeout_ms / 1000.0).ok()
         };
-        let raw = env.raw();
-        let mut still_wanted = || super::wait::can_run_js(raw);
-        let ask: Option<&mut dyn FnMut() -> bool> = if stoppable {
-            Some(&mut still_wanted)
-        } else {
-            None
-        };
-        match futex::wait_interruptible(word, expected, timeout, ask) {
-            Ok(SyncOutcome::Woken) => Ok("ok"),
-            Ok(SyncOutcome::NotEqual) => Ok("not-equal"),
-            Ok(SyncOutcome::TimedOut) => Ok("timed-out"),
-            Ok(SyncOutcome::Interrupted) => Err(fail(
-                "ERR_ATOMIC_DICT_INTERRUPTED",
-                "the wait was interrupted: this thread or process is exiting",
-            )),
-            Err(e) => Err(io_error(e)),
-        }
+        super::block::wait(&env, &value, timeout, stoppable)
     }
 
     /// Wakes up to `count` waiters on the word at byte `offset`, in every

@@ -183,27 +183,6 @@ unsafe extern "C" fn on_closed(handle: *mut uv::UvPoll) {
     drop(w);
 }
 
-/// Whether this JS thread may still run JS: false once Node is stopping it
-/// (`worker.terminate()`, or process.exit() stopping every worker). Asks
-/// with a call that N-API refuses on a stopping thread.
-pub(super) fn can_run_js(env: sys::napi_env) -> bool {
-    let mut object = ptr::null_mut();
-    let mut has = false;
-    // SAFETY: env is the env of the native call on this thread; the object
-    // is made here; both calls only write their out-parameters.
-    unsafe {
-        sys::napi_create_object(env, &mut object) == sys::Status::napi_ok
-            && sys::napi_has_element(env, object, 0, &mut has) == sys::Status::napi_ok
-    }
-}
-
-/// `interruptWaits()`: ends every blocking `wait` of this process, for
-/// good (lib/wait.js calls it when the process exits).
-#[napi(js_name = "interruptWaits")]
-pub fn interrupt_waits() {
-    crate::futex::interrupt_all();
-}
-
 fn napi_fail(what: &str) -> Error {
     Error::new(
         Status::GenericFailure,

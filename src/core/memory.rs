@@ -126,8 +126,20 @@ impl Words {
             off.is_multiple_of(4) && off + 4 <= self.len,
             "u32 at {off} outside region"
         );
-        // SAFETY: as for `u64`, with 4-byte alignment. A given offset is always
-        // accessed with the same width: the layout fixes each field's width.
+        // SAFETY: as for `u64`, with 4-byte alignment. Fields are read and
+        // written with the width the layout gives them, with one exception:
+        // waiting on a 64-bit value treats its two halves as u32 futex words
+        // (src/futex.rs, lib/wait.js; the kernel reads them as u32 too),
+        // while other threads and processes change the value with 64-bit
+        // atomics. Rust's memory model does not define such mixed-size
+        // atomic accesses; the code relies on the hardware instead. On
+        // x86-64 and aarch64, the only targets this crate builds for
+        // (lib.rs refuses others), aligned loads and stores of 4 and 8 bytes
+        // are single-copy atomic and coherent with each other on the same
+        // bytes, so a u32 read of a half sees that half of some 64-bit
+        // write, never a torn one. Those u32 reads are only compared with
+        // an expected value: a stale one only ends a wait early or leaves
+        // the decision to the kernel's own comparison.
         unsafe { &*(self.base.add(off) as *const AtomicU32) }
     }
 }
