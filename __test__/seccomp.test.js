@@ -115,3 +115,57 @@ describe('the blocking wait under a filter', () => {
     assert.equal(off.before, 'futex_wait')
   })
 })
+
+const ASYNC_CHILD = `
+const { AtomicDict } = require('.')
+const { poolStats } = require('./lib/wait')
+const d = new AtomicDict(8)
+;(async () => {
+  // A notify with no change of the value wakes an armed wait.
+  const p = d.waitAsync(1n, 0n, 5000)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  let woken = 0
+  for (let i = 0; i < 200 && woken === 0; i++) {
+    woken = d.notify(1n)
+    if (woken === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  const notified = await p
+  const timedOut = await d.waitAsync(2n, 0n, 20)
+  // A change of the high half alone, then its notify.
+  const q = d.waitAsync(3n, 0n, 5000)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  d.store(3n, 1n << 32n)
+  d.notify(3n)
+  const high = await q
+  const s = poolStats()
+  console.log(JSON.stringify({ notified, timedOut, high, backend: s.backend, why: s.fallbackReason }))
+})()
+`
+
+describe('waitAsync under a filter', () => {
+  const cases = [
+    ['io_uring and futex_waitv', [...IO_URING, 'futex_waitv']],
+    ['io_uring alone', IO_URING],
+    ['io_uring_enter alone (setup and probe pass)', ['io_uring_enter']],
+  ]
+  for (const errno of REFUSED_BY_KERNEL) {
+    for (const [what, calls] of cases) {
+      test(`${what} refused with ${errno}: the threads backend, with the same results`, () => {
+        const exe = launcher()
+        const out = JSON.parse(run([exe, '--errno', errno, '--deny', calls.join(','), '--', process.execPath, '-e', ASYNC_CHILD]))
+        assert.deepEqual(
+          { ...out, why: undefined },
+          { notified: 'ok', timedOut: 'timed-out', high: 'ok', backend: 'threads', why: undefined },
+        )
+        assert.match(out.why, /os error|lacks|answered/, 'the fallback says why')
+      })
+    }
+  }
+
+  test('without a filter: io_uring here (Linux 6.7+), with the same results', (t) => {
+    const out = JSON.parse(run([process.execPath, '-e', ASYNC_CHILD]))
+    assert.deepEqual({ ...out, backend: undefined, why: undefined }, { notified: 'ok', timedOut: 'timed-out', high: 'ok', backend: undefined, why: undefined })
+    if (process.env.ATOMIC_DICT_EXPECT_BACKEND) assert.equal(out.backend, process.env.ATOMIC_DICT_EXPECT_BACKEND)
+    else if (out.backend !== 'io_uring') t.diagnostic(`io_uring is not available here: ${out.why}`)
+  })
+})

@@ -382,6 +382,19 @@ pub const FALLBACK_SLICE_MAX: Duration = Duration::from_millis(50);
 /// EINVAL from futex_waitv switch this process to the FUTEX_WAIT path for
 /// good (never an error to the caller).
 pub fn wait_words(words: &[WaitWord<'_>], deadline: Option<Instant>) -> io::Result<WordsOutcome> {
+    wait_words_capped(words, deadline, FALLBACK_SLICE_MAX)
+}
+
+/// [`wait_words`] whose slices without futex_waitv grow up to `cap`
+/// instead of [`FALLBACK_SLICE_MAX`]: for the many sleeping threads of the
+/// `waitAsync` fallback, which would otherwise wake 20 times a second each
+/// (a wake of the first word still ends a slice at once; only a change of
+/// another word that raced the moment of arming waits for the slice).
+pub fn wait_words_capped(
+    words: &[WaitWord<'_>],
+    deadline: Option<Instant>,
+    cap: Duration,
+) -> io::Result<WordsOutcome> {
     if words.is_empty() || words.len() > WAIT_ANY_MAX {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -405,15 +418,26 @@ pub fn wait_words(words: &[WaitWord<'_>], deadline: Option<Instant>) -> io::Resu
             Err(e) => return Err(e),
         }
     }
-    wait_words_sliced(words, deadline)
+    wait_words_sliced(words, deadline, cap)
 }
 
-/// [`wait_words`] with FUTEX_WAIT alone.
+/// [`wait_words`] with FUTEX_WAIT alone. One word needs no slices: the
+/// kernel compares it as it queues the waiter.
 fn wait_words_sliced(
     words: &[WaitWord<'_>],
     deadline: Option<Instant>,
+    cap: Duration,
 ) -> io::Result<WordsOutcome> {
     let first = &words[0];
+    if words.len() == 1 {
+        let now = Instant::now();
+        let left = match deadline {
+            Some(d) if d <= now => return Ok(WordsOutcome::TimedOut),
+            Some(d) => Some(d - now),
+            None => None,
+        };
+        return futex_wait_once(first.word, first.expected, left);
+    }
     let mut slice = FALLBACK_SLICE_MIN;
     let mut slept = false;
     loop {
@@ -443,7 +467,7 @@ fn wait_words_sliced(
             WordsOutcome::TimedOut => {}
         }
         slept = true;
-        slice = (slice * 2).min(FALLBACK_SLICE_MAX);
+        slice = (slice * 2).min(cap.max(FALLBACK_SLICE_MIN));
     }
 }
 
@@ -591,7 +615,7 @@ mod tests {
             let r = if waitv {
                 wait_words(&ws, deadline).unwrap()
             } else {
-                wait_words_sliced(&ws, deadline).unwrap()
+                wait_words_sliced(&ws, deadline, FALLBACK_SLICE_MAX).unwrap()
             };
             if r != WordsOutcome::Interrupted {
                 return r;

@@ -42,6 +42,10 @@ use crate::futex::{self, WaitWord, WordsOutcome};
 
 /// How long a thread whose group ended waits for another one.
 pub const LINGER: Duration = Duration::from_secs(2);
+/// Without futex_waitv, how late a group's thread may see a change of a
+/// 64-bit value's high half that raced its arming (its slices grow to
+/// this; see [`futex::wait_words_capped`]).
+pub const SLICE_CAP: Duration = Duration::from_secs(1);
 /// Stack of a group's thread: it only sleeps in a system call.
 const STACK: usize = 64 * 1024;
 
@@ -348,7 +352,7 @@ fn serve_group(shared: &Shared, job: Job) {
     };
     loop {
         let deadline = Instant::now() + LINGER;
-        let outcome = futex::wait_words(&words, Some(deadline));
+        let outcome = futex::wait_words_capped(&words, Some(deadline), SLICE_CAP);
         let report = match outcome {
             Ok(WordsOutcome::Interrupted) => continue,
             Ok(WordsOutcome::TimedOut) => {
