@@ -440,7 +440,8 @@ describe('in one process', () => {
     // for up to 2 s after their waits end.
     const until = Date.now() + 8000
     while ((fds() > fdsBefore || tasks() > 12) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
-    assert.equal(fds(), fdsBefore, 'every worker closed its ring and eventfd')
+    // (Fewer is fine: descriptors of earlier tests may close meanwhile.)
+    assert.ok(fds() <= fdsBefore, `${fds()} descriptors, ${fdsBefore} before: a worker left its ring or eventfd open`)
     assert.ok(tasks() <= 12, `${tasks()} threads left in the process`)
     // This thread's waits still work.
     const p = d.waitAsync(5, 0n)
