@@ -166,17 +166,18 @@ const pending = new Map()
 let nextId = 1
 /** Pending waits made with `ref: true` (the default). */
 let referenced = 0
-/** A referenced timer while such waits are pending: they keep the process alive, as a timer does. */
+/** An interval, referenced while such waits are pending: they keep the process alive, as a timer does. */
 let keepAlive = null
 
 function noop() {}
 
 function track() {
-  if (referenced > 0 && keepAlive === null) keepAlive = setInterval(noop, 0x7fff_ffff)
-  else if (referenced === 0 && keepAlive !== null) {
-    clearInterval(keepAlive)
-    keepAlive = null
-  }
+  // One interval for the thread's life, referenced only while referenced
+  // waits are pending (ref/unref is cheaper than a new timer each time).
+  if (referenced > 0) {
+    if (keepAlive === null) keepAlive = setInterval(noop, 0x7fff_ffff)
+    else if (!keepAlive.hasRef()) keepAlive.ref()
+  } else if (keepAlive !== null && keepAlive.hasRef()) keepAlive.unref()
 }
 
 /** Forgets a pending wait (settled, cancelled or failed to start). */
@@ -331,7 +332,7 @@ class Waits {
     }
     this.ids.add(w.id)
     if (signal !== undefined) listen(w)
-    if (ref && keepAlive === null) track()
+    if (ref) track()
     return promise
   }
 
