@@ -6,12 +6,13 @@
 // kernels before 5.16 or under seccomp profiles that refuse futex_waitv);
 // and a worker blocked in it does not grow the process's memory.
 
-const { test, describe, after } = require('node:test')
+const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { AtomicDict, fork } = require('..')
+const { AtomicDict } = require('..')
+const { forked } = require('./fixtures/forked')
 
 const CHILD = path.join(__dirname, 'fixtures', 'block-child.js')
 const clock = () => performance.timeOrigin + performance.now()
@@ -22,42 +23,9 @@ const SLICE_MAX_MS = 50
 /** Scheduling slack on a shared, loaded machine. */
 const SLACK_MS = 150
 
-/** Children still running when the tests end (after a failure) are killed. */
-const children = []
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-})
-
-/** Forks the block child with `config`, sharing `d`; `next(pred)` is its next message that `pred` accepts. */
+/** Forks the block child with `config`, sharing `d` (fixtures/forked.js). */
 function child(d, config, env = {}) {
-  const c = fork(CHILD, [JSON.stringify(config)], {
-    share: { d },
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, ...env },
-  })
-  children.push(c)
-  const messages = []
-  const waiting = []
-  let stderr = ''
-  c.stderr.on('data', (s) => (stderr += s))
-  c.on('message', (m) => {
-    messages.push(m)
-    for (const w of waiting.splice(0)) w()
-  })
-  c.exited = new Promise((resolve) => c.on('exit', (code, signal) => resolve({ code, signal, stderr })))
-  c.next = (pred = () => true, timeoutMs = 30_000) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no message from the child in ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs)
-      const look = () => {
-        const i = messages.findIndex(pred)
-        if (i >= 0) {
-          clearTimeout(timer)
-          resolve(messages.splice(i, 1)[0])
-        } else waiting.push(look)
-      }
-      look()
-    })
-  return c
+  return forked(CHILD, config, { d }, env, 30_000)
 }
 
 /** Whether this process runs under a seccomp filter (which may refuse futex_waitv). */

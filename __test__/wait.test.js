@@ -3,54 +3,18 @@
 // mapping): real child processes block, get woken, time out, get killed
 // and exit while waits are pending.
 
-const { test, describe, after } = require('node:test')
+const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { AtomicDict, Latch, Semaphore, counters, fork } = require('..')
+const { AtomicDict, Latch, Semaphore, counters } = require('..')
+const { forked } = require('./fixtures/forked')
 const { poolStats } = require('../lib/wait')
 
 const CHILD = path.join(__dirname, 'fixtures', 'wait-child.js')
 
-/** Children still running: killed when the file's tests end, passed or failed. */
-const running = new Set()
-after(() => {
-  for (const c of running) c.kill('SIGKILL')
-})
-
-/** Forks the wait child with `config`, sharing `d`; collects its messages. */
+/** Forks the wait child with `config`, sharing `d` (fixtures/forked.js). */
 function child(d, config, env = {}) {
-  const c = fork(CHILD, [JSON.stringify(config)], {
-    share: { d },
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, ...env },
-  })
-  running.add(c)
-  c.on('exit', () => running.delete(c))
-  const messages = []
-  const waiting = []
-  let stderr = ''
-  c.stderr.on('data', (s) => (stderr += s))
-  c.on('message', (m) => {
-    messages.push(m)
-    for (const w of waiting.splice(0)) w()
-  })
-  const exited = new Promise((resolve) => c.on('exit', (code, signal) => resolve({ code, signal, stderr })))
-  /** The next message satisfying `pred` (messages already received count). */
-  c.next = (pred = () => true, timeoutMs = 20000) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no message from the child in ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs)
-      const look = () => {
-        const i = messages.findIndex(pred)
-        if (i >= 0) {
-          clearTimeout(timer)
-          resolve(messages.splice(i, 1)[0])
-        } else waiting.push(look)
-      }
-      look()
-      exited.then(() => setTimeout(look, 100))
-    })
-  c.exited = exited
-  return c
+  return forked(CHILD, config, { d }, env)
 }
 
 /** Calls notify until it has woken `n` waiters in all (they may not be asleep yet). */

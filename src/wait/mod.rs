@@ -184,6 +184,27 @@ impl std::ops::Deref for WaitPool {
     }
 }
 
+/// Checks a wait id against [`MAX_WAIT_ID`] (both backends' `add`).
+fn check_id(id: WaitId) -> io::Result<()> {
+    if id > MAX_WAIT_ID {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "wait ids are below 2^62",
+        ));
+    }
+    Ok(())
+}
+
+/// The error of an `add` after `shutdown`.
+fn shut_down() -> io::Error {
+    io::Error::other("the wait pool is shut down")
+}
+
+/// The error of an `add` whose id is pending already.
+fn already_pending() -> io::Error {
+    io::Error::new(io::ErrorKind::AlreadyExists, "wait id is pending")
+}
+
 /// Whether the word at `addr` no longer holds `expected`.
 ///
 /// # Safety

@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring, Probe};
 
-use super::{lock, EventFd, Keep, Pool, Report, WaitId, Word, MAX_WAIT_ID};
+use super::{
+    already_pending, check_id, lock, shut_down, EventFd, Keep, Pool, Report, WaitId, Word,
+};
 
 /// Tags on the user data of requests whose completions are not waits.
 const TIMEOUT_TAG: u64 = 1 << 63;
@@ -279,21 +281,13 @@ impl Pool for RingPool {
         timeout: Option<Duration>,
         keep: Keep,
     ) -> io::Result<()> {
-        if id > MAX_WAIT_ID {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "wait ids are below 2^62",
-            ));
-        }
+        check_id(id)?;
         let mut inner = lock(&self.inner);
         if inner.shutdown {
-            return Err(io::Error::other("the wait pool is shut down"));
+            return Err(shut_down());
         }
         if inner.entries.contains_key(&id) {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "wait id is pending",
-            ));
+            return Err(already_pending());
         }
         let waitv = high.map(|h| {
             Box::new([word, h].map(|w| {

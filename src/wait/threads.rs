@@ -37,7 +37,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{changed, lock, EventFd, Keep, Pool, Report, WaitId, Word, MAX_WAIT_ID};
+use super::{
+    already_pending, changed, check_id, lock, shut_down, EventFd, Keep, Pool, Report, WaitId, Word,
+};
 use crate::futex::{self, WaitWord, WordsOutcome};
 
 /// How long a thread whose group ended waits for another one.
@@ -150,23 +152,15 @@ impl Pool for ThreadPool {
         timeout: Option<Duration>,
         keep: Keep,
     ) -> io::Result<()> {
-        if id > MAX_WAIT_ID {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "wait ids are below 2^62",
-            ));
-        }
+        check_id(id)?;
         let key = Key { word, high };
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut st = lock(&self.shared.state);
         if st.shutdown {
-            return Err(io::Error::other("the wait pool is shut down"));
+            return Err(shut_down());
         }
         if st.of.contains_key(&id) {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "wait id is pending",
-            ));
+            return Err(already_pending());
         }
         // A word that no longer holds its value: woken now (as the kernel
         // would answer when the thread arms the wait).
