@@ -295,8 +295,10 @@ class Waits {
     if (Atomics.load(this.view.values, index) !== e) return 'not-equal'
     const w = this.words(index, e)
     // A worker thread sleeps in slices, to notice terminate(); the main
-    // thread in one piece, so no wake can fall between two slices. A change
-    // of either half after the comparison above ends the wait ('ok').
+    // thread in one piece, so no wake can fall between two slices (except
+    // for a 64-bit value where futex_waitv is missing: see wait_words'
+    // slices, README "Waiting"). A change of either half after the
+    // comparison above ends the wait ('ok').
     return native.call(() => this.table.wait(w.offset, w.low, w.highOffset, w.high, timeout, !isMainThread))
   }
 

@@ -159,8 +159,11 @@ fn check_trusted(file: &File, path: &Path) -> io::Result<()> {
 ///   that clears F_SEAL_SEAL), sealed incompletely;
 /// - with F_SEAL_SEAL but not the others, it is a memfd made without
 ///   MFD_ALLOW_SEALING, or a file of a tmpfs (such as /dev/shm), whose seals
-///   start so: a memfd is in no directory (st_nlink 0), a named tmpfs file
-///   is (a tmpfs file unlinked since it was opened is refused as well).
+///   start so. Every memfd lives on the kernel's internal shm mount, which
+///   no tmpfs a user mounts shares: same device as a memfd made here, a
+///   memfd; another, a tmpfs file, named or unlinked (accepted, as named
+///   files are). If no memfd can be made here to compare with, a file in
+///   no directory (st_nlink 0) counts as a memfd.
 fn memfd_without_table_seals(file: &File) -> io::Result<bool> {
     // SAFETY: plain fcntl on a descriptor `file` owns.
     let seals = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
@@ -177,7 +180,27 @@ fn memfd_without_table_seals(file: &File) -> io::Result<bool> {
     if seals & libc::F_SEAL_SEAL == 0 {
         return Ok(true);
     }
-    Ok(file.metadata()?.nlink() == 0)
+    let meta = file.metadata()?;
+    Ok(match memfd_device() {
+        Some(dev) => meta.dev() == dev,
+        None => meta.nlink() == 0,
+    })
+}
+
+/// The device number of memfds (the kernel's internal shm mount), from a
+/// memfd made once and closed; None if none can be made.
+fn memfd_device() -> Option<u64> {
+    static DEVICE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *DEVICE.get_or_init(|| {
+        // SAFETY: a NUL-terminated name and constant flags.
+        let fd = unsafe { libc::memfd_create(c"atomic-dict-probe".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: fd was just returned by memfd_create and is owned by nobody else.
+        let probe = unsafe { File::from_raw_fd(fd) };
+        probe.metadata().ok().map(|m| m.dev())
+    })
 }
 
 impl Mapping {

@@ -2,6 +2,7 @@
 #![cfg(not(loom))]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 
 use atomic_dict::shm::Mapping;
 
@@ -106,6 +107,29 @@ fn named_files_of_tmpfs_and_other_filesystems_are_not_taken_for_memfds() {
             path.display()
         );
     }
+}
+
+#[test]
+fn unlinked_tmpfs_files_are_not_taken_for_memfds() {
+    // shm_open then shm_unlink, or O_TMPFILE: a tmpfs file in no directory,
+    // with F_SEAL_SEAL alone, like a memfd made without MFD_ALLOW_SEALING.
+    // It lives on /dev/shm's mount, not the kernel's memfd mount: accepted.
+    let path = std::path::Path::new("/dev/shm")
+        .join(format!("atomic-dict-unlinked-test-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .expect("this test needs a writable /dev/shm");
+    file.set_len(4096).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(file.metadata().unwrap().nlink(), 0);
+    let r = Mapping::from_fd(file.as_raw_fd());
+    assert_eq!(r.expect("an unlinked tmpfs file attaches").len(), 4096);
+    // A memfd without the seals, in no directory either, is still refused.
+    let m = memfd(libc::MFD_CLOEXEC, 0);
+    assert!(Mapping::from_fd(m.as_raw_fd()).is_err());
 }
 
 /// The test that `the_seal_check_needs_no_proc` runs again with /proc hidden.
