@@ -92,10 +92,7 @@ class Semaphore {
    * exit while it waits. Bad arguments reject.
    */
   acquire(options) {
-    return promised(() => {
-      if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('options', 'an object', options)
-      return this.#acquire(asyncOptions(options, undefined, ['signal', 'ref']))
-    })
+    return promised(() => this.#acquire(asyncOptions(options, undefined, ['signal', 'ref'])))
   }
 
   async #acquire({ signal, ref }) {

@@ -117,13 +117,14 @@ const WAIT_OPTIONS = ['timeout', 'signal', 'ref']
 /**
  * The options of a Promise-returning wait, `{ timeout, signal, ref }`,
  * given as `(options)`, `(timeout)` or `(timeout, options)`. `allowed`
- * narrows the option names (Semaphore#acquire takes no timeout). Returns
- * `{ timeout (ms, -1 for none), signal, ref }`.
+ * narrows the option names; without 'timeout' (Semaphore#acquire) only
+ * `(options)` is taken. Returns `{ timeout (ms, -1 for none), signal, ref }`.
  */
 function asyncOptions(first, second, allowed = WAIT_OPTIONS) {
   let timeout
   let options = second
-  if (first !== null && typeof first === 'object') {
+  if (!allowed.includes('timeout')) options = first // checked as an object below
+  else if (first !== null && typeof first === 'object') {
     if (second !== undefined) throw typeError('options', 'left out when the options come first', second)
     options = first
   } else timeout = first
@@ -139,13 +140,6 @@ function asyncOptions(first, second, allowed = WAIT_OPTIONS) {
   const ref = options.ref === undefined ? true : options.ref
   if (typeof ref !== 'boolean') throw typeError('options.ref', 'a boolean', ref)
   return { timeout: timeoutArg(timeout), signal: checkSignal(options.signal, 'options.signal'), ref }
-}
-
-/** The signal of an options object (the older `(…, { signal })` form). */
-function signalArg(options) {
-  if (options === undefined) return undefined
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
-  return checkSignal(options.signal, 'options.signal')
 }
 
 /** Runs `fn`, turning a synchronous throw into a rejected Promise. */
@@ -321,13 +315,9 @@ class Waits {
     })
     pending.set(w.id, w)
     if (ref) referenced++
-    const bits = this.bits === 64
-    const offset = bits ? index * 8 : index * 4
+    const words = this.words(index, e)
     try {
-      if (bits) {
-        const u = BigInt.asUintN(64, e)
-        p.add(this.table, w.id, offset, Number(u & 0xffff_ffffn), offset + 4, Number(u >> 32n), timeout)
-      } else p.add(this.table, w.id, offset, e >>> 0, -1, 0, timeout)
+      p.add(this.table, w.id, words.offset, words.low, words.highOffset, words.high, timeout)
     } catch (err) {
       forget(w.id)
       return Promise.reject(native.convert(err))
@@ -368,4 +358,4 @@ function poolStats() {
   }
 }
 
-module.exports = { Waits, timeoutArg, deadlineOf, countArg, signalArg, asyncOptions, promised, abortError, checkTable, poolStats }
+module.exports = { Waits, timeoutArg, deadlineOf, countArg, asyncOptions, promised, abortError, checkTable, poolStats }

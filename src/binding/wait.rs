@@ -162,13 +162,14 @@ unsafe extern "C" fn on_cleanup(remove: sys::napi_async_cleanup_hook_handle, dat
     }
 }
 
-/// libuv is done with the handle: free it and the Watch, and let Node go on.
-unsafe extern "C" fn on_closed(handle: *mut uv::UvPoll) {
-    // SAFETY: `data` is the Box<Watch> leaked in WaitPool::new; the handle
-    // is closed, so nothing else refers to it any more.
-    let w = unsafe { Box::from_raw(uv::data(handle) as *mut Watch) };
-    // SAFETY: env is alive until the cleanup hook is removed (last here);
-    // the reference and the async context were made on it.
+/// Deletes what a Watch holds of JS (the callback's reference and the
+/// async context), in a handle scope of its own.
+///
+/// # Safety
+/// On the JS thread of `w.env`, while the env is alive; once per Watch.
+unsafe fn release_js(w: &Watch) {
+    // SAFETY: the caller's contract; the reference and the async context
+    // were made on this env.
     unsafe {
         let mut scope = ptr::null_mut();
         let opened = sys::napi_open_handle_scope(w.env, &mut scope) == sys::Status::napi_ok;
@@ -177,10 +178,23 @@ unsafe extern "C" fn on_closed(handle: *mut uv::UvPoll) {
         if opened {
             sys::napi_close_handle_scope(w.env, scope);
         }
-        uv::free_poll(handle);
-        sys::napi_remove_async_cleanup_hook(w.cleanup);
     }
-    drop(w);
+}
+
+/// libuv is done with the handle: free it and the Watch, and let Node go on
+/// (remove the cleanup hook, when one was added).
+unsafe extern "C" fn on_closed(handle: *mut uv::UvPoll) {
+    // SAFETY: `data` is the Box<Watch> leaked in WaitPool::new; the handle
+    // is closed, so nothing else refers to it any more.
+    let w = unsafe { Box::from_raw(uv::data(handle) as *mut Watch) };
+    // SAFETY: env is alive until the cleanup hook is removed (last here).
+    unsafe {
+        release_js(&w);
+        uv::free_poll(handle);
+        if !w.cleanup.is_null() {
+            sys::napi_remove_async_cleanup_hook(w.cleanup);
+        }
+    }
 }
 
 fn napi_fail(what: &str) -> Error {
@@ -282,8 +296,7 @@ impl WaitPool {
             let started = uv::uv_poll_init(event_loop, handle, fd) == 0;
             if !started {
                 let w = Box::from_raw(watch);
-                sys::napi_delete_reference(raw_env, w.callback);
-                sys::napi_async_destroy(raw_env, w.async_context);
+                release_js(&w);
                 uv::free_poll(handle);
                 return Err(napi_fail("uv_poll_init"));
             }
@@ -298,12 +311,12 @@ impl WaitPool {
                     &mut remove,
                 ) != sys::Status::napi_ok
             {
-                // Close it now; on_closed frees everything but must not
-                // remove a hook that was never added.
+                // Close it now; on_closed frees everything (`cleanup` is
+                // still null: no hook to remove).
                 (*watch).closing = true;
                 pool.shutdown();
                 uv::uv_poll_stop(handle);
-                close_unhooked(handle);
+                uv::uv_close(handle, Some(on_closed));
                 return Err(napi_fail("uv_poll_start"));
             }
             (*watch).cleanup = remove;
@@ -392,22 +405,4 @@ impl WaitPool {
     pub fn fallback_reason(&self) -> Option<String> {
         self.pool.why_not_ring().map(str::to_string)
     }
-}
-
-/// Closes a handle whose cleanup hook was never added.
-///
-/// # Safety
-/// `handle` is an initialised, stopped poll handle owning a Watch.
-unsafe fn close_unhooked(handle: *mut uv::UvPoll) {
-    unsafe extern "C" fn closed(handle: *mut uv::UvPoll) {
-        // SAFETY: as on_closed, without a hook to remove.
-        unsafe {
-            let w = Box::from_raw(uv::data(handle) as *mut Watch);
-            sys::napi_delete_reference(w.env, w.callback);
-            sys::napi_async_destroy(w.env, w.async_context);
-            uv::free_poll(handle);
-        }
-    }
-    // SAFETY: the caller's contract.
-    unsafe { uv::uv_close(handle, Some(closed)) };
 }
