@@ -167,7 +167,7 @@ impl Pool for ThreadPool {
         // SAFETY: the caller's contract: the words are mapped while `keep`
         // lives, and it lives for this call.
         if unsafe { changed(word) || high.is_some_and(|h| changed(h)) } {
-            drop(st);
+            // Under the state lock, as every delivery (see `serve_group`).
             self.shared.deliver(vec![(id, Report::Woken)]);
             return Ok(());
         }
