@@ -90,14 +90,15 @@ const bySignal = new WeakMap()
 function listen(w) {
   let entry = bySignal.get(w.signal)
   if (entry === undefined) {
+    const { signal } = w // not `w`: the listener must not keep this wait alive
     const waits = new Set()
     const listener = () => {
-      bySignal.delete(w.signal)
+      bySignal.delete(signal)
       for (const x of [...waits]) x.abort()
     }
-    entry = { waits, listener, signal: w.signal }
-    bySignal.set(w.signal, entry)
-    w.signal.addEventListener('abort', listener, { once: true })
+    entry = { waits, listener }
+    bySignal.set(signal, entry)
+    signal.addEventListener('abort', listener, { once: true })
   }
   entry.waits.add(w)
 }
@@ -130,6 +131,9 @@ function asyncOptions(first, second, allowed = WAIT_OPTIONS) {
   } else timeout = first
   if (options === undefined) return { timeout: timeoutArg(timeout), signal: undefined, ref: true }
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  // A signal where the options go would otherwise pass as options with no
+  // keys, and never abort anything.
+  if (typeof options.addEventListener === 'function') throw typeError('options', 'an object such as { signal }, not the signal itself', options)
   for (const name of Object.keys(options)) {
     if (!allowed.includes(name)) throw typeError(`options.${name}`, `left out: the options are ${allowed.join(', ')}`, options[name])
   }

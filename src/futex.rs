@@ -315,8 +315,9 @@ const WAITV_NO: u8 = 2;
 /// Whether futex_waitv (Linux 5.16+) is usable here: probed once, cached (a
 /// call with nr_futexes = 0 answers EINVAL where it exists; ENOSYS, EPERM or
 /// any other errno means no). Also false when the env var
-/// ATOMIC_DICT_NO_FUTEX_WAITV=1 is set (for tests), and from the moment a
-/// [`wait_words`] call found it refused.
+/// ATOMIC_DICT_NO_FUTEX_WAITV=1 is set (tests, and sandboxes that kill a
+/// process for an unknown call: then no probe is made), and from the
+/// moment a [`wait_words`] call found it refused.
 pub fn has_waitv() -> bool {
     match WAITV.load(Ordering::Relaxed) {
         WAITV_YES => return true,

@@ -467,3 +467,27 @@ fn threads_every_wait_gets_a_thread_when_idle_threads_are_slow_to_wake() {
         }
     }
 }
+
+#[test]
+fn threads_waits_that_keep_ending_without_a_wake_reuse_one_thread() {
+    // Abort-and-retry, and short timeouts, on one key: each new wait takes
+    // up the thread still sleeping for the one before.
+    let mut r = Reaped::of(Backend::Threads);
+    let w = words(1);
+    for id in 0..1000u64 {
+        add(&r.pool, id, &w, 0, 0, None);
+        assert!(r.pool.cancel(id));
+    }
+    assert!(r.pool.threads() <= 1, "{} threads", r.pool.threads());
+    for id in 1000..1100u64 {
+        add(&r.pool, id, &w, 0, 0, Some(Duration::from_millis(1)));
+        assert_eq!(r.recv(), (id, Report::TimedOut));
+    }
+    // One group thread and the timer.
+    assert!(r.pool.threads() <= 2, "{} threads", r.pool.threads());
+    // The thread still serves: a wake reaches the next wait.
+    add(&r.pool, 5000, &w, 0, 0, None);
+    wake_until(&w, 0, 1, 1);
+    assert_eq!(r.recv(), (5000, Report::Woken));
+    assert!(r.quiet());
+}

@@ -18,7 +18,10 @@
 //! word's next waiter, so no `notify(key, 1)` is swallowed) or the end of
 //! its sleep, which lasts at most [`LINGER`]. Nothing but a notify or a
 //! change of the value ever wakes a group's thread early, so a wake it
-//! gets is always a notify's (or the kernel's spurious one).
+//! gets is always a notify's (or the kernel's spurious one). Until it
+//! leaves, a new wait on the same words and values takes it up again as
+//! its group, so waits that keep timing out or being aborted on one key
+//! cost one thread, not one each.
 //!
 //! A thread whose group ended waits up to [`LINGER`] for a new group before
 //! it exits. A wait is armed when its thread has gone to sleep, a few
@@ -73,6 +76,10 @@ struct Job {
 #[derive(Default)]
 struct State {
     groups: HashMap<Key, Group>,
+    /// Threads whose group ended without a wake and that still sleep on its
+    /// words (their group's token): a new wait on the same words and
+    /// values becomes their group again instead of taking a new thread.
+    ghosts: HashMap<Key, Arc<()>>,
     /// Each pending wait's group and deadline.
     of: HashMap<WaitId, (Key, Option<Instant>)>,
     timers: BinaryHeap<Reverse<(Instant, WaitId)>>,
@@ -115,8 +122,18 @@ fn withdraw(st: &mut State, id: WaitId) {
     if let Some(group) = st.groups.get_mut(&key) {
         group.waits.retain(|&w| w != id);
         if group.waits.is_empty() {
-            st.groups.remove(&key);
+            if let Some(g) = st.groups.remove(&key) {
+                st.ghosts.insert(key, g.token);
+            }
         }
+    }
+}
+
+/// A group's thread leaves: it is no longer a ghost that a new wait could
+/// take up.
+fn leave(st: &mut State, key: &Key, token: &Arc<()>) {
+    if st.ghosts.get(key).is_some_and(|t| Arc::ptr_eq(t, token)) {
+        st.ghosts.remove(key);
     }
 }
 
@@ -174,6 +191,16 @@ impl Pool for ThreadPool {
         if let Some(group) = st.groups.get_mut(&key) {
             // Its thread already sleeps on exactly these words and values.
             group.waits.push(id);
+        } else if let Some(token) = st.ghosts.remove(&key) {
+            // So does a ghost (their values were checked just above): the
+            // group is its own again.
+            st.groups.insert(
+                key,
+                Group {
+                    token,
+                    waits: vec![id],
+                },
+            );
         } else {
             let token = Arc::new(());
             st.groups.insert(
@@ -269,6 +296,7 @@ impl Pool for ThreadPool {
         st.jobs.clear();
         // Group threads leave at their next wake-up (within LINGER).
         st.groups.clear();
+        st.ghosts.clear();
         drop(st);
         lock(&self.shared.inbox).clear();
         self.shared.work.notify_all();
@@ -351,9 +379,11 @@ fn serve_group(shared: &Shared, job: Job) {
             Ok(WordsOutcome::Interrupted) => continue,
             Ok(WordsOutcome::TimedOut) => {
                 // No wake: go on while the group lasts.
-                if ours(&lock(&shared.state)) {
+                let mut st = lock(&shared.state);
+                if ours(&st) {
                     continue;
                 }
+                leave(&mut st, &key, &token);
                 return;
             }
             Ok(WordsOutcome::Woken | WordsOutcome::NotEqual) => Report::Woken,
@@ -361,6 +391,7 @@ fn serve_group(shared: &Shared, job: Job) {
         };
         let mut st = lock(&shared.state);
         if !ours(&st) {
+            leave(&mut st, &key, &token);
             // The group ended (cancelled, timed out) while this thread
             // still slept on its words, and a notify reached it: the kernel
             // counted it as a waiter. Pass the wake on to the word's next
