@@ -30,7 +30,7 @@ test('view and native operations interleaved across processes give exact results
   const mine = []
   for (let i = 0; i < per; i++) {
     const k = BigInt(1 + (i % 4))
-    mine.push(String(i % 2 ? dict.add(k, 1n) : native.fetch(view.locate([k], true), 'add', 1n)))
+    mine.push(String(i % 2 ? dict.add(k, 1n) : native.fetch(view.locate(k, true), 'add', 1n)))
   }
   const results = await Promise.all(children)
   const all = [mine, ...results.map((r) => r.tickets)]

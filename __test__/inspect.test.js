@@ -230,9 +230,9 @@ describe('inspect --json', () => {
 
   test('keys forced into one home block have probe lengths over 1', () => {
     // Capacity 12: 5 blocks of 4 rows. Six keys with the same home block
-    // (lib/hash.js, the JS twin of the core's probe): four fit there, two
-    // go on along their probe sequences.
-    const { probe } = require('../lib/hash')
+    // (the core's probe, through the binding's probeOf): four fit there,
+    // two go on along their probe sequences.
+    const { probeOf: probe } = require('../lib/binding')
     const file = fresh('collide')
     const d = AtomicDict.open(file, { capacity: 12 })
     const home = probe([1n], 5).block

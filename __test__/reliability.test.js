@@ -15,7 +15,7 @@ const { AtomicDict, spawn } = require('..')
 const { runChaos, checkJournals, auditAfterCrash } = require('../scripts/chaos.js')
 const { runLinearizability } = require('../scripts/linearizability.js')
 const W = require('./fixtures/chaos-worker.js')
-const { probe } = require('../lib/hash')
+const { probeOf: probe } = require('../lib/binding')
 const { internalsOf } = require('../lib/share')
 
 const ROOT = path.join(__dirname, '..')

@@ -5,7 +5,8 @@ const tables = require('./tables')
 const options = require('./options')
 const { Keyed } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
-const { valueChecker } = require('./values')
+const { valueChecker, valuesArg } = require('./values')
+const { typeError } = require('./errors')
 const { AtomicValue, CONSTRUCT } = require('./value')
 const { Waits, timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
@@ -130,6 +131,61 @@ class AtomicDict extends SharedTable {
     return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check, this.#waits)
   }
 
+  // Bulk: many keys in one call into the core, which overlaps their memory
+  // misses. Every key and value is checked before anything changes; keys
+  // are taken in order (a key given twice is changed twice). An insert that
+  // finds the table full throws ERR_ATOMIC_DICT_FULL before any value has
+  // changed (keys before the one that did not fit may have been inserted,
+  // with value 0). The per-process key caches are neither read nor filled.
+
+  /** The values of `keys` (an array), `undefined` for absent keys (never inserts). */
+  getMany(keys) {
+    const values = this.#values
+    const view = this.#view
+    return this.#keys.many(keys, false, (r, n) => {
+      const out = new Array(n)
+      for (let i = 0; i < n; i++) out[i] = r[i] < 0 ? undefined : Atomics.load(values, view.valueIndex(r[i] / 2))
+      return out
+    })
+  }
+
+  /** The values of `keys` (an array), 0 for absent keys (never inserts). */
+  loadMany(keys) {
+    const values = this.#values
+    const view = this.#view
+    const zero = this.#zero
+    return this.#keys.many(keys, false, (r, n) => {
+      const out = new Array(n)
+      for (let i = 0; i < n; i++) out[i] = r[i] < 0 ? zero : Atomics.load(values, view.valueIndex(r[i] / 2))
+      return out
+    })
+  }
+
+  /**
+   * Adds `deltas[i]` (or `deltas`, one value for every key) to each key's
+   * value, inserting absent keys; returns the values before, in order.
+   */
+  addMany(keys, deltas) {
+    const d = valuesArg(deltas, keyCount(keys), this.#check, 'deltas')
+    const values = this.#values
+    const view = this.#view
+    return this.#keys.many(keys, true, (r, n) => {
+      const out = new Array(n)
+      for (let i = 0; i < n; i++) out[i] = Atomics.add(values, view.valueIndex(rowOf(r[i])), d[i])
+      return out
+    })
+  }
+
+  /** Stores `values[i]` (or `values`, one value for every key) in each key, inserting absent keys. */
+  storeMany(keys, values) {
+    const v = valuesArg(values, keyCount(keys), this.#check, 'values')
+    const view = this.#values
+    const layout = this.#view
+    this.#keys.many(keys, true, (r, n) => {
+      for (let i = 0; i < n; i++) Atomics.store(view, layout.valueIndex(rowOf(r[i])), v[i])
+    })
+  }
+
   // Waiting across processes (lib/wait.js, README "Waiting").
 
   /**
@@ -202,6 +258,17 @@ class AtomicDict extends SharedTable {
   get [Symbol.toStringTag]() {
     return 'AtomicDict'
   }
+}
+
+/** The length of a bulk call's `keys`, which must be an array. */
+function keyCount(keys) {
+  if (!Array.isArray(keys)) throw typeError('keys', 'an array of keys', keys)
+  return keys.length
+}
+
+/** The row of a bulk insert's result (row · 2 + inserted). */
+function rowOf(r) {
+  return (r - (r % 2)) / 2
 }
 
 const p = AtomicDict.prototype

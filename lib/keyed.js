@@ -1,33 +1,44 @@
 'use strict'
-// The per-process key cache in front of a table view. A key's row never
-// changes once inserted (keys are never removed, the table never grows), so a
-// row found once is valid for ever, in every process: the cache never needs
-// invalidating, only bounding.
+// The per-process key cache in front of a table view, and the way keys reach
+// the native core on a miss. A key's row never changes once inserted (keys
+// are never removed, the table never grows), so a row found once is valid
+// for ever, in every process: the caches never need invalidating, only
+// bounding. Nothing here probes the table: misses go to the Rust core
+// (lib/table.js, src/binding/locate.rs).
 //
-// The cache is direct-mapped, in typed arrays: a one-part key lives at the
-// index given by its low bits. A number key is compared as a number; a bigint
-// key is split into 32-bit halves through a BigUint64Array (no BigInt
+// Bare one-part keys: a direct-mapped cache in typed arrays, at the index
+// given by the key's low bits. A number key is compared as a number; a
+// bigint key is split into 32-bit halves through a BigUint64Array (no BigInt
 // arithmetic, no allocation) and compared half by half, so 5 and 5n share an
 // entry. Nothing is hashed or allocated (a JS Map needs ~350 ns to hash a
-// freshly computed bigint, and Number(bigint) ~16 ns). A collision simply
-// replaces the entry; a miss costs a probe of the table itself. String keys
-// are cached in a Map (V8 keeps a string's hash in the string, so a lookup
-// does not rehash it), cleared when it reaches the same bound. Composite
-// keys always probe the table.
+// freshly computed bigint, and Number(bigint) ~16 ns). String keys are
+// cached in a Map (V8 keeps a string's hash in the string, so a lookup does
+// not rehash it), cleared when it reaches the same bound.
+//
+// Keys given as arrays (composite keys): lib/parts-cache.js, a two-way
+// cache of the parts exactly as given, compared with ===.
+//
+// A collision simply replaces an entry; a miss costs a call into the core.
+// Only keys the core has checked are ever cached, so a hit needs no checks.
 
 const { KeyCodec } = require('./keys')
-const { closedError } = require('./errors')
+const { closedError, typeError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
+const { stringPart } = require('./strings')
+const { PartsCache } = require('./parts-cache')
+const { Words } = require('./table')
 
 /** The largest cache, in entries (12 bytes each), per table and process. */
 const CACHE_LIMIT = 1 << 16
+/** The largest cache of keys given as arrays, in entries, per table and process. */
+const PARTS_CACHE_LIMIT = 1 << 14
 
-// A bigint's halves, read through a little-endian u64 (see lib/hash.js).
+// A bigint's halves, read through a little-endian u64 (the addon is built
+// for little-endian machines only: x86-64 and aarch64).
 const SPLIT64 = new BigUint64Array(1)
 const SPLIT32 = new Uint32Array(SPLIT64.buffer)
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
-const LOW = LITTLE_ENDIAN ? 0 : 1
-const HIGH = 1 - LOW
+const LOW = 0
+const HIGH = 1
 
 class Keyed {
   /**
@@ -37,6 +48,7 @@ class Keyed {
   constructor(view, toSlot) {
     this.view = view
     this.codec = new KeyCodec(view.k64, view.k32)
+    this.count = this.codec.count
     this.toSlot = toSlot
     let size = 64
     while (size < CACHE_LIMIT && size < view.capacity * 2) size *= 2
@@ -50,6 +62,13 @@ class Keyed {
     this.cacheSlot = new Float64Array(size)
     this.strings = new Map()
     this.stringLimit = size
+    // Keys given as arrays; made on the first one.
+    this.parts = null
+    this.partsSize = Math.min(size, PARTS_CACHE_LIMIT)
+    // The largest number a bare key may be.
+    this.maxNumber = view.k64 === 1 ? Number.MAX_SAFE_INTEGER : 0xffff_ffff
+    // The width of a one-part key: a bigint key is valid when asUintN keeps it.
+    this.partBits = view.k64 === 1 ? 64 : 32
   }
 
   /**
@@ -80,73 +99,160 @@ class Keyed {
       const slot = this.strings.get(key)
       return slot === undefined ? -1 : slot
     }
+    if (this.parts !== null && Array.isArray(key)) return this.parts.get(key)
     return -1
   }
 
   miss(key, insert) {
+    if (Array.isArray(key) || this.count !== 1) return this.missParts(key, insert)
     const view = this.view
-    let k, row
-    if (view.nativeLocate !== null && typeof key === 'number') {
-      // Number keys go to the native core as numbers: no BigInt at all.
-      this.codec.checkOne(key)
-      row = view.locateNative(key, insert)
-      if (row < 0) return -1
-      if (FAILPOINTS && view.inserted) failpoint('after-claim')
-      const slot = this.toSlot(row)
-      const low = key >>> 0
-      const i = low & this.mask
-      this.cacheNumber[i] = key
-      this.cacheLow[i] = low
-      this.cacheHigh[i] = (key - low) / 4294967296
-      this.cacheSlot[i] = slot
-      return slot
-    }
-    if (view.nativeLocate !== null && typeof key === 'string') {
+    if (typeof key === 'string') {
       // Hashed by the native core along with the probe (FORMAT.md), which
-      // also refuses a lone surrogate (then locateNative throws the
-      // TypeError checkString gives).
-      row = view.locateNative(key, insert)
-      if (row < 0) return -1
-      if (FAILPOINTS && view.inserted) failpoint('after-claim')
-      const slot = this.toSlot(row)
+      // refuses a lone surrogate (then locate throws the TypeError
+      // checkString gives), and a string for a 32-bit part.
+      if (view.k64 !== 1) this.codec.one(key)
+      const slot = this.found(view.locate(key, insert))
+      if (slot < 0) return -1
       if (this.strings.size >= this.stringLimit) this.strings.clear()
       this.strings.set(key, slot)
       return slot
     }
-    if (view.oneWidePart && !Array.isArray(key)) {
-      k = this.codec.one(key)
-      row = view.nativeLocate === null ? view.locate([k], insert) : view.locateNative(k, insert)
+    let low, high
+    if (typeof key === 'number') {
+      // Number keys go to the native core as numbers: no BigInt at all.
+      this.codec.checkOne(key)
+      low = key >>> 0
+      high = (key - low) / 4294967296
     } else {
-      const parts = this.codec.parts(key)
-      row = view.locate(parts, insert)
-      k = parts.length === 1 ? parts[0] : undefined
-    }
-    if (row < 0) return -1
-    if (FAILPOINTS && view.inserted) failpoint('after-claim')
-    const slot = this.toSlot(row)
-    if (k !== undefined) {
+      const k = this.codec.one(key)
       SPLIT64[0] = k
-      const low = SPLIT32[LOW]
-      const high = SPLIT32[HIGH]
-      const i = low & this.mask
-      // The same key as a number, when it is one (below 2^53): from the
-      // halves, which costs less than Number(bigint).
-      this.cacheNumber[i] = high < 0x20_0000 ? high * 4294967296 + low : NaN
-      this.cacheLow[i] = low
-      this.cacheHigh[i] = high
-      this.cacheSlot[i] = slot
+      low = SPLIT32[LOW]
+      high = SPLIT32[HIGH]
     }
+    const slot = this.found(view.locate(key, insert))
+    if (slot < 0) return -1
+    const i = low & this.mask
+    // The key as a number, when it is one (below 2^53): from the halves,
+    // which costs less than Number(bigint).
+    this.cacheNumber[i] = high < 0x20_0000 ? high * 4294967296 + low : NaN
+    this.cacheLow[i] = low
+    this.cacheHigh[i] = high
+    this.cacheSlot[i] = slot
     return slot
   }
 
-  /** Live iteration over complete keys: [user-facing key, row] pairs. */
-  *rows() {
+  /** A located row's slot (-1 stays -1), after the after-claim failpoint. */
+  found(row) {
+    if (row < 0) return -1
+    if (FAILPOINTS && this.view.inserted) failpoint('after-claim')
+    return this.toSlot(row)
+  }
+
+  /** A key given as an array (or a composite key given otherwise, which throws). */
+  missParts(key, insert) {
+    // The parts are read once: the cache keeps what was checked.
+    const given = Array.isArray(key) ? key.slice() : key
+    const parts = this.codec.parts(given)
     const view = this.view
-    for (let row = 0; row < view.rows; row++) {
-      const parts = view.readKey(row)
-      if (parts !== null) yield [this.codec.fromParts(parts), row]
+    const words = view.take(this.count)
+    let r
+    try {
+      for (let i = 0; i < parts.length; i++) words.u64[i] = parts[i]
+      view.locateWords(words, 1, insert)
+      r = words.f64[0]
+    } finally {
+      view.give(words)
+    }
+    view.inserted = r >= 0 && r % 2 === 1
+    const slot = this.found(r < 0 ? -1 : (r - (r % 2)) / 2)
+    if (slot < 0) return -1
+    if (this.parts === null) this.parts = new PartsCache(this.count, this.partsSize)
+    this.parts.set(given, slot)
+    return slot
+  }
+
+  /**
+   * Locates every key of the array `keys` in one native call (the core
+   * overlaps their memory misses), checking all of them first: a bad key
+   * throws (naming `keys[i]`) before anything changes. Calls
+   * `use(results, n)` with the results (`results[i]`: row · 2 + inserted, or
+   * -1 when absent), valid during the call only. Bypasses the caches.
+   */
+  many(keys, insert, use) {
+    if (!Array.isArray(keys)) throw typeError('keys', 'an array of keys', keys)
+    const n = keys.length
+    if (n === 0) return use(null, 0)
+    const view = this.view
+    if (view.closed) throw closedError()
+    const count = this.count
+    const words = view.take(n * count)
+    try {
+      for (let i = 0; i < n; i++) this.write(words, i * count, keys[i], i)
+      view.locateWords(words, n, insert)
+      return use(words.f64, n)
+    } finally {
+      view.give(words)
     }
   }
+
+  /** Writes key `i` of a bulk call at word `w`, checked. */
+  write(words, w, key, i) {
+    if (this.count === 1) {
+      if (typeof key === 'number' && key >= 1 && key <= this.maxNumber && Number.isInteger(key)) {
+        const low = key >>> 0
+        words.u32[2 * w] = low
+        words.u32[2 * w + 1] = (key - low) / 4294967296
+        return
+      }
+      if (typeof key === 'bigint' && key >= 1n && BigInt.asUintN(this.partBits, key) === key) {
+        words.u64[w] = key
+        return
+      }
+      if (typeof key === 'string' && this.view.k64 === 1) {
+        const part = stringPart(key)
+        if (part !== null) {
+          words.u64[w] = part
+          return
+        }
+      }
+    }
+    const parts = this.codec.parts(key, `keys[${i}]`)
+    for (let j = 0; j < parts.length; j++) words.u64[w + j] = parts[j]
+  }
+
+  /**
+   * Live iteration over complete keys: [user-facing key, row] pairs, read
+   * from the core's scan in batches (src/binding/locate.rs, keyRows).
+   */
+  *rows() {
+    const view = this.view
+    const count = this.count
+    // Its own words: iterations may interleave with each other and with
+    // every other call.
+    const words = new Words(2 + BATCH * (1 + count))
+    let from = 0
+    while (from < view.rows) {
+      view.keyRows(from, words)
+      const found = words.f64[0]
+      from = words.f64[1]
+      for (let j = 0; j < found; j++) {
+        if (view.closed) throw closedError()
+        const at = 2 + j * (1 + count)
+        yield [keyAt(words, at + 1, count, view.k64), words.f64[at]]
+      }
+    }
+  }
+}
+
+/** Keys an iteration reads from the core per call. */
+const BATCH = 128
+
+/** The user-facing key whose parts are at word `w`: 64-bit parts as bigints, 32-bit ones as numbers. */
+function keyAt(words, w, count, k64) {
+  if (count === 1) return k64 === 1 ? words.u64[w] : words.u32[2 * w]
+  const out = new Array(count)
+  for (let i = 0; i < count; i++) out[i] = i < k64 ? words.u64[w + i] : words.u32[2 * (w + i)]
+  return out
 }
 
 /** What a closed table's methods reach: everything throws ERR_ATOMIC_DICT_CLOSED. */
@@ -160,6 +266,10 @@ class ClosedKeys {
   }
 
   miss() {
+    throw closedError()
+  }
+
+  many() {
     throw closedError()
   }
 

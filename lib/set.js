@@ -45,6 +45,22 @@ class AtomicSet extends SharedTable {
     return this.#view.inserted
   }
 
+  /**
+   * Inserts every key of `keys` (an array) in one call into the core, which
+   * overlaps their memory misses; returns, in order, whether this call
+   * inserted each (a key given twice is inserted once). Every key is
+   * checked before any is inserted; a full table throws
+   * ERR_ATOMIC_DICT_FULL (keys before the one that did not fit may have
+   * been inserted).
+   */
+  addMany(keys) {
+    return this.#keys.many(keys, true, (r, n) => {
+      const out = new Array(n)
+      for (let i = 0; i < n; i++) out[i] = r[i] % 2 === 1
+      return out
+    })
+  }
+
   has(key) {
     return this.#keys.slot(key, false) >= 0
   }

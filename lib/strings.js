@@ -32,4 +32,11 @@ function stringKey(s, name = 'key') {
   return k
 }
 
-module.exports = { stringKey, checkString }
+/** The key part of the string `s`, or null when it cannot be a key (a lone surrogate). */
+function stringPart(s) {
+  const known = memo.get(s)
+  if (known !== undefined) return known
+  return s.isWellFormed() ? stringKey(s) : null
+}
+
+module.exports = { stringKey, stringPart, checkString }

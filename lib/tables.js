@@ -42,9 +42,7 @@ function checkSameMemory(table, view) {
 
 function viewOf(table) {
   try {
-    const view = new TableView(table.buffer())
-    if (view.oneWidePart) view.nativeLocate = table.locator()
-    return view
+    return new TableView(table.buffer(), table.layout(), table.locator())
   } catch (err) {
     table.close()
     throw native.convert(err)

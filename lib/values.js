@@ -40,4 +40,26 @@ function valueChecker(bits) {
   return bits === 64 ? value64 : value32
 }
 
-module.exports = { valueChecker }
+/**
+ * The values of a bulk call for `n` keys, checked with `check`: `given` is
+ * an array of `n` values, or one value for every key. Names the element at
+ * fault (`deltas[3]`).
+ */
+function valuesArg(given, n, check, name) {
+  if (!Array.isArray(given)) return new Array(n).fill(check(given, name))
+  if (given.length !== n) {
+    throw new RangeError(`${name} must have one value per key (${n}), got ${given.length}`)
+  }
+  const out = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const v = given[i]
+    try {
+      out[i] = check(v, name)
+    } catch {
+      check(v, `${name}[${i}]`)
+    }
+  }
+  return out
+}
+
+module.exports = { valueChecker, valuesArg }

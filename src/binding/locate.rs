@@ -1,33 +1,55 @@
-//! A thin native `locate(key, insert)` for tables whose key is one 64-bit
-//! part: the first use of a key in a process, and inserts, run the Rust core
-//! behind a raw N-API function (~15 ns a call) instead of a napi-rs method
-//! (~200 ns with arguments) or the JS twin of the probe (BigInt loads and
-//! compares cost ~25 ns a row there).
+//! The raw N-API functions through which JS finds and inserts keys: every
+//! key shape, every table, one call into the Rust core (the one
+//! implementation of probing). Raw functions (~15 ns a call) rather than
+//! napi-rs methods (~200-600 ns with arguments, ../shared/FINDINGS.md).
 //!
-//! The function is made per table object and carries its table as its data:
-//! `locate(key, insert) -> number` (the key a BigInt, a safe-integer
-//! number, so number keys need no BigInt at all, or a string, hashed here
-//! to its key part as FORMAT.md says), where a result r >= 0 is
-//! `row * 2 + inserted`, -1 absent, -2 full, -3 closed, -4 a bad argument,
-//! -5 an internal error. The JS layer has already checked the key.
+//! `locator()` makes them per table object, each carrying the table as its
+//! data (an `Rc<LocateState>`, freed by the function's finalizer):
+//!
+//! - `locate(key, insert) -> number`, for tables whose key is one part: the
+//!   key a BigInt, a safe-integer number (no BigInt at all) or, for a
+//!   64-bit part, a string (hashed here to its key part, FORMAT.md). The
+//!   result r >= 0 is `row * 2 + inserted`; -1 absent, -2 full, -3 closed,
+//!   -4 a bad argument, -5 an internal error.
+//! - `locateMany(words, n, insert) -> number`, for every shape: `words` is a
+//!   BigUint64Array holding `n` keys of `parts` words each (JS writes them,
+//!   as bigints or as pairs of 32-bit halves); the results replace the first
+//!   `n` words, each an f64 (read through a Float64Array over the same
+//!   memory) with `locate`'s meaning. Returns `n`, or the codes above. All
+//!   keys are checked before any is inserted; on -2 (full), the keys before
+//!   the one that did not fit may have been inserted, and no result is
+//!   written. The memory misses of many keys overlap (core::bulk).
+//! - `keyRows(from, words) -> number`: scans rows from `from` for complete
+//!   keys, writing into `words` (a BigUint64Array) `[count, next]` as f64s,
+//!   then for each key found its row (an f64) and its parts (u64s), as many
+//!   as fit; `next` is where to resume (the row count at the end). Returns
+//!   0, or -3 / -4 / -5. The engine of live iteration.
+//!
+//! JS has checked every argument before the call; they are checked again
+//! here, and a bad one changes nothing.
 
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::{sys, Env, Error, Result, Status};
 
-use crate::core::{Table, TableError};
+use crate::core::{Entry, Table, TableError};
 
 use super::strings::{read_string_key, Scratch};
 
-/// What a locate function reaches: the table until `close()` empties it.
-/// Only ever used on the JS thread that made it (Rc, RefCell).
+/// What the functions reach: the table until `close()` empties it, and
+/// reusable buffers. Only ever used on the JS thread that made it (Rc,
+/// RefCell); a function cannot re-enter itself (it calls no JS).
 pub struct LocateState {
     table: RefCell<Option<Table>>,
     scratch: RefCell<Scratch>,
+    keys: RefCell<Vec<u64>>,
+    rows: RefCell<Vec<u64>>,
+    entries: RefCell<Vec<Entry>>,
 }
 
 impl LocateState {
@@ -35,6 +57,9 @@ impl LocateState {
         Rc::new(LocateState {
             table: RefCell::new(Some(table)),
             scratch: RefCell::new(Scratch::default()),
+            keys: RefCell::new(Vec::new()),
+            rows: RefCell::new(Vec::new()),
+            entries: RefCell::new(Vec::new()),
         })
     }
 
@@ -49,17 +74,20 @@ const CLOSED: f64 = -3.0;
 const BAD_ARGUMENT: f64 = -4.0;
 const INTERNAL: f64 = -5.0;
 
-fn locate(state: &LocateState, key: u64, insert: bool) -> f64 {
-    let table = state.table.borrow();
-    let Some(table) = table.as_ref() else {
-        return CLOSED;
-    };
-    if key == 0 {
+/// The largest safe integer: number keys above it are refused.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+fn found(entry: Entry) -> f64 {
+    (entry.row * 2 + u64::from(entry.inserted)) as f64
+}
+
+fn locate_one(table: &Table, key: u64, insert: bool) -> f64 {
+    if table.check_key(&[key]).is_err() {
         return BAD_ARGUMENT;
     }
     if insert {
         match table.find_or_insert(&[key]) {
-            Ok(entry) => (entry.row * 2 + u64::from(entry.inserted)) as f64,
+            Ok(entry) => found(entry),
             Err(TableError::Full { .. }) => FULL,
         }
     } else {
@@ -67,74 +95,287 @@ fn locate(state: &LocateState, key: u64, insert: bool) -> f64 {
     }
 }
 
-/// The N-API callback. Every N-API status is checked; nothing here panics
-/// (and a panic could not unwind through `extern "C"`: it is caught).
-unsafe extern "C" fn locate_callback(
+/// The arguments of a raw call and the state it carries.
+struct Call<'a> {
     env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    let result = std::panic::catch_unwind(|| {
-        let mut argc = 2usize;
-        let mut argv = [ptr::null_mut(); 2];
+    argv: [sys::napi_value; 3],
+    argc: usize,
+    state: &'a LocateState,
+}
+
+/// # Safety
+/// `env` and `info` must be those N-API passed to the running callback, whose
+/// data is a `LocateState` made by `make_function` (alive while the function
+/// can be called: its finalizer frees it).
+unsafe fn call_info<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<'a>> {
+    let mut argc = 3usize;
+    let mut argv = [ptr::null_mut(); 3];
+    let mut data = ptr::null_mut();
+    // SAFETY: env and info come from N-API for this call; argv has room
+    // for argc values.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            &mut data,
+        )
+    };
+    if status != sys::Status::napi_ok || data.is_null() {
+        return None;
+    }
+    // SAFETY: see the function's contract: `data` is the leaked
+    // Rc<LocateState>, freed only by the finalizer, which cannot run while
+    // the function is being called.
+    let state = unsafe { &*(data as *const LocateState) };
+    Some(Call {
+        env,
+        argv,
+        argc,
+        state,
+    })
+}
+
+impl Call<'_> {
+    fn bool_arg(&self, i: usize) -> Option<bool> {
+        let mut out = false;
+        // SAFETY: argv[i] is a value of this call (or null past argc, which
+        // N-API rejects with a status).
+        let ok = unsafe { sys::napi_get_value_bool(self.env, self.argv[i], &mut out) };
+        (i < self.argc && ok == sys::Status::napi_ok).then_some(out)
+    }
+
+    fn number_arg(&self, i: usize) -> Option<f64> {
+        let mut out = 0f64;
+        // SAFETY: as in bool_arg.
+        let ok = unsafe { sys::napi_get_value_double(self.env, self.argv[i], &mut out) };
+        (i < self.argc && ok == sys::Status::napi_ok).then_some(out)
+    }
+
+    /// A count or index argument: an integer in [0, 2^53).
+    fn index_arg(&self, i: usize) -> Option<u64> {
+        let n = self.number_arg(i)?;
+        ((0.0..=MAX_SAFE).contains(&n) && n.fract() == 0.0).then_some(n as u64)
+    }
+
+    /// The words of a BigUint64Array argument over an ordinary ArrayBuffer.
+    fn words_arg(&self, i: usize) -> Option<&[AtomicU64]> {
+        if i >= self.argc {
+            return None;
+        }
+        let mut kind = sys::TypedarrayType::int8_array;
+        let mut len = 0usize;
         let mut data = ptr::null_mut();
-        // SAFETY: env and info come from N-API for this call; argv has room
-        // for argc values.
+        let mut buffer = ptr::null_mut();
+        let mut offset = 0usize;
+        // SAFETY: argv[i] is a value of this call; N-API checks that it is
+        // a typed array.
         let status = unsafe {
-            sys::napi_get_cb_info(
-                env,
-                info,
-                &mut argc,
-                argv.as_mut_ptr(),
-                ptr::null_mut(),
+            sys::napi_get_typedarray_info(
+                self.env,
+                self.argv[i],
+                &mut kind,
+                &mut len,
                 &mut data,
+                &mut buffer,
+                &mut offset,
             )
         };
-        if status != sys::Status::napi_ok || argc < 2 || data.is_null() {
-            return BAD_ARGUMENT;
-        }
-        // SAFETY: `data` is the Rc<LocateState> leaked in `make_locator`,
-        // freed only by the function's finalizer, which cannot run while
-        // the function is being called.
-        let state = unsafe { &*(data as *const LocateState) };
-        let mut key = 0u64;
-        let mut lossless = false;
-        // SAFETY: argv[0] is a value of this call; N-API checks its type.
-        let status =
-            unsafe { sys::napi_get_value_bigint_uint64(env, argv[0], &mut key, &mut lossless) };
-        if status == sys::Status::napi_ok {
-            if !lossless {
-                return BAD_ARGUMENT;
-            }
-        } else {
-            let mut number = 0f64;
-            // SAFETY: as above.
-            if unsafe { sys::napi_get_value_double(env, argv[0], &mut number) }
+        let mut plain = false;
+        // SAFETY: `buffer` is the typed array's buffer, a value of this call.
+        // A SharedArrayBuffer is not an ArrayBuffer here, and is refused:
+        // only this thread may touch the words while we hold them.
+        let is_buffer = status == sys::Status::napi_ok
+            && unsafe { sys::napi_is_arraybuffer(self.env, buffer, &mut plain) }
                 == sys::Status::napi_ok
-            {
-                // A number key: a safe integer (checked again).
-                if !(1.0..=9_007_199_254_740_991.0).contains(&number) || number.fract() != 0.0 {
-                    return BAD_ARGUMENT;
-                }
-                key = number as u64;
-            } else {
-                // A string key. The scratch buffers are only borrowed here,
-                // and locate cannot re-enter itself.
-                let Ok(mut scratch) = state.scratch.try_borrow_mut() else {
-                    return INTERNAL;
-                };
-                // SAFETY: env and argv[0] belong to this call.
-                match unsafe { read_string_key(env, argv[0], &mut scratch) } {
-                    Ok(k) => key = k,
-                    Err(_) => return BAD_ARGUMENT,
-                }
-            }
+            && plain;
+        if !is_buffer
+            || kind != sys::TypedarrayType::biguint64_array
+            || len == 0
+            || data.is_null()
+            || !(data as usize).is_multiple_of(std::mem::align_of::<AtomicU64>())
+        {
+            return None;
         }
-        let mut insert = false;
-        // SAFETY: as above.
-        if unsafe { sys::napi_get_value_bool(env, argv[1], &mut insert) } != sys::Status::napi_ok {
+        // SAFETY: N-API gives the address of the array's first element and
+        // its length: `len` u64s, valid until the array is detached or
+        // collected, neither of which can happen during this call (no JS
+        // runs); the address is aligned (checked), and AtomicU64 has u64's
+        // layout. Atomic accesses make the slice sound to share with the JS
+        // views of the same memory, which do not run meanwhile.
+        Some(unsafe { std::slice::from_raw_parts(data as *const AtomicU64, len) })
+    }
+}
+
+/// `locate(key, insert)`.
+fn locate(call: &Call) -> f64 {
+    let state = call.state;
+    let table = state.table.borrow();
+    let Some(table) = table.as_ref() else {
+        return CLOSED;
+    };
+    let Some(insert) = call.bool_arg(1) else {
+        return BAD_ARGUMENT;
+    };
+    if call.argc < 1 || table.layout().parts() != 1 {
+        return BAD_ARGUMENT;
+    }
+    let arg = call.argv[0];
+    let mut key = 0u64;
+    let mut lossless = false;
+    // SAFETY: arg is a value of this call; N-API checks its type.
+    let status = unsafe { sys::napi_get_value_bigint_uint64(call.env, arg, &mut key, &mut lossless) };
+    if status == sys::Status::napi_ok {
+        if !lossless {
             return BAD_ARGUMENT;
         }
-        locate(state, key, insert)
+    } else if let Some(number) = call.number_arg(0) {
+        // A number key: a safe integer (checked again).
+        if !(1.0..=MAX_SAFE).contains(&number) || number.fract() != 0.0 {
+            return BAD_ARGUMENT;
+        }
+        key = number as u64;
+    } else {
+        // A string key, which only a 64-bit part can be (a string's part
+        // may happen to fit in 32 bits: check the table, not the part).
+        if table.layout().geometry.k64 != 1 {
+            return BAD_ARGUMENT;
+        }
+        let Ok(mut scratch) = state.scratch.try_borrow_mut() else {
+            return INTERNAL;
+        };
+        // SAFETY: env and arg belong to this call.
+        match unsafe { read_string_key(call.env, arg, &mut scratch) } {
+            Ok(k) => key = k,
+            Err(_) => return BAD_ARGUMENT,
+        }
+    }
+    locate_one(table, key, insert)
+}
+
+/// `locateMany(words, n, insert)`.
+fn locate_many(call: &Call) -> f64 {
+    let state = call.state;
+    let table = state.table.borrow();
+    let Some(table) = table.as_ref() else {
+        return CLOSED;
+    };
+    let (Some(words), Some(n), Some(insert)) =
+        (call.words_arg(0), call.index_arg(1), call.bool_arg(2))
+    else {
+        return BAD_ARGUMENT;
+    };
+    let parts = table.layout().parts();
+    let n = n as usize;
+    if n == 0 || n.checked_mul(parts).is_none_or(|w| w > words.len()) {
+        return BAD_ARGUMENT;
+    }
+    let (Ok(mut keys), Ok(mut rows), Ok(mut entries)) = (
+        state.keys.try_borrow_mut(),
+        state.rows.try_borrow_mut(),
+        state.entries.try_borrow_mut(),
+    ) else {
+        return INTERNAL;
+    };
+    keys.clear();
+    keys.extend(words[..n * parts].iter().map(|w| w.load(Ordering::Relaxed)));
+    // Every key is checked before any is inserted.
+    if keys.chunks_exact(parts).any(|key| table.check_key(key).is_err()) {
+        return BAD_ARGUMENT;
+    }
+    if insert {
+        entries.clear();
+        entries.resize(
+            n,
+            Entry {
+                row: 0,
+                inserted: false,
+            },
+        );
+        if table.find_or_insert_many(&keys, parts, &mut entries).is_err() {
+            return FULL;
+        }
+        for (word, &entry) in words.iter().zip(entries.iter()) {
+            word.store(found(entry).to_bits(), Ordering::Relaxed);
+        }
+    } else {
+        rows.clear();
+        rows.resize(n, 0);
+        table.find_many(&keys, parts, &mut rows);
+        for (word, &row) in words.iter().zip(rows.iter()) {
+            let r = if row == u64::MAX { ABSENT } else { (row * 2) as f64 };
+            word.store(r.to_bits(), Ordering::Relaxed);
+        }
+    }
+    n as f64
+}
+
+/// `keyRows(from, words)`.
+fn key_rows(call: &Call) -> f64 {
+    let state = call.state;
+    let table = state.table.borrow();
+    let Some(table) = table.as_ref() else {
+        return CLOSED;
+    };
+    let (Some(from), Some(words)) = (call.index_arg(0), call.words_arg(1)) else {
+        return BAD_ARGUMENT;
+    };
+    let parts = table.layout().parts();
+    let room = words.len().saturating_sub(2) / (1 + parts);
+    let (Ok(mut rows), Ok(mut key)) = (state.rows.try_borrow_mut(), state.keys.try_borrow_mut())
+    else {
+        return INTERNAL;
+    };
+    if room == 0 {
+        return BAD_ARGUMENT;
+    }
+    let end = table.layout().rows();
+    let from = from.min(end);
+    rows.clear();
+    rows.resize(room, 0);
+    let (count, next) = table.next_key_rows(from, &mut rows);
+    key.clear();
+    key.resize(parts, 0);
+    let mut written = 0usize;
+    let mut resume = next;
+    for &row in &rows[..count] {
+        // A complete key never changes, so this read agrees with the scan's.
+        if !table.read_key(row, &mut key) {
+            // Unreachable (parts are never cleared); resume at this row.
+            resume = row;
+            break;
+        }
+        let at = 2 + written * (1 + parts);
+        words[at].store((row as f64).to_bits(), Ordering::Relaxed);
+        for (word, &part) in words[at + 1..at + 1 + parts].iter().zip(key.iter()) {
+            word.store(part, Ordering::Relaxed);
+        }
+        written += 1;
+    }
+    words[0].store((written as f64).to_bits(), Ordering::Relaxed);
+    words[1].store((resume as f64).to_bits(), Ordering::Relaxed);
+    0.0
+}
+
+/// One raw callback per function: runs `body` with the call's arguments,
+/// catching panics (which cannot unwind through `extern "C"`), and returns
+/// its number to JS.
+///
+/// # Safety
+/// As `call_info`.
+unsafe fn respond(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    body: fn(&Call) -> f64,
+) -> sys::napi_value {
+    let result = std::panic::catch_unwind(|| {
+        // SAFETY: this function's contract.
+        match unsafe { call_info(env, info) } {
+            Some(call) => body(&call),
+            None => BAD_ARGUMENT,
+        }
     })
     .unwrap_or(INTERNAL);
     let mut out = ptr::null_mut();
@@ -144,9 +385,34 @@ unsafe extern "C" fn locate_callback(
     out
 }
 
+unsafe extern "C" fn locate_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: N-API calls this with its own env and info, for a function
+    // made by make_function.
+    unsafe { respond(env, info, locate) }
+}
+
+unsafe extern "C" fn locate_many_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as locate_callback.
+    unsafe { respond(env, info, locate_many) }
+}
+
+unsafe extern "C" fn key_rows_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as locate_callback.
+    unsafe { respond(env, info, key_rows) }
+}
+
 unsafe extern "C" fn finalize_state(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    // SAFETY: `data` is the pointer from Rc::into_raw in `make_locator`, and
-    // the finalizer runs once.
+    // SAFETY: `data` is the pointer from Rc::into_raw in `make_function`,
+    // and each function's finalizer runs once.
     drop(unsafe { Rc::from_raw(data as *const LocateState) });
 }
 
@@ -156,25 +422,31 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
     } else {
         Err(Error::new(
             Status::GenericFailure,
-            format!("cannot make the locate function: {what}"),
+            format!("cannot make the locate functions: {what}"),
         ))
     }
 }
 
-/// Makes the JS function `locate(key, insert)` over `state`.
-pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Unknown<'env>> {
-    let raw_env = env.raw();
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// A JS function named `name` running `callback` with `state` as its data.
+fn make_function(
+    env: sys::napi_env,
+    name: &std::ffi::CStr,
+    callback: Callback,
+    state: &Rc<LocateState>,
+) -> Result<sys::napi_value> {
     let data = Rc::into_raw(state.clone()) as *mut c_void;
-    let name = c"locate";
     let mut function = ptr::null_mut();
-    // SAFETY: raw_env is the current env; name is NUL-terminated; `data`
-    // stays valid until the finalizer added below frees it.
+    // SAFETY: env is the current env; name is NUL-terminated and its
+    // length is given; `data` stays valid until the finalizer added below
+    // frees it.
     let status = unsafe {
         sys::napi_create_function(
-            raw_env,
+            env,
             name.as_ptr(),
-            6,
-            Some(locate_callback),
+            name.count_bytes() as isize,
+            Some(callback),
             data,
             &mut function,
         )
@@ -188,7 +460,7 @@ pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Unk
     // `data` when the function is collected.
     let status = unsafe {
         sys::napi_add_finalizer(
-            raw_env,
+            env,
             function,
             data,
             Some(finalize_state),
@@ -202,6 +474,21 @@ pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Unk
         drop(unsafe { Rc::from_raw(data as *const LocateState) });
         return Err(e);
     }
-    // SAFETY: `function` is a valid value of `raw_env`.
-    Ok(unsafe { Unknown::from_raw_unchecked(raw_env, function) })
+    Ok(function)
+}
+
+/// `{ locate, locateMany, keyRows }` over `state`.
+pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Object<'env>> {
+    let raw = env.raw();
+    let mut object = Object::new(env)?;
+    for (name, key, callback) in [
+        (c"locate", "locate", locate_callback as Callback),
+        (c"locateMany", "locateMany", locate_many_callback),
+        (c"keyRows", "keyRows", key_rows_callback),
+    ] {
+        let function = make_function(raw, name, callback, state)?;
+        // SAFETY: `function` is a valid value of `raw`.
+        object.set_named_property(key, unsafe { Unknown::from_raw_unchecked(raw, function) })?;
+    }
+    Ok(object)
 }

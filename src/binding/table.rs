@@ -5,11 +5,11 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{ArrayBuffer, BigInt, Unknown};
+use napi::bindgen_prelude::{ArrayBuffer, BigInt, Object};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::core::format::HEADER_BYTES;
+use crate::core::format::{BLOCK_BYTES, HEADER_BYTES};
 use crate::core::{Backing, FormatError, Geometry, Kind, Layout, Op, Table, Words};
 use crate::futex::{self, WaitWord};
 use crate::shm::Mapping;
@@ -23,7 +23,7 @@ pub(super) fn fail(code: &str, msg: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, format!("{code}|{msg}"))
 }
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
+pub(super) fn invalid(msg: impl std::fmt::Display) -> Error {
     fail("ERR_INVALID_ARG_VALUE", msg)
 }
 
@@ -98,6 +98,25 @@ pub(super) fn report(r: crate::core::Report) -> VerifyReport {
         unreachable_keys: r.unreachable_keys as f64,
         problems: r.problems,
     }
+}
+
+/// A table's layout as Rust validated it (see `NativeTable::layout`).
+#[napi(object)]
+pub struct TableLayout {
+    pub is_set: bool,
+    pub signed: bool,
+    pub k64: u32,
+    pub k32: u32,
+    pub value_bits: u32,
+    pub capacity: f64,
+    pub row_bytes: u32,
+    pub rows_per_block: u32,
+    pub block_count: f64,
+    pub rows: f64,
+    pub value_offset: u32,
+    pub header_bytes: u32,
+    pub block_bytes: u32,
+    pub total_bytes: f64,
 }
 
 /// A table mapped into this process.
@@ -222,7 +241,7 @@ pub fn open_table(
     ))
 }
 
-fn key_parts(key: Vec<BigInt>) -> Result<Vec<u64>> {
+pub(super) fn key_parts(key: Vec<BigInt>) -> Result<Vec<u64>> {
     key.iter()
         .map(|part| match part.get_u64() {
             (false, v, true) => Ok(v),
@@ -309,24 +328,43 @@ impl NativeTable {
         }
     }
 
-    /// A raw N-API function `locate(keyBigInt, insert)` for this table (see
-    /// binding/locate.rs); only for tables whose key is one 64-bit part.
+    /// The raw N-API functions `{ locate, locateMany, keyRows }` through
+    /// which JS finds, inserts and lists this table's keys (binding/locate.rs).
     #[napi]
-    pub fn locator<'env>(&mut self, env: &'env Env) -> Result<Unknown<'env>> {
+    pub fn locator<'env>(&mut self, env: &'env Env) -> Result<Object<'env>> {
         let table = self.inner()?.table.clone();
-        let g = table.layout().geometry;
-        if g.k64 != 1 || g.k32 != 0 {
-            return Err(invalid(
-                "locator() is for tables whose key is one 64-bit part",
-            ));
-        }
         let state = match &self.locator {
             Some(state) => state.clone(),
             None => LocateState::new(table),
         };
-        let function = make_locator(env, &state)?;
+        let functions = make_locator(env, &state)?;
         self.locator = Some(state);
-        Ok(function)
+        Ok(functions)
+    }
+
+    /// The layout Rust validated when it made or attached the table, which
+    /// the JS view is built from (never from a second read of the header,
+    /// which a peer could have rewritten since).
+    #[napi]
+    pub fn layout(&self) -> Result<TableLayout> {
+        let layout = *self.inner()?.table.layout();
+        let g = layout.geometry;
+        Ok(TableLayout {
+            is_set: g.kind == Kind::Set,
+            signed: g.signed,
+            k64: g.k64,
+            k32: g.k32,
+            value_bits: g.value_bits,
+            capacity: g.capacity as f64,
+            row_bytes: layout.row_bytes as u32,
+            rows_per_block: layout.rows_per_block as u32,
+            block_count: layout.block_count as f64,
+            rows: layout.rows() as f64,
+            value_offset: layout.value_offset as u32,
+            header_bytes: HEADER_BYTES as u32,
+            block_bytes: BLOCK_BYTES as u32,
+            total_bytes: layout.total_bytes() as f64,
+        })
     }
 
     /// Audits every row against the table's invariants (see core::verify).

@@ -1,10 +1,17 @@
 //! Test hooks inside the insert path, for the reliability tests
-//! (`__test__/admission.test.js`, docs/RELIABILITY.md "The failpoints"). The
-//! JS twin has the same points (`lib/failpoint.js`) for the keys it inserts
-//! itself. Both read `ATOMIC_DICT_FAILPOINT` once; when it names none of the
-//! points below, each hook costs one load of a `OnceLock` on the paths that
-//! admit or refuse an insert (never on lookups or value operations).
+//! (`__test__/admission.test.js`, `__test__/reliability.test.js`,
+//! docs/RELIABILITY.md "The failpoints"). `ATOMIC_DICT_FAILPOINT` is read
+//! once (lib/failpoint.js reads the same variable for the one point the JS
+//! layer has, `after-claim`); when it names none of the points below, each
+//! hook costs one load of a `OnceLock` on the paths that admit, refuse or
+//! claim an insert (never on lookups or value operations).
 //!
+//! - `after-part`: the process SIGKILLs itself right after claiming a key
+//!   part that is not the key's last, before claiming the next: the row
+//!   stays partial (anyone inserting the same key completes it).
+//! - `before-count`: it SIGKILLs itself right after claiming a key's last
+//!   part, before counting the key: `size` stays one short (until
+//!   `repair_counts()`).
 //! - `after-admit`: the process SIGKILLs itself right after an insert was
 //!   admitted, before it claims a row: the admission leaks (`verify()`
 //!   reports it, `repair_counts()` gives it back).
@@ -33,6 +40,8 @@ mod imp {
     enum Point {
         None,
         KillAfterAdmit,
+        KillAfterPart,
+        KillBeforeCount,
         PauseAfterAdmit { waiters: u64 },
     }
 
@@ -42,6 +51,8 @@ mod imp {
             let name = std::env::var("ATOMIC_DICT_FAILPOINT").unwrap_or_default();
             match name.split_once(':') {
                 _ if name == "after-admit" => Point::KillAfterAdmit,
+                _ if name == "after-part" => Point::KillAfterPart,
+                _ if name == "before-count" => Point::KillBeforeCount,
                 _ if name == "pause-after-admit" => Point::PauseAfterAdmit { waiters: 1 },
                 Some(("pause-after-admit", n)) => match n.parse() {
                     Ok(waiters) => Point::PauseAfterAdmit { waiters },
@@ -52,14 +63,28 @@ mod imp {
         })
     }
 
+    fn die() {
+        // SAFETY: kill(2) on our own pid has no memory-safety
+        // preconditions; SIGKILL does not return.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+
+    pub fn after_part() {
+        if point() == Point::KillAfterPart {
+            die();
+        }
+    }
+
+    pub fn before_count() {
+        if point() == Point::KillBeforeCount {
+            die();
+        }
+    }
+
     pub fn after_admit(words: &Words) {
         match point() {
-            Point::None => {}
-            Point::KillAfterAdmit => {
-                // SAFETY: kill(2) on our own pid has no memory-safety
-                // preconditions; SIGKILL does not return.
-                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
-            }
+            Point::None | Point::KillAfterPart | Point::KillBeforeCount => {}
+            Point::KillAfterAdmit => die(),
             Point::PauseAfterAdmit { waiters } => {
                 static PAUSED: AtomicBool = AtomicBool::new(false);
                 if PAUSED.swap(true, Ordering::Relaxed) {
@@ -130,4 +155,18 @@ pub(crate) fn refused(words: &Words) {
     imp::refused(words);
     #[cfg(loom)]
     let _ = words;
+}
+
+/// Right after a key part that is not the last was claimed.
+#[inline]
+pub(crate) fn after_part() {
+    #[cfg(not(loom))]
+    imp::after_part();
+}
+
+/// Right after a key's last part was claimed, before the key is counted.
+#[inline]
+pub(crate) fn before_count() {
+    #[cfg(not(loom))]
+    imp::before_count();
 }

@@ -4,6 +4,7 @@
 mod failpoint;
 pub mod format;
 pub mod hash;
+mod interim;
 pub mod memory;
 pub mod stats;
 pub mod string_key;

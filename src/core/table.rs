@@ -461,8 +461,11 @@ impl Table {
             match self.claim_part(off, wide, want) {
                 Ok(()) => {
                     if i == last {
+                        failpoint::before_count();
                         self.entries().fetch_add(1, Ordering::AcqRel);
                         inserted = true;
+                    } else {
+                        failpoint::after_part();
                     }
                 }
                 Err(actual) => {
