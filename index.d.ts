@@ -344,6 +344,23 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
   /** A handle on the key's value, inserting the key when absent. */
   slot(key: KeyIn<P>): AtomicValue<V>
   /**
+   * Bulk: the values of `keys` in one call into the core (which overlaps
+   * their memory misses), `undefined` for absent keys; never inserts. Every
+   * key is checked first (a bad one throws, naming `keys[i]`).
+   */
+  getMany(keys: readonly KeyIn<P>[]): (V | undefined)[]
+  /** Bulk: the values of `keys`, 0 for absent keys; never inserts. */
+  loadMany(keys: readonly KeyIn<P>[]): V[]
+  /**
+   * Bulk: adds `deltas[i]` (or `deltas`, for every key) to each key's value,
+   * in order, inserting absent keys; returns the values before. Everything is
+   * checked before anything changes; a full table throws before any value
+   * changes (keys before the one that did not fit may have been inserted).
+   */
+  addMany(keys: readonly KeyIn<P>[], deltas: readonly ValueIn<V>[] | ValueIn<V>): V[]
+  /** Bulk: stores `values[i]` (or `values`, for every key) in each key, inserting absent keys. */
+  storeMany(keys: readonly KeyIn<P>[], values: readonly ValueIn<V>[] | ValueIn<V>): void
+  /**
    * Blocks the calling thread while the key's value is `expected`, until a
    * `notify` on the key from any process, or `timeoutMs` (default: no
    * timeout). An absent key reads 0: waiting for 0 inserts it. A 64-bit
@@ -417,6 +434,11 @@ export declare const AtomicDict: {
 export interface AtomicSet<P extends KeyParts = [bigint]> extends SharedTable {
   /** Inserts the key; `true` only for the call (in any process) that inserted it. */
   add(key: KeyIn<P>): boolean
+  /**
+   * Bulk: inserts every key in one call into the core; for each, in order,
+   * whether this call inserted it (a key given twice: `true`, then `false`).
+   */
+  addMany(keys: readonly KeyIn<P>[]): boolean[]
   /** Whether the key is in the set. */
   has(key: KeyIn<P>): boolean
   /** Keys in the set, exact, O(1). */

@@ -7,9 +7,10 @@
 // inserter exactly between its admission and its claim until the callers
 // racing it have been refused and are waiting; after-admit SIGKILLs it there.
 //
-// Every case runs for the three insert paths: a one-part 64-bit key (the
-// native core, src/binding/locate.rs), a composite key and a one-part 32-bit
-// key (the JS twin of the probe, lib/table.js).
+// Every case runs for the three ways keys reach the core (src/binding/
+// locate.rs): a one-part 64-bit key and a one-part 32-bit key (locate, the
+// key as an argument), and a composite key (locateMany, the parts written
+// into a scratch of words).
 
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
@@ -23,12 +24,12 @@ const CHILD_TIMEOUT_MS = 20_000
 const FULL_EXIT = 3
 
 const SHAPES = [
-  { name: 'one-part 64-bit key (native core)', options: {}, keys: [11n, 22n, 33n] },
+  { name: 'one-part 64-bit key (locate)', options: {}, keys: [11n, 22n, 33n] },
   // No two share a first part: with a shared one the caller of the other key
   // may complete the row the admitter starts and win (legitimately; loom's
   // e_capacity_gate_three_callers_two_composite_keys covers that).
-  { name: 'composite key (JS twin)', options: { k64: 1, k32: 1 }, keys: [[1n, 1], [2n, 2], [3n, 3]] },
-  { name: 'one-part 32-bit key (JS twin)', options: { k64: 0, k32: 1 }, keys: [11, 22, 33] },
+  { name: 'composite key (locateMany)', options: { k64: 1, k32: 1 }, keys: [[1n, 1], [2n, 2], [3n, 3]] },
+  { name: 'one-part 32-bit key (locate)', options: { k64: 0, k32: 1 }, keys: [11, 22, 33] },
 ]
 
 /**

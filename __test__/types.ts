@@ -101,6 +101,20 @@ for (const [[route, code], value] of routes) {
   const v: number = value
   void r, c, v
 }
+// Bulk calls take arrays of keys and give arrays back.
+const many: (bigint | undefined)[] = counts.getMany([1n, 2, 'route:/api'])
+const loadedMany: bigint[] = counts.loadMany([1n, 2])
+const beforeMany: bigint[] = counts.addMany([1n, 2n], [1n, 2])
+const beforeOne: bigint[] = counts.addMany([1n, 2n], 1n)
+counts.storeMany([1n, 2n], 0n)
+const smallMany: number[] = small.addMany([1, 2], 1)
+const pairMany: bigint[] = pairs.addMany([[1n, 2n, 3], [1, 'GET', 3]], 1n)
+// @ts-expect-error a 32-bit table's bulk results are numbers
+const wrongMany: bigint[] = small.loadMany([1])
+// @ts-expect-error a key of this table has 3 parts, in bulk too
+pairs.getMany([[1n, 2n]])
+void many, loadedMany, beforeMany, beforeOne, smallMany, pairMany
+
 // A shape known only at run time gives arrays of either kind of part.
 const dynamicK64: number = Number(process.env.K64 ?? 1)
 const dynamic = new AtomicDict(100, { k64: dynamicK64 })
@@ -109,6 +123,8 @@ const dynamicKeys: Array<bigint | number> = [...dynamic.keys()][0] ?? []
 
 const set = new AtomicSet(100)
 const inserted: boolean = set.add(1n)
+const insertedMany: boolean[] = set.addMany([1n, 2, "x"])
+void insertedMany
 for (const key of set) {
   const k: bigint = key
   void k

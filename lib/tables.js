@@ -115,4 +115,4 @@ function repairCounts({ native: table, view }) {
   return native.call(() => table.repairCounts())
 }
 
-module.exports = { verify, repairCounts, FROM_NATIVE, internals, createTable, attachFd, openTable, closeTable }
+module.exports = { verify, repairCounts, FROM_NATIVE, internals, createTable, attachFd, openTable, closeTable, viewOf }

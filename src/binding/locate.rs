@@ -226,7 +226,8 @@ fn locate(call: &Call) -> f64 {
     let mut key = 0u64;
     let mut lossless = false;
     // SAFETY: arg is a value of this call; N-API checks its type.
-    let status = unsafe { sys::napi_get_value_bigint_uint64(call.env, arg, &mut key, &mut lossless) };
+    let status =
+        unsafe { sys::napi_get_value_bigint_uint64(call.env, arg, &mut key, &mut lossless) };
     if status == sys::Status::napi_ok {
         if !lossless {
             return BAD_ARGUMENT;
@@ -282,7 +283,10 @@ fn locate_many(call: &Call) -> f64 {
     keys.clear();
     keys.extend(words[..n * parts].iter().map(|w| w.load(Ordering::Relaxed)));
     // Every key is checked before any is inserted.
-    if keys.chunks_exact(parts).any(|key| table.check_key(key).is_err()) {
+    if keys
+        .chunks_exact(parts)
+        .any(|key| table.check_key(key).is_err())
+    {
         return BAD_ARGUMENT;
     }
     if insert {
@@ -294,7 +298,10 @@ fn locate_many(call: &Call) -> f64 {
                 inserted: false,
             },
         );
-        if table.find_or_insert_many(&keys, parts, &mut entries).is_err() {
+        if table
+            .find_or_insert_many(&keys, parts, &mut entries)
+            .is_err()
+        {
             return FULL;
         }
         for (word, &entry) in words.iter().zip(entries.iter()) {
@@ -305,7 +312,11 @@ fn locate_many(call: &Call) -> f64 {
         rows.resize(n, 0);
         table.find_many(&keys, parts, &mut rows);
         for (word, &row) in words.iter().zip(rows.iter()) {
-            let r = if row == u64::MAX { ABSENT } else { (row * 2) as f64 };
+            let r = if row == u64::MAX {
+                ABSENT
+            } else {
+                (row * 2) as f64
+            };
             word.store(r.to_bits(), Ordering::Relaxed);
         }
     }

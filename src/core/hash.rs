@@ -1,6 +1,6 @@
-//! Key hashing and the probe sequence. This is part of the on-memory format:
-//! `lib/hash.js` implements the same functions and `vectors/hash.json` holds
-//! test vectors that both implementations check (see FORMAT.md).
+//! Key hashing and the probe sequence. This is part of the on-memory format
+//! (FORMAT.md), implemented here only; `__test__/vectors/format.json` holds
+//! the vectors that pin it (tests/vectors.rs, __test__/format.test.js).
 
 /// The golden-ratio increment of splitmix64.
 pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
