@@ -25,7 +25,7 @@ const { KeyCodec } = require('./keys')
 const { closedError, typeError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
 const { stringPart } = require('./strings')
-const { PartsCache } = require('./parts-cache')
+const { partsCache } = require('./parts-cache')
 const { Words } = require('./table')
 
 /** The largest cache, in entries (12 bytes each), per table and process. */
@@ -166,7 +166,7 @@ class Keyed {
     view.inserted = r >= 0 && r % 2 === 1
     const slot = this.found(r < 0 ? -1 : (r - (r % 2)) / 2)
     if (slot < 0) return -1
-    if (this.parts === null) this.parts = new PartsCache(this.count, this.partsSize)
+    if (this.parts === null) this.parts = partsCache(this.count, this.partsSize)
     this.parts.set(given, slot)
     return slot
   }

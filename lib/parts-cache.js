@@ -7,49 +7,128 @@
 // value) and allocates nothing. 5 and 5n are the same key but get separate
 // entries.
 //
-// The index comes from a cheap hash of the parts: a number's 32-bit halves,
-// a bigint's (through a BigUint64Array, without BigInt arithmetic), and for
-// a string its length and four of its characters (JS gives no access to the
-// hash V8 keeps in a string; hashing every character would cost more than
-// the cache saves). Strings alike in those characters collide; the cache is
-// two-way, so two such keys share a set without evicting each other, and a
-// third only costs misses (a call into the core), never a wrong slot.
+// The index comes from a cheap hash of the parts: a number's low 32 bits, a
+// bigint's two halves (through a BigUint64Array, without BigInt
+// arithmetic), and for a string its length and its first and last
+// characters (JS gives no access to the hash V8 keeps in a string; hashing
+// every character would cost more than the cache saves). Strings alike in
+// those collide; the cache is two-way, so two such keys share a set without
+// evicting each other, and a third only costs misses (a call into the
+// core), never a wrong slot.
+//
+// Keys of two and of three parts (the usual composite keys) have classes
+// with the parts in separate arrays and the loops unrolled; other counts
+// share a generic one.
 
 const SPLIT64 = new BigUint64Array(1)
 const SPLIT32 = new Uint32Array(SPLIT64.buffer)
 
 function partHash(v) {
-  switch (typeof v) {
-    case 'number':
-      return (v | 0) ^ Math.imul((v / 4294967296) | 0, 0x85ebca6b)
-    case 'string': {
-      const n = v.length
-      if (n === 0) return 0
-      return Math.imul(n, 0x9e3779b1) ^ v.charCodeAt(0) ^ (v.charCodeAt(n - 1) << 8) ^ (v.charCodeAt(n >> 1) << 16) ^ (v.charCodeAt((3 * n) >> 2) << 24)
-    }
-    case 'bigint':
-      SPLIT64[0] = v
-      return SPLIT32[0] ^ Math.imul(SPLIT32[1], 0x85ebca6b)
-    default:
-      return 0
+  if (typeof v === 'string') {
+    const n = v.length
+    return n === 0 ? 0 : Math.imul(n, 0x9e3779b1) ^ v.charCodeAt(0) ^ (v.charCodeAt(n - 1) << 8)
+  }
+  if (typeof v === 'number') return v | 0
+  if (typeof v === 'bigint') {
+    SPLIT64[0] = v
+    return SPLIT32[0] ^ Math.imul(SPLIT32[1], 0x85ebca6b)
+  }
+  return 0
+}
+
+/** The index of a set (its first entry) for hash `h`, under `mask`. */
+function setOf(h, mask) {
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b)
+  return (h ^ (h >>> 13)) & mask
+}
+
+const MIX = 0x9e3779b1
+
+// Every class: `get(key)` (an array of any length) gives the cached slot or
+// -1; `set(key, slot)` caches a checked key of `count` parts that the caller
+// does not change. Empty entries hold 0 parts, which no valid key has, and
+// slot -1. The newest entry of a set goes first, the one it displaces
+// second.
+
+class Parts2 {
+  constructor(entries) {
+    this.mask = (entries - 1) & ~1
+    this.p0 = new Array(entries).fill(0)
+    this.p1 = new Array(entries).fill(0)
+    this.slots = new Float64Array(entries).fill(-1)
+  }
+
+  get(key) {
+    if (key.length !== 2) return -1
+    const a = key[0]
+    const b = key[1]
+    const e = setOf(Math.imul(partHash(a), MIX) ^ partHash(b), this.mask)
+    if (this.p0[e] === a && this.p1[e] === b) return this.slots[e]
+    if (this.p0[e + 1] === a && this.p1[e + 1] === b) return this.slots[e + 1]
+    return -1
+  }
+
+  set(key, slot) {
+    const a = key[0]
+    const b = key[1]
+    const e = setOf(Math.imul(partHash(a), MIX) ^ partHash(b), this.mask)
+    this.p0[e + 1] = this.p0[e]
+    this.p1[e + 1] = this.p1[e]
+    this.slots[e + 1] = this.slots[e]
+    this.p0[e] = a
+    this.p1[e] = b
+    this.slots[e] = slot
   }
 }
 
-class PartsCache {
-  /** A cache for keys of `count` parts with `entries` (a power of two, at least 2) entries. */
+class Parts3 {
+  constructor(entries) {
+    this.mask = (entries - 1) & ~1
+    this.p0 = new Array(entries).fill(0)
+    this.p1 = new Array(entries).fill(0)
+    this.p2 = new Array(entries).fill(0)
+    this.slots = new Float64Array(entries).fill(-1)
+  }
+
+  get(key) {
+    if (key.length !== 3) return -1
+    const a = key[0]
+    const b = key[1]
+    const c = key[2]
+    const e = setOf(Math.imul(Math.imul(partHash(a), MIX) ^ partHash(b), MIX) ^ partHash(c), this.mask)
+    if (this.p0[e] === a && this.p1[e] === b && this.p2[e] === c) return this.slots[e]
+    if (this.p0[e + 1] === a && this.p1[e + 1] === b && this.p2[e + 1] === c) return this.slots[e + 1]
+    return -1
+  }
+
+  set(key, slot) {
+    const a = key[0]
+    const b = key[1]
+    const c = key[2]
+    const e = setOf(Math.imul(Math.imul(partHash(a), MIX) ^ partHash(b), MIX) ^ partHash(c), this.mask)
+    this.p0[e + 1] = this.p0[e]
+    this.p1[e + 1] = this.p1[e]
+    this.p2[e + 1] = this.p2[e]
+    this.slots[e + 1] = this.slots[e]
+    this.p0[e] = a
+    this.p1[e] = b
+    this.p2[e] = c
+    this.slots[e] = slot
+  }
+}
+
+class PartsN {
   constructor(count, entries) {
     this.count = count
-    // Sets of two entries: the index of a set's first.
     this.mask = (entries - 1) & ~1
-    // Empty entries hold 0 parts, which no valid key has, and slot -1.
     this.parts = new Array(entries * count).fill(0)
     this.slots = new Float64Array(entries).fill(-1)
   }
 
   index(key) {
     let h = 0
-    for (let i = 0; i < this.count; i++) h = Math.imul(h ^ partHash(key[i]), 0x9e3779b1) ^ (h >>> 15)
-    return (h ^ (h >>> 16)) & this.mask
+    for (let i = 0; i < this.count; i++) h = Math.imul(h, MIX) ^ partHash(key[i])
+    return setOf(h, this.mask)
   }
 
   same(entry, key) {
@@ -58,7 +137,6 @@ class PartsCache {
     return true
   }
 
-  /** The slot cached for `key` (an array), or -1. */
   get(key) {
     if (key.length !== this.count) return -1
     const e = this.index(key)
@@ -67,12 +145,10 @@ class PartsCache {
     return -1
   }
 
-  /** Caches `slot` for `key`, a checked key (an array of `count` parts) the caller does not change. */
   set(key, slot) {
     const e = this.index(key)
     const parts = this.parts
     const base = e * this.count
-    // The newest entry goes first; the one it displaces moves to second.
     for (let i = 0; i < this.count; i++) {
       parts[base + this.count + i] = parts[base + i]
       parts[base + i] = key[i]
@@ -82,4 +158,11 @@ class PartsCache {
   }
 }
 
-module.exports = { PartsCache }
+/** A cache for keys of `count` parts with `entries` (a power of two, at least 2) entries. */
+function partsCache(count, entries) {
+  if (count === 2) return new Parts2(entries)
+  if (count === 3) return new Parts3(entries)
+  return new PartsN(count, entries)
+}
+
+module.exports = { partsCache, partHash }

@@ -16,15 +16,17 @@ const ABSENT = -1
 const FULL = -2
 const CLOSED = -3
 const BAD_ARGUMENT = -4
+const INTERNAL = -5
 
 /**
  * Words for the native calls: one buffer seen as u64s (key parts as
  * bigints), u32 pairs (key parts from numbers, no BigInt) and f64s (results).
  */
 class Words {
+  /** Words over a new buffer of `count` u64s, or over an existing ArrayBuffer. */
   constructor(count) {
-    const buffer = new ArrayBuffer(8 * count)
-    this.count = count
+    const buffer = typeof count === 'number' ? new ArrayBuffer(8 * count) : count
+    this.count = buffer.byteLength / 8
     this.u64 = new BigUint64Array(buffer)
     this.u32 = new Uint32Array(buffer)
     this.f64 = new Float64Array(buffer)
@@ -67,6 +69,11 @@ class TableView {
     else if (layout.valueBits === 32) this.values = layout.signed ? new Int32Array(buffer) : this.u32
     else this.values = null
     this.nativeLocate = functions.locate
+    this.nativeFind = functions.find
+    this.nativeInsert = functions.insert
+    // The find/insert functions' words (Rust's memory): the key in word 0,
+    // the result in word 1.
+    this.key = new Words(functions.words)
     this.nativeLocateMany = functions.locateMany
     this.nativeKeyRows = functions.keyRows
     // Words for one composite key or a bulk call; taken while in use, so a
@@ -101,10 +108,31 @@ class TableView {
   /**
    * The row of a one-part key (a checked bigint, a safe-integer number, or a
    * string for a 64-bit part), inserting it when `insert`; -1 when absent.
+   * Numbers and bigints go through the key word (find/insert: one N-API
+   * call), strings as the argument of locate (hashed natively).
    * Sets `inserted`. Throws AtomicDictFullError having changed nothing.
    */
   locate(want, insert) {
-    const r = this.nativeLocate(want, insert)
+    let r
+    if (typeof want === 'string') {
+      r = this.nativeLocate(want, insert)
+    } else {
+      // The key into word 0 (a number as two halves: no BigInt), the call,
+      // the result from word 1 (reset first: a call that fails before
+      // writing it leaves an internal error).
+      const key = this.key
+      if (typeof want === 'number') {
+        const low = want >>> 0
+        key.u32[0] = low
+        key.u32[1] = (want - low) / 4294967296
+      } else {
+        key.u64[0] = want
+      }
+      key.f64[1] = INTERNAL
+      if (insert) this.nativeInsert()
+      else this.nativeFind()
+      r = key.f64[1]
+    }
     if (r >= 0) {
       const inserted = r % 2
       this.inserted = inserted === 1

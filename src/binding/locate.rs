@@ -19,6 +19,11 @@
 //!   keys are checked before any is inserted; on -2 (full), the keys before
 //!   the one that did not fit may have been inserted, and no result is
 //!   written. The memory misses of many keys overlap (core::bulk).
+//! - `find()` / `insert()`: `locate` of the one-part key in `words[0]` of
+//!   the functions' own words (`words`, an ArrayBuffer of 4 u64s that Rust
+//!   owns), the result (as above) written into `words[1]` as an f64. No
+//!   arguments and no return value: one N-API call (`napi_get_cb_info`)
+//!   instead of five, for the first use of a bigint or number key.
 //! - `keyRows(from, words) -> number`: scans rows from `from` for complete
 //!   keys, writing into `words` (a BigUint64Array) `[count, next]` as f64s,
 //!   then for each key found its row (an f64) and its parts (u64s), as many
@@ -95,18 +100,29 @@ fn locate_one(table: &Table, key: u64, insert: bool) -> f64 {
     }
 }
 
+/// What each function carries: the table's state, and words of its own
+/// that JS sees through an external ArrayBuffer (a key in, a result out).
+pub struct Bound {
+    state: Rc<LocateState>,
+    words: Box<[AtomicU64; WORDS]>,
+}
+
+/// Words of a `Bound`: the key, the result, two spare.
+const WORDS: usize = 4;
+
 /// The arguments of a raw call and the state it carries.
 struct Call<'a> {
     env: sys::napi_env,
     argv: [sys::napi_value; 3],
     argc: usize,
     state: &'a LocateState,
+    words: &'a [AtomicU64; WORDS],
 }
 
 /// # Safety
 /// `env` and `info` must be those N-API passed to the running callback, whose
-/// data is a `LocateState` made by `make_function` (alive while the function
-/// can be called: its finalizer frees it).
+/// data is a `Bound` made by `make_locator` (alive while the function can be
+/// called: the function's finalizer holds a reference).
 unsafe fn call_info<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<'a>> {
     let mut argc = 3usize;
     let mut argv = [ptr::null_mut(); 3];
@@ -126,15 +142,16 @@ unsafe fn call_info<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Op
     if status != sys::Status::napi_ok || data.is_null() {
         return None;
     }
-    // SAFETY: see the function's contract: `data` is the leaked
-    // Rc<LocateState>, freed only by the finalizer, which cannot run while
-    // the function is being called.
-    let state = unsafe { &*(data as *const LocateState) };
+    // SAFETY: see the function's contract: `data` is a leaked Rc<Bound>,
+    // freed only by the finalizer, which cannot run while the function is
+    // being called.
+    let bound = unsafe { &*(data as *const Bound) };
     Some(Call {
         env,
         argv,
         argc,
-        state,
+        state: &bound.state,
+        words: &bound.words,
     })
 }
 
@@ -254,6 +271,25 @@ fn locate(call: &Call) -> f64 {
         }
     }
     locate_one(table, key, insert)
+}
+
+/// `find()` and `insert()`: the key in words[0], the result into words[1].
+fn locate_word(call: &Call, insert: bool) -> f64 {
+    let table = call.state.table.borrow();
+    let r = match table.as_ref() {
+        Some(table) => locate_one(table, call.words[0].load(Ordering::Relaxed), insert),
+        None => CLOSED,
+    };
+    call.words[1].store(r.to_bits(), Ordering::Relaxed);
+    r
+}
+
+fn find_word(call: &Call) -> f64 {
+    locate_word(call, false)
+}
+
+fn insert_word(call: &Call) -> f64 {
+    locate_word(call, true)
 }
 
 /// `locateMany(words, n, insert)`.
@@ -389,6 +425,10 @@ unsafe fn respond(
         }
     })
     .unwrap_or(INTERNAL);
+    if result.is_nan() {
+        // The functions that answer in their words return undefined.
+        return ptr::null_mut();
+    }
     let mut out = ptr::null_mut();
     // SAFETY: env is valid for this call; on failure `out` stays null, which
     // N-API returns to JS as undefined (the JS side treats that as an error).
@@ -413,6 +453,30 @@ unsafe extern "C" fn locate_many_callback(
     unsafe { respond(env, info, locate_many) }
 }
 
+/// The result of a function that answers in its words: `respond` returns
+/// undefined for it (an internal error before the words were written shows
+/// as whatever words[1] held, which JS resets to NaN before each call).
+fn quiet(r: f64) -> f64 {
+    let _ = r;
+    f64::NAN
+}
+
+unsafe extern "C" fn find_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as locate_callback.
+    unsafe { respond(env, info, |call| quiet(find_word(call))) }
+}
+
+unsafe extern "C" fn insert_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as locate_callback.
+    unsafe { respond(env, info, |call| quiet(insert_word(call))) }
+}
+
 unsafe extern "C" fn key_rows_callback(
     env: sys::napi_env,
     info: sys::napi_callback_info,
@@ -421,10 +485,12 @@ unsafe extern "C" fn key_rows_callback(
     unsafe { respond(env, info, key_rows) }
 }
 
-unsafe extern "C" fn finalize_state(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    // SAFETY: `data` is the pointer from Rc::into_raw in `make_function`,
-    // and each function's finalizer runs once.
-    drop(unsafe { Rc::from_raw(data as *const LocateState) });
+unsafe extern "C" fn finalize_bound(_env: sys::napi_env, data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: the pointer (`data` for a function, `hint` for the words'
+    // ArrayBuffer) is one from Rc::into_raw in `make_locator`, and each
+    // finalizer runs once.
+    let raw = if hint.is_null() { data } else { hint };
+    drop(unsafe { Rc::from_raw(raw as *const Bound) });
 }
 
 fn check(status: sys::napi_status, what: &str) -> Result<()> {
@@ -440,14 +506,14 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-/// A JS function named `name` running `callback` with `state` as its data.
+/// A JS function named `name` running `callback` with `bound` as its data.
 fn make_function(
     env: sys::napi_env,
     name: &std::ffi::CStr,
     callback: Callback,
-    state: &Rc<LocateState>,
+    bound: &Rc<Bound>,
 ) -> Result<sys::napi_value> {
-    let data = Rc::into_raw(state.clone()) as *mut c_void;
+    let data = Rc::into_raw(bound.clone()) as *mut c_void;
     let mut function = ptr::null_mut();
     // SAFETY: env is the current env; name is NUL-terminated and its
     // length is given; `data` stays valid until the finalizer added below
@@ -464,7 +530,7 @@ fn make_function(
     };
     if let Err(e) = check(status, "napi_create_function") {
         // SAFETY: the function was not made, so nothing else owns `data`.
-        drop(unsafe { Rc::from_raw(data as *const LocateState) });
+        drop(unsafe { Rc::from_raw(data as *const Bound) });
         return Err(e);
     }
     // SAFETY: `function` is a live object of this env; the finalizer frees
@@ -474,7 +540,7 @@ fn make_function(
             env,
             function,
             data,
-            Some(finalize_state),
+            Some(finalize_bound),
             ptr::null_mut(),
             ptr::null_mut(),
         )
@@ -482,24 +548,63 @@ fn make_function(
     if let Err(e) = check(status, "napi_add_finalizer") {
         // SAFETY: no finalizer owns `data`; the function keeps a dangling
         // data pointer but is dropped here without ever being returned.
-        drop(unsafe { Rc::from_raw(data as *const LocateState) });
+        drop(unsafe { Rc::from_raw(data as *const Bound) });
         return Err(e);
     }
     Ok(function)
 }
 
-/// `{ locate, locateMany, keyRows }` over `state`.
+/// The ArrayBuffer over `bound`'s words (Rust's memory, not a copy), which
+/// keeps `bound` alive until V8 collects it.
+fn make_words(env: sys::napi_env, bound: &Rc<Bound>) -> Result<sys::napi_value> {
+    let hint = Rc::into_raw(bound.clone()) as *mut c_void;
+    let data = bound.words.as_ptr() as *mut c_void;
+    let mut buffer = ptr::null_mut();
+    // SAFETY: `data` points at WORDS u64s owned by `bound`, which the
+    // finalizer's hint keeps alive for as long as V8 holds the buffer; the
+    // words are allocated per `Bound`, so no other ArrayBuffer of the
+    // isolate has this data pointer. JS and Rust only touch the words on
+    // this thread, one at a time (Rust during a call, JS between calls);
+    // Rust's accesses are atomic.
+    let status = unsafe {
+        sys::napi_create_external_arraybuffer(
+            env,
+            data,
+            WORDS * 8,
+            Some(finalize_bound),
+            hint,
+            &mut buffer,
+        )
+    };
+    if let Err(e) = check(status, "napi_create_external_arraybuffer") {
+        // SAFETY: the buffer was not made, so nothing else owns `hint`.
+        drop(unsafe { Rc::from_raw(hint as *const Bound) });
+        return Err(e);
+    }
+    Ok(buffer)
+}
+
+/// `{ locate, find, insert, locateMany, keyRows, words }` over `state`.
 pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Object<'env>> {
     let raw = env.raw();
+    let bound = Rc::new(Bound {
+        state: state.clone(),
+        words: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
+    });
     let mut object = Object::new(env)?;
     for (name, key, callback) in [
         (c"locate", "locate", locate_callback as Callback),
+        (c"find", "find", find_callback),
+        (c"insert", "insert", insert_callback),
         (c"locateMany", "locateMany", locate_many_callback),
         (c"keyRows", "keyRows", key_rows_callback),
     ] {
-        let function = make_function(raw, name, callback, state)?;
+        let function = make_function(raw, name, callback, &bound)?;
         // SAFETY: `function` is a valid value of `raw`.
         object.set_named_property(key, unsafe { Unknown::from_raw_unchecked(raw, function) })?;
     }
+    let words = make_words(raw, &bound)?;
+    // SAFETY: `words` is a valid value of `raw`.
+    object.set_named_property("words", unsafe { Unknown::from_raw_unchecked(raw, words) })?;
     Ok(object)
 }
