@@ -18,6 +18,9 @@ const CLOSED = -3
 const BAD_ARGUMENT = -4
 const INTERNAL = -5
 
+/** The largest scratch of words a view keeps between calls (64 Ki words, 512 KiB). */
+const SPARE_LIMIT = 1 << 16
+
 /**
  * Words for the native calls: one buffer seen as u64s (key parts as
  * bigints), u32 pairs (key parts from numbers, no BigInt) and f64s (results).
@@ -154,6 +157,9 @@ class TableView {
   }
 
   give(words) {
+    // Kept for the next call unless it is bigger than a bulk call usually
+    // needs (a call of a million keys should not pin megabytes for good).
+    if (words.count > SPARE_LIMIT) return
     if (this.spare === null || this.spare.count < words.count) this.spare = words
   }
 

@@ -79,6 +79,9 @@ const CLOSED: f64 = -3.0;
 const BAD_ARGUMENT: f64 = -4.0;
 const INTERNAL: f64 = -5.0;
 
+/// The most words a bulk call's buffers keep for the next call.
+const KEEP_WORDS: usize = 1 << 16;
+
 /// The largest safe integer: number keys above it are refused.
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
@@ -356,6 +359,13 @@ fn locate_many(call: &Call) -> f64 {
             word.store(r.to_bits(), Ordering::Relaxed);
         }
     }
+    // Buffers sized for a huge call are not kept for good.
+    for buffer in [&mut *keys, &mut *rows] {
+        buffer.clear();
+        buffer.shrink_to(KEEP_WORDS);
+    }
+    entries.clear();
+    entries.shrink_to(KEEP_WORDS);
     n as f64
 }
 
