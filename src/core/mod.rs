@@ -5,6 +5,7 @@ mod failpoint;
 pub mod format;
 pub mod hash;
 pub mod memory;
+mod scan;
 pub mod stats;
 pub mod string_key;
 pub mod sync;
