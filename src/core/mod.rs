@@ -1,6 +1,7 @@
 //! The table itself: format, hashing, probing and atomic operations over a
 //! region of atomic words. Knows nothing of Node or of how memory is mapped.
 
+mod bulk;
 mod failpoint;
 pub mod format;
 pub mod hash;
