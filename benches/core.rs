@@ -2,7 +2,11 @@
 //!
 //! Every id is `core/<name>` and one iteration is one operation, so
 //! `target/criterion/core/<name>/new/estimates.json`'s `mean.point_estimate`
-//! is in ns per operation (the JS benchmark reads it to compare).
+//! is in ns per operation (the JS benchmark reads it to compare). The bulk
+//! (`_many`) benchmarks call `find_many` / `find_or_insert_many` on 1024 keys
+//! at a time, but one iteration is still one key, to compare with the
+//! single-key figures; a `scan_` iteration is one walk over a whole table
+//! with `next_key_rows`.
 //!
 //! Tables have one 64-bit key part (the JS default shape); `_32` tables have
 //! 32-bit values (`valueBits: 32`), `_memfd` tables live in a sealed memfd
@@ -13,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atomic_dict::core::{Geometry, Kind, Layout, Op, Table, Words};
+use atomic_dict::core::{Entry, Geometry, HeapBacking, Kind, Layout, Op, Table, Words};
 use atomic_dict::shm::Mapping;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 
@@ -162,6 +166,126 @@ fn insert_new(g: &mut Group, bits: u32, memory: Memory) {
     });
 }
 
+/// Keys per bulk call in the `_many` benchmarks.
+const BULK: usize = 1024;
+
+/// `find_add_full` in bulk: `find_many` over `BULK` keys at a time (the
+/// same keys in the same order), then one add on each row. One iteration is
+/// still one key (found and added to), so the figure compares per key.
+fn find_add_many_full(g: &mut Group, bits: u32, keys: u64, memory: Memory) {
+    let t = table(bits, keys, memory);
+    for k in 1..=keys {
+        t.find_or_insert(&[k]).unwrap();
+    }
+    let mut i = 0u64;
+    let mut batch = vec![0u64; BULK];
+    let mut rows = vec![0u64; BULK];
+    let size = if keys == MI { "1mi" } else { "2mi" };
+    let id = format!(
+        "find_add_many_{size}{}{}",
+        suffix(bits),
+        memory_suffix(memory)
+    );
+    g.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            let mut left = iters;
+            while left > 0 {
+                let n = (left as usize).min(BULK);
+                for k in &mut batch[..n] {
+                    i = (i + 1) & (keys - 1);
+                    *k = i + 1;
+                }
+                t.find_many(black_box(&batch[..n]), 1, &mut rows[..n]);
+                for &row in &rows[..n] {
+                    black_box(t.fetch(row, Op::Add, 1));
+                }
+                left -= n as u64;
+            }
+            start.elapsed()
+        })
+    });
+}
+
+/// `insert_new` in bulk: `find_or_insert_many` over `BULK` new keys at a
+/// time, tables replaced (untimed) as there. One iteration is one key.
+fn insert_new_many(g: &mut Group, bits: u32, memory: Memory) {
+    let id = format!("insert_new_many{}{}", suffix(bits), memory_suffix(memory));
+    let mut t = table(bits, MI, memory);
+    let mut next = 1u64;
+    let mut batch = vec![0u64; BULK];
+    let mut entries = vec![
+        Entry {
+            row: 0,
+            inserted: false
+        };
+        BULK
+    ];
+    g.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                if t.len() == MI {
+                    t = table(bits, MI, memory);
+                }
+                let n = left.min(MI - t.len()).min(BULK as u64) as usize;
+                let start = Instant::now();
+                for (k, key) in batch[..n].iter_mut().zip(next..) {
+                    *k = key;
+                }
+                t.find_or_insert_many(black_box(&batch[..n]), 1, &mut entries[..n])
+                    .unwrap();
+                black_box(&entries);
+                timed += start.elapsed();
+                next += n as u64;
+                left -= n as u64;
+            }
+            timed
+        })
+    });
+}
+
+/// `next_key_rows` over every row of a table of `capacity` holding `keys`
+/// keys, `BULK` rows at most per call: the JS iterator's walk. One
+/// iteration is one whole-table scan (`Layout::total_bytes` of a 1 Mi
+/// table is 22.4 MB, of a 2 Mi one 44.7 MB). The heap table's memory is
+/// written once first: zeroed heap memory never written can be the
+/// kernel's zero page, 4 KiB that stay in the cache, and the scan would
+/// not read memory at all (a memfd's pages are real memory once read).
+fn scan(g: &mut Group, name: &str, capacity: u64, keys: u64, memory: Memory) {
+    let t = match memory {
+        Memory::Heap => {
+            let geometry = geometry(64, capacity);
+            let len = Layout::new(geometry).unwrap().total_bytes();
+            let words: Vec<AtomicU64> = (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect();
+            for w in &words {
+                w.store(0, Ordering::Relaxed);
+            }
+            let backing = HeapBacking::from_words(words, len).unwrap();
+            Table::create(Words::new(Arc::new(backing)), geometry).unwrap()
+        }
+        Memory::Memfd => table(64, capacity, memory),
+    };
+    for k in 1..=keys {
+        t.find_or_insert(&[k]).unwrap();
+    }
+    let rows = t.layout().rows();
+    let mut out = vec![0u64; BULK];
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let (mut from, mut found) = (0, 0);
+            while from < rows {
+                let (n, next) = t.next_key_rows(from, &mut out);
+                found += n;
+                from = next;
+            }
+            assert_eq!(found as u64, keys);
+            found
+        })
+    });
+}
+
 /// `slot.load()`: one SeqCst load (a plain `mov` on x86).
 fn load(g: &mut Group, bits: u32) {
     let (t, row) = one_key(bits, Memory::Heap);
@@ -211,6 +335,13 @@ fn core(c: &mut Criterion) {
         insert_new(&mut g, bits, Memory::Heap);
     }
     insert_new(&mut g, 64, Memory::Memfd);
+    find_add_many_full(&mut g, 64, MI, Memory::Heap);
+    find_add_many_full(&mut g, 64, 2 * MI, Memory::Memfd);
+    insert_new_many(&mut g, 64, Memory::Heap);
+    insert_new_many(&mut g, 64, Memory::Memfd);
+    scan(&mut g, "scan_sparse_1mi", MI, 2, Memory::Heap);
+    scan(&mut g, "scan_sparse_2mi_memfd", 2 * MI, 2, Memory::Memfd);
+    scan(&mut g, "scan_full_1mi", MI, MI, Memory::Heap);
     for bits in [64, 32] {
         load(&mut g, bits);
     }

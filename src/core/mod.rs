@@ -1,11 +1,13 @@
 //! The table itself: format, hashing, probing and atomic operations over a
 //! region of atomic words. Knows nothing of Node or of how memory is mapped.
 
+mod bulk;
 mod failpoint;
 pub mod format;
 pub mod hash;
 mod interim;
 pub mod memory;
+mod scan;
 pub mod stats;
 pub mod string_key;
 pub mod sync;

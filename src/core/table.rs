@@ -78,6 +78,10 @@
 //! `entries` that reads `capacity` reads from the last of a chain of AcqRel
 //! increments, so every counted key's parts happen-before its re-read of the
 //! row, which therefore sees the key if it is there.
+//!
+//! Scans (`next_key_rows`) and the bulk calls' cache warming read key parts
+//! Relaxed (`peek_part`), only to decide whether to look at a row closer:
+//! what they rely on they read again with the Acquire loads above.
 
 use std::fmt;
 
@@ -370,16 +374,38 @@ impl Table {
     /// The row holding `key`, if it is in the table. Never inserts.
     /// `key` must have passed [`Table::check_key`].
     pub fn find(&self, key: &[u64]) -> Option<u64> {
-        match self.locate(key, false, &mut Refusal::default()) {
-            Ok(Some(entry)) => Some(entry.row),
-            _ => None,
-        }
+        self.find_from(self.probe(key), key)
     }
 
     /// The row holding `key`, inserting it (with value 0) when absent.
     /// `key` must have passed [`Table::check_key`].
     pub fn find_or_insert(&self, key: &[u64]) -> Result<Entry, TableError> {
-        self.find_or_insert_with(key, &mut Refusal::default())
+        self.find_or_insert_from(self.probe(key), key)
+    }
+
+    /// Where `key`'s probe sequence starts: its hash and home block (the
+    /// bulk calls compute it ahead, to touch the home blocks of many keys
+    /// before probing any; see bulk.rs).
+    #[inline]
+    pub(super) fn probe(&self, key: &[u64]) -> Probe {
+        Probe::new(hash_key(key), self.layout.block_count)
+    }
+
+    /// `find`, given `self.probe(key)`.
+    pub(super) fn find_from(&self, probe: Probe, key: &[u64]) -> Option<u64> {
+        match self.locate(probe, key, false, &mut Refusal::default()) {
+            Ok(Some(entry)) => Some(entry.row),
+            _ => None,
+        }
+    }
+
+    /// `find_or_insert`, given `self.probe(key)`.
+    pub(super) fn find_or_insert_from(
+        &self,
+        probe: Probe,
+        key: &[u64],
+    ) -> Result<Entry, TableError> {
+        self.find_or_insert_with(probe, key, &mut Refusal::default())
     }
 
     /// `find_or_insert` for the loom models, which also says whether a
@@ -389,12 +415,17 @@ impl Table {
     #[doc(hidden)]
     pub fn find_or_insert_traced(&self, key: &[u64]) -> (Result<Entry, TableError>, bool) {
         let mut refused = Refusal::default();
-        let result = self.find_or_insert_with(key, &mut refused);
+        let result = self.find_or_insert_with(self.probe(key), key, &mut refused);
         (result, refused.spent)
     }
 
-    fn find_or_insert_with(&self, key: &[u64], refused: &mut Refusal) -> Result<Entry, TableError> {
-        match self.locate(key, true, refused)? {
+    fn find_or_insert_with(
+        &self,
+        probe: Probe,
+        key: &[u64],
+        refused: &mut Refusal,
+    ) -> Result<Entry, TableError> {
+        match self.locate(probe, key, true, refused)? {
             Some(entry) => Ok(entry),
             // Unreachable while the header's counters are intact: an admitted
             // insert always finds a free row. A peer that scribbled over
@@ -405,8 +436,11 @@ impl Table {
         }
     }
 
+    /// The probe: walks `key`'s probe sequence from `probe` (which must be
+    /// `self.probe(key)`) to its row, or to the proof that it is absent.
     fn locate(
         &self,
+        mut probe: Probe,
         key: &[u64],
         insert: bool,
         refused: &mut Refusal,
@@ -414,7 +448,6 @@ impl Table {
         debug_assert!(self.check_key(key).is_ok());
         let layout = &self.layout;
         let rpb = layout.rows_per_block as u64;
-        let mut probe = Probe::new(hash_key(key), layout.block_count);
         for _ in 0..layout.block_count {
             let first = probe.block * rpb;
             for row in first..first + rpb {
@@ -509,6 +542,22 @@ impl Table {
             self.words.u64(off).load(Ordering::Acquire)
         } else {
             self.words.u32(off).load(Ordering::Acquire) as u64
+        }
+    }
+
+    /// `load_part` with Relaxed ordering, for reads that only decide whether
+    /// to look closer: skipping an empty row in a scan, or touching a home
+    /// block before probing it. Sound because a key part, once written,
+    /// never changes (see the invariants): a Relaxed load reads 0 or the
+    /// part's final value, and coherence still makes it see a part written
+    /// before the load happened-before it. Whatever such a read finds is
+    /// read again with `load_part` (Acquire) before it is relied on.
+    #[inline]
+    pub(super) fn peek_part(&self, off: usize, wide: bool) -> u64 {
+        if wide {
+            self.words.u64(off).load(Ordering::Relaxed)
+        } else {
+            self.words.u32(off).load(Ordering::Relaxed) as u64
         }
     }
 
