@@ -5,7 +5,6 @@ mod bulk;
 mod failpoint;
 pub mod format;
 pub mod hash;
-mod interim;
 pub mod memory;
 mod scan;
 pub mod stats;
