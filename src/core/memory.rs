@@ -120,6 +120,32 @@ impl Words {
         unsafe { &*(self.base.add(off) as *const AtomicU64) }
     }
 
+    /// `n` consecutive u64 words from byte `off`: one bounds check for a
+    /// run of loads (the scan of a table's rows).
+    #[inline]
+    pub fn u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
+        let end = n.checked_mul(8).and_then(|bytes| bytes.checked_add(off));
+        assert!(
+            off.is_multiple_of(8) && end.is_some_and(|end| end <= self.len),
+            "{n} u64s at {off} outside region"
+        );
+        // SAFETY: as for `u64`, for each of the n words (all in bounds and
+        // aligned, checked above).
+        unsafe { std::slice::from_raw_parts(self.base.add(off) as *const AtomicU64, n) }
+    }
+
+    /// `n` consecutive u32 words from byte `off` (as `u64s`).
+    #[inline]
+    pub fn u32s(&self, off: usize, n: usize) -> &[AtomicU32] {
+        let end = n.checked_mul(4).and_then(|bytes| bytes.checked_add(off));
+        assert!(
+            off.is_multiple_of(4) && end.is_some_and(|end| end <= self.len),
+            "{n} u32s at {off} outside region"
+        );
+        // SAFETY: as for `u32`, for each of the n words.
+        unsafe { std::slice::from_raw_parts(self.base.add(off) as *const AtomicU32, n) }
+    }
+
     #[inline]
     pub fn u32(&self, off: usize) -> &AtomicU32 {
         assert!(
@@ -179,5 +205,15 @@ impl Words {
     pub fn u32(&self, off: usize) -> &AtomicU32 {
         assert!(off.is_multiple_of(4));
         &self.inner.1[off / 4]
+    }
+
+    pub fn u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
+        assert!(off.is_multiple_of(8));
+        &self.inner.0[off / 8..off / 8 + n]
+    }
+
+    pub fn u32s(&self, off: usize, n: usize) -> &[AtomicU32] {
+        assert!(off.is_multiple_of(4));
+        &self.inner.1[off / 4..off / 4 + n]
     }
 }

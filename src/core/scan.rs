@@ -2,7 +2,53 @@
 //! bounded number at a time (the engine of the JS iterator).
 
 use super::format::{BLOCK_BYTES, HEADER_BYTES};
+use super::sync::{AtomicU32, AtomicU64, Ordering};
 use super::table::Table;
+
+/// The first key parts of a run of blocks: words of the part's width, and
+/// a row's stride in those words.
+enum Part0<'a> {
+    Wide(&'a [AtomicU64], usize),
+    Narrow(&'a [AtomicU32], usize),
+}
+
+impl Part0<'_> {
+    /// Words of part 0's width in a block.
+    const fn per_block(&self) -> usize {
+        match self {
+            Part0::Wide(..) => BLOCK_BYTES / 8,
+            Part0::Narrow(..) => BLOCK_BYTES / 4,
+        }
+    }
+
+    /// Part 0 of row `i` of block `b` (Relaxed: see `Table::peek_part`).
+    #[inline]
+    fn get(&self, b: usize, i: usize) -> u64 {
+        match self {
+            Part0::Wide(words, stride) => {
+                words[b * self.per_block() + i * stride].load(Ordering::Relaxed)
+            }
+            Part0::Narrow(words, stride) => {
+                u64::from(words[b * self.per_block() + i * stride].load(Ordering::Relaxed))
+            }
+        }
+    }
+
+    /// Whether no row of block `b` (of `rpb` rows) has its part 0 set.
+    #[inline]
+    fn block_empty(&self, b: usize, rpb: usize) -> bool {
+        match self {
+            Part0::Wide(words, stride) => {
+                let block = &words[b * BLOCK_BYTES / 8..][..BLOCK_BYTES / 8];
+                (0..rpb).fold(0, |any, i| any | block[i * stride].load(Ordering::Relaxed)) == 0
+            }
+            Part0::Narrow(words, stride) => {
+                let block = &words[b * BLOCK_BYTES / 4..][..BLOCK_BYTES / 4];
+                (0..rpb).fold(0, |any, i| any | block[i * stride].load(Ordering::Relaxed)) == 0
+            }
+        }
+    }
+}
 
 /// The most parts a key can have: a row fits in a block and every part
 /// takes at least 4 bytes (`Layout::new` refuses larger rows).
@@ -38,28 +84,45 @@ impl Table {
             return (0, from);
         }
         let rpb = layout.rows_per_block;
-        let row_bytes = layout.row_bytes;
-        // Part 0 is a 64-bit part unless the key has only 32-bit ones.
-        let wide = layout.geometry.k64 > 0;
         let mut buf = [0u64; MAX_PARTS];
         let key = &mut buf[..layout.parts()];
         let mut written = 0;
-        let mut block = from / rpb as u64;
+        let first_block = from / rpb as u64;
         let mut first = (from % rpb as u64) as usize;
-        while block < layout.block_count {
-            // Rows by plain arithmetic: a block is BLOCK_BYTES long and
-            // holds `rpb` rows from its start (format.rs).
-            let base = HEADER_BYTES + block as usize * BLOCK_BYTES;
+        // Part 0 is a 64-bit part unless the key has only 32-bit ones. The
+        // blocks from `first_block` on, as one slice of words of part 0's
+        // width (a block is BLOCK_BYTES long and holds `rpb` rows from its
+        // start, format.rs), so the loop below does plain index arithmetic
+        // and no bounds check per row.
+        let base = HEADER_BYTES + first_block as usize * BLOCK_BYTES;
+        let blocks = (layout.block_count - first_block) as usize;
+        let part0 = if layout.geometry.k64 > 0 {
+            Part0::Wide(
+                self.words().u64s(base, blocks * BLOCK_BYTES / 8),
+                layout.row_bytes / 8,
+            )
+        } else {
+            Part0::Narrow(
+                self.words().u32s(base, blocks * BLOCK_BYTES / 4),
+                layout.row_bytes / 4,
+            )
+        };
+        for b in 0..blocks {
+            // The skip test: Relaxed (see `peek_part`). A 0 is a row the
+            // scan passed before a key reached it (allowed: the scan is
+            // live), never a key that was complete before the call, by
+            // coherence. A non-zero part 0 gets the full check, whose
+            // Acquire loads (`read_key`) see every part of a completed key.
+            // A whole block is skipped on one test of its rows' parts 0
+            // or-ed together (the usual case in a sparse table).
+            if first == 0 && part0.block_empty(b, rpb) {
+                continue;
+            }
             for i in first..rpb {
-                // The skip test: Relaxed (see `peek_part`). A 0 is a row the
-                // scan passed before a key reached it (allowed: the scan is
-                // live), never a key that was complete before the call, by
-                // coherence. A non-zero part 0 gets the full check, whose
-                // Acquire loads (`read_key`) see every part of a completed key.
-                if self.peek_part(base + i * row_bytes, wide) == 0 {
+                if part0.get(b, i) == 0 {
                     continue;
                 }
-                let row = block * rpb as u64 + i as u64;
+                let row = (first_block + b as u64) * rpb as u64 + i as u64;
                 if self.read_key(row, key) {
                     out[written] = row;
                     written += 1;
@@ -69,7 +132,6 @@ impl Table {
                 }
             }
             first = 0;
-            block += 1;
         }
         (written, rows)
     }
