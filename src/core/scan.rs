@@ -21,7 +21,7 @@ impl Part0<'_> {
         }
     }
 
-    /// Part 0 of row `i` of block `b` (Relaxed: see `Table::peek_part`).
+    /// Part 0 of row `i` of block `b` (Relaxed: see table.rs, "Memory orderings").
     #[inline]
     fn get(&self, b: usize, i: usize) -> u64 {
         match self {
@@ -108,7 +108,7 @@ impl Table {
             )
         };
         for b in 0..blocks {
-            // The skip test: Relaxed (see `peek_part`). A 0 is a row the
+            // The skip test: Relaxed (table.rs, "Memory orderings"). A 0 is a row the
             // scan passed before a key reached it (allowed: the scan is
             // live), never a key that was complete before the call, by
             // coherence. A non-zero part 0 gets the full check, whose

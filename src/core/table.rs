@@ -79,9 +79,12 @@
 //! increments, so every counted key's parts happen-before its re-read of the
 //! row, which therefore sees the key if it is there.
 //!
-//! Scans (`next_key_rows`) and the bulk calls' cache warming read key parts
-//! Relaxed (`peek_part`), only to decide whether to look at a row closer:
-//! what they rely on they read again with the Acquire loads above.
+//! The scan (`next_key_rows`, scan.rs) reads first key parts Relaxed, only to
+//! decide whether to look at a row closer. Sound because a key part, once
+//! written, never changes: a Relaxed load reads 0 or the part's final value,
+//! and coherence still makes it see a part written before the load
+//! happened-before it. What the scan relies on it reads again with the
+//! Acquire loads above. (The bulk calls only prefetch, bulk.rs.)
 
 use std::fmt;
 
@@ -542,22 +545,6 @@ impl Table {
             self.words.u64(off).load(Ordering::Acquire)
         } else {
             self.words.u32(off).load(Ordering::Acquire) as u64
-        }
-    }
-
-    /// `load_part` with Relaxed ordering, for reads that only decide whether
-    /// to look closer: skipping an empty row in a scan, or touching a home
-    /// block before probing it. Sound because a key part, once written,
-    /// never changes (see the invariants): a Relaxed load reads 0 or the
-    /// part's final value, and coherence still makes it see a part written
-    /// before the load happened-before it. Whatever such a read finds is
-    /// read again with `load_part` (Acquire) before it is relied on.
-    #[inline]
-    pub(super) fn peek_part(&self, off: usize, wide: bool) -> u64 {
-        if wide {
-            self.words.u64(off).load(Ordering::Relaxed)
-        } else {
-            self.words.u32(off).load(Ordering::Relaxed) as u64
         }
     }
 
