@@ -804,6 +804,34 @@ describe('reentrancy: a key getter that calls the same dict in the middle of a b
       s.close()
     })
   }
+
+  test('a key getter that closes the table before the last key: ERR_ATOMIC_DICT_CLOSED, and nothing changed', () => {
+    // The getter runs while the call reads its keys; closing there must end
+    // the call with the closed error (not an internal TypeError), having
+    // changed nothing.
+    for (const shape of SHAPES) {
+      const opts = { k64: shape.k64, k32: shape.k32 }
+      const [a, b, c] = keyPool(shape, 3, prng(17))
+      for (const method of ['getMany', 'loadMany', 'addMany', 'storeMany', 'set.addMany']) {
+        const t = method === 'set.addMany' ? new AtomicSet(8, opts) : new AtomicDict(8, opts)
+        const Kind = method === 'set.addMany' ? AtomicSet : AtomicDict
+        const twin = Kind.attach(t.share())
+        if (t instanceof AtomicDict) t.store(a, 5n)
+        else t.add(a)
+        const keys = [a, b, c]
+        Object.defineProperty(keys, 1, { get: () => (t.close(), b) })
+        const call = method === 'set.addMany' ? () => t.addMany(keys) : () => t[method](keys, 1n)
+        assert.throws(call, (e) => {
+          assert.equal(e.code, CLOSED, `${shape.name} ${method}: ${e.constructor.name}: ${e.message}`)
+          return true
+        })
+        assert.equal(twin.size, 1, `${shape.name} ${method}`)
+        if (twin instanceof AtomicDict) assert.deepEqual(twin.getMany([a, b, c]), [5n, undefined, undefined])
+        else assert.deepEqual([twin.has(a), twin.has(b), twin.has(c)], [true, false, false])
+        twin.close()
+      }
+    }
+  })
 })
 
 // ------------------------------------------------------- several processes
