@@ -832,6 +832,39 @@ describe('reentrancy: a key getter that calls the same dict in the middle of a b
       }
     }
   })
+
+  test('a delta getter that adds a key to the keys array: the call is refused before anything changes', () => {
+    // addMany reads keys.length, checks the deltas (running the getter),
+    // then reads keys again: every key and delta must still be checked
+    // before anything changes.
+    for (const cfg of VALUES) {
+      const one = cfg.bits === 64 ? 1n : 1
+      for (const method of ['addMany', 'storeMany']) {
+        const d = new AtomicDict(8, cfg.opts)
+        d.store(1n, 5)
+        const keys = [1n, 2n]
+        const operands = [one, one]
+        Object.defineProperty(operands, 1, { get: () => (keys.push(3n), one) })
+        let result
+        try {
+          result = { value: d[method](keys, operands) }
+        } catch (e) {
+          result = { error: e }
+        }
+        if (result.error) {
+          // Refused: a RangeError about the count, and nothing changed.
+          assert.equal(result.error.constructor, RangeError, `${cfg.name} ${method}: ${result.error.constructor.name}: ${result.error.message}`)
+          assert.deepEqual(contents(SHAPES[0], d), [['1', cfg.bits === 64 ? 5n : 5]], `${cfg.name} ${method} changed the table before throwing`)
+        } else {
+          // Or done on the two keys checked with their deltas, not a third with none.
+          assert.equal(d.size, 2, `${cfg.name} ${method}: took ${show(keys)} with ${operands.length} values`)
+          const v = (x) => (cfg.bits === 64 ? BigInt(x) : x)
+          assert.deepEqual(d.getMany([1n, 2n]), method === 'addMany' ? [v(6), v(1)] : [v(1), v(1)])
+        }
+        d.close()
+      }
+    }
+  })
 })
 
 // ------------------------------------------------------- several processes
