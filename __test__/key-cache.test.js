@@ -271,6 +271,78 @@ describe('keys given as arrays (the parts cache, compared with ===)', () => {
     d.close()
   })
 
+  test('an array subclass with its own slice() is still the key its elements are', () => {
+    // A tuple class whose slice() returns something else (here: always its
+    // first pair) must not make a key's call land on another key's row.
+    class Tuple extends Array {
+      slice() {
+        return [1n, 2]
+      }
+    }
+    const d = new AtomicDict(16, { k64: 1, k32: 1 })
+    const k = Tuple.from([1n, 3])
+    assert.equal(d.add(k, 5n), 0n)
+    assert.deepEqual(d.getMany([[1n, 3], [1n, 2]]), [5n, undefined], 'add(Tuple [1n, 3]) must change [1n, 3] and only it')
+    assert.equal(d.get(k), 5n)
+    d.close()
+  })
+
+  test('a frozen array subclass (an immutable key class) is a key for single calls as for bulk ones', () => {
+    class FrozenKey extends Array {
+      constructor(a, b) {
+        super()
+        this.push(a, b)
+        Object.freeze(this)
+      }
+    }
+    class CheckedKey extends Array {
+      constructor(...parts) {
+        if (parts.length !== 2) throw new Error('a CheckedKey has two parts')
+        super(...parts)
+      }
+    }
+    const got = {}
+    for (const make of [(a, b) => new FrozenKey(a, b), (a, b) => new CheckedKey(a, b)]) {
+      const d = new AtomicDict(16, { k64: 1, k32: 1 })
+      const k = make(1n, 3)
+      assert.deepEqual(d.addMany([k], 1n), [0n], 'bulk calls take it')
+      const single = []
+      for (const call of [() => d.add(k, 1n), () => d.get(make(1n, 3)), () => d.has(k)]) {
+        try {
+          single.push(call())
+        } catch (e) {
+          single.push(`${e.constructor.name}: ${e.message}`)
+        }
+      }
+      got[k.constructor.name] = single
+      d.close()
+    }
+    assert.deepEqual(got, { FrozenKey: [1n, 2n, true], CheckedKey: [1n, 2n, true] })
+  })
+
+  test('an array subclass whose species makes arrays that lie cannot put an unchecked key in the cache', () => {
+    // slice() of a subclass makes its result with Symbol.species: here a
+    // Proxy whose second element reads 2 once, then 2.5. Whatever the call
+    // reads, [7n, 2.5] must never be found: it is not a key.
+    let reads = 0
+    class Lying extends Array {
+      static get [Symbol.species]() {
+        return function (n) {
+          return new Proxy(new Array(n), { get: (t, k, r) => (k === '1' && reads++ > 0 ? 2.5 : Reflect.get(t, k, r)) })
+        }
+      }
+    }
+    const d = new AtomicDict(16, { k64: 1, k32: 1 })
+    try {
+      d.add(Lying.from([7n, 2]), 10n)
+    } catch {
+      // Refusing it is fine too.
+    }
+    assert.throws(() => d.get([7n, 2.5]), RangeError, 'the cache answered for [7n, 2.5]')
+    assert.throws(() => d.add([7n, 2.5], 1n), RangeError)
+    d.close()
+  })
+
   test('string parts that collide in the cache hash each get their own row', () => {
     // partHash reads a string's length and its characters at 0, n/2, 3n/4
     // and n-1: these 12-character strings agree there and differ elsewhere.
