@@ -756,6 +756,25 @@ describe('after close()', () => {
     }
   })
 
+  test('an iterator that has handed out every key but not yet said done throws after close()', () => {
+    // The small table's keys all come in the iterator's first batch; it has
+    // not ended when the table is closed, so its next call must throw as
+    // mid-batch ones do, not report the end.
+    const d = new AtomicDict(8)
+    d.add(1n, 1n)
+    d.add(2n, 1n)
+    const it = d.keys()
+    it.next()
+    it.next()
+    const s = new AtomicSet(8)
+    s.add(1n)
+    const sit = s.keys()
+    sit.next()
+    d.close()
+    s.close()
+    assert.throws(() => it.next(), { code: CLOSED })
+    assert.throws(() => sit.next(), { code: CLOSED })
+  })
 })
 
 // ------------------------------------------------------------ iteration
