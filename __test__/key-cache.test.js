@@ -775,6 +775,32 @@ describe('after close()', () => {
     assert.throws(() => it.next(), { code: CLOSED })
     assert.throws(() => sit.next(), { code: CLOSED })
   })
+
+  test('a key whose getter closes the table during a cached lookup: ERR_ATOMIC_DICT_CLOSED, nothing changed', () => {
+    // The key [1n, 2] is cached; this array's getter closes the table while
+    // the cache compares its parts, so the lookup hits. The call must not
+    // answer (or fail with an internal error) from a table already closed.
+    const got = {}
+    for (const method of ['add', 'store', 'cas', 'get', 'load', 'has', 'slot', 'set.add', 'set.has']) {
+      const isSet = method.startsWith('set.')
+      const t = isSet ? new AtomicSet(8, { k64: 1, k32: 1 }) : new AtomicDict(8, { k64: 1, k32: 1 })
+      const twin = (isSet ? AtomicSet : AtomicDict).attach(t.share())
+      if (isSet) t.add([1n, 2])
+      else t.add([1n, 2], 1n)
+      const key = [1n, 2]
+      Object.defineProperty(key, 1, { get: () => (t.close(), 2) })
+      try {
+        const r = isSet ? t[method.slice(4)](key) : method === 'cas' ? t.cas(key, 1n, 2n) : t[method](key, 5n)
+        got[method] = `returned ${show(r)}`
+      } catch (e) {
+        got[method] = e.code ?? `${e.constructor.name}: ${e.message}`
+      }
+      if (!isSet) assert.equal(twin.get([1n, 2]), 1n, `${method} changed the value`)
+      twin.close()
+    }
+    const want = Object.fromEntries(Object.keys(got).map((m) => [m, CLOSED]))
+    assert.deepEqual(got, want)
+  })
 })
 
 // ------------------------------------------------------------ iteration
