@@ -343,6 +343,54 @@ describe('keys given as arrays (the parts cache, compared with ===)', () => {
     d.close()
   })
 
+  test('a key getter that caches another key of the same cache set mid-lookup does not get that key\'s row', () => {
+    // Three keys of one cache set (found by the cache's own index):
+    // [1, a] cached, then a lookup of [1, b] whose first element's getter,
+    // on its second read (the cache compares it with the cached entry),
+    // caches [c, b]: the entry then compared holds [1, a]'s first part and
+    // [c, b]'s second. The lookup must still answer for [1, b] alone.
+    const cache = new PartsCache(2, 1 << 14)
+    const seen = new Map()
+    let a, b, set
+    for (let y = 1; b === undefined; y++) {
+      const i = cache.index([1, y])
+      if (seen.has(i)) [a, b, set] = [seen.get(i), y, i]
+      else seen.set(i, y)
+    }
+    let c = 2
+    while (cache.index([c, b]) !== set) c++
+    const results = {}
+    for (const method of ['get', 'add', 'has']) {
+      const d = new AtomicDict(8192, { k64: 1, k32: 1 })
+      const twin = AtomicDict.attach(d.share())
+      d.add([1, a], 100n)
+      let reads = 0
+      const key = [1, b]
+      Object.defineProperty(key, 0, {
+        get: () => {
+          if (++reads === 2) d.add([c, b], 1000n)
+          return 1
+        },
+      })
+      results[method] = method === 'add' ? d.add(key, 1n) : d[method](key)
+      results[`${method}: [c, b] after`] = twin.get([c, b])
+      results[`${method}: [1, b] after`] = twin.get([1, b])
+      d.close()
+      twin.close()
+    }
+    assert.deepEqual(results, {
+      get: undefined,
+      'get: [c, b] after': 1000n,
+      'get: [1, b] after': undefined,
+      add: 0n,
+      'add: [c, b] after': 1000n,
+      'add: [1, b] after': 1n,
+      has: false,
+      'has: [c, b] after': 1000n,
+      'has: [1, b] after': undefined,
+    })
+  })
+
   test('string parts that collide in the cache hash each get their own row', () => {
     // partHash reads a string's length and its characters at 0, n/2, 3n/4
     // and n-1: these 12-character strings agree there and differ elsewhere.
