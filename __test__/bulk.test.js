@@ -10,11 +10,12 @@
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { AtomicDict, AtomicSet, stringKey } = require('..')
+const { AtomicDict, AtomicSet, stringKey, spawn } = require('..')
 const { forked } = require('./fixtures/forked')
 const participant = require('./fixtures/bulk-child')
 
 const CHILD = path.join(__dirname, 'fixtures', 'bulk-child.js')
+const ROOT = path.join(__dirname, '..')
 const FULL = 'ERR_ATOMIC_DICT_FULL'
 const CLOSED = 'ERR_ATOMIC_DICT_CLOSED'
 
@@ -704,6 +705,61 @@ describe('a full table', () => {
       d.close()
     }
   })
+})
+
+// ------------------------------------------- a process killed mid-call
+
+/** Runs `code` in a child with `t` shared as 't' and ATOMIC_DICT_FAILPOINT=`failpoint`; resolves to its exit. */
+function dieIn(t, failpoint, code) {
+  const kind = t instanceof AtomicSet ? 'AtomicSet' : 'AtomicDict'
+  const script = `const { ${kind} } = require(${JSON.stringify(ROOT)}); const t = ${kind}.inherit('t'); ${code}`
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {
+      share: { t },
+      env: { ...process.env, ATOMIC_DICT_FAILPOINT: failpoint },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGTERM'), 20_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stderr })
+    })
+  })
+}
+
+test('a process killed in the middle of addMany (after a key part): the partial row is invisible to bulk calls, and completed by them', async () => {
+  const d = new AtomicDict(16, { k64: 2, k32: 1 })
+  d.store([9n, 9n, 9], 1n)
+  const keys = [[5n, 6n, 7], [1n, 2n, 3], [4n, 4n, 4]]
+  const r = await dieIn(d, 'after-part', `t.addMany(${show(keys).replace(/"(\d+)n"/g, '$1n')}, 5n)`)
+  assert.equal(r.signal, 'SIGKILL', `exit ${r.code}: ${r.stderr}`)
+  const audit = d.verify()
+  assert.ok(audit.ok, JSON.stringify(audit))
+  assert.equal(audit.partialRows, 1)
+  assert.equal(d.size, 1)
+  assert.deepEqual(d.getMany(keys), [undefined, undefined, undefined])
+  assert.deepEqual(d.loadMany(keys), [0n, 0n, 0n])
+  assert.deepEqual([...d.keys()], [[9n, 9n, 9]])
+  // The same keys again: the partial row is completed, each key once.
+  assert.deepEqual(d.addMany([...keys, keys[0]], 1n), [0n, 0n, 0n, 1n])
+  const after = d.verify()
+  assert.ok(after.ok, JSON.stringify(after))
+  assert.deepEqual([after.entries, after.completeRows, after.partialRows], [4, 4, 0])
+  assert.deepEqual(d.getMany(keys), [2n, 1n, 1n])
+  d.close()
+
+  const s = new AtomicSet(16, { k64: 0, k32: 2 })
+  const setKeys = [[5, 6], [7, 8]]
+  const rs = await dieIn(s, 'after-part', `t.addMany(${show(setKeys)})`)
+  assert.equal(rs.signal, 'SIGKILL', `exit ${rs.code}: ${rs.stderr}`)
+  assert.equal(s.verify().partialRows, 1)
+  assert.deepEqual([s.has([5, 6]), s.has([7, 8]), s.size], [false, false, 0])
+  assert.deepEqual(s.addMany([...setKeys, [5, 6]]), [true, true, false])
+  assert.deepEqual([s.verify().ok, s.verify().partialRows, s.size], [true, 0, 2])
+  s.close()
 })
 
 // ----------------------------------------------------------------- closed
