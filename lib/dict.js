@@ -3,10 +3,9 @@
 
 const tables = require('./tables')
 const options = require('./options')
-const { Keyed } = require('./keyed')
+const { Keyed, keyCount } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 const { valueChecker, valuesArg } = require('./values')
-const { typeError } = require('./errors')
 const { AtomicValue, CONSTRUCT } = require('./value')
 const { Waits, timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
@@ -166,24 +165,26 @@ class AtomicDict extends SharedTable {
    * value, inserting absent keys; returns the values before, in order.
    */
   addMany(keys, deltas) {
-    const d = valuesArg(deltas, keyCount(keys), this.#check, 'deltas')
+    const count = keyCount(keys)
+    const d = valuesArg(deltas, count, this.#check, 'deltas')
     const values = this.#values
     const view = this.#view
     return this.#keys.many(keys, true, (r, n) => {
       const out = new Array(n)
       for (let i = 0; i < n; i++) out[i] = Atomics.add(values, view.valueIndex(rowOf(r[i])), d[i])
       return out
-    })
+    }, count)
   }
 
   /** Stores `values[i]` (or `values`, one value for every key) in each key, inserting absent keys. */
   storeMany(keys, values) {
-    const v = valuesArg(values, keyCount(keys), this.#check, 'values')
+    const count = keyCount(keys)
+    const v = valuesArg(values, count, this.#check, 'values')
     const view = this.#values
     const layout = this.#view
     this.#keys.many(keys, true, (r, n) => {
       for (let i = 0; i < n; i++) Atomics.store(view, layout.valueIndex(rowOf(r[i])), v[i])
-    })
+    }, count)
   }
 
   // Waiting across processes (lib/wait.js, README "Waiting").
@@ -258,12 +259,6 @@ class AtomicDict extends SharedTable {
   get [Symbol.toStringTag]() {
     return 'AtomicDict'
   }
-}
-
-/** The length of a bulk call's `keys`, which must be an array. */
-function keyCount(keys) {
-  if (!Array.isArray(keys)) throw typeError('keys', 'an array of keys', keys)
-  return keys.length
 }
 
 /** The row of a bulk insert's result (row · 2 + inserted). */

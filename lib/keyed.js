@@ -99,7 +99,12 @@ class Keyed {
       const slot = this.strings.get(key)
       return slot === undefined ? -1 : slot
     }
-    if (this.parts !== null && Array.isArray(key)) return this.parts.get(key)
+    if (this.parts !== null && Array.isArray(key)) {
+      const slot = this.parts.get(key)
+      // Reading a part may run a getter, which may close the table.
+      if (slot >= 0 && this.view.closed) throw closedError()
+      return slot
+    }
     return -1
   }
 
@@ -150,8 +155,9 @@ class Keyed {
 
   /** A key given as an array (or a composite key given otherwise, which throws). */
   missParts(key, insert) {
-    // The parts are read once: the cache keeps what was checked.
-    const given = Array.isArray(key) ? key.slice() : key
+    // The parts are read once, by index (not by the array's own slice or
+    // species, which a subclass may change): the cache keeps what was checked.
+    const given = Array.isArray(key) ? copyParts(key) : key
     const parts = this.codec.parts(given)
     const view = this.view
     const words = view.take(this.count)
@@ -177,47 +183,26 @@ class Keyed {
    * throws (naming `keys[i]`) before anything changes. Calls
    * `use(results, n)` with the results (`results[i]`: row · 2 + inserted, or
    * -1 when absent), valid during the call only. Bypasses the caches.
+   * `n`: the number of keys, when the caller has counted them already (it
+   * has checked as many values).
    */
-  many(keys, insert, use) {
-    if (!Array.isArray(keys)) throw typeError('keys', 'an array of keys', keys)
-    const n = keys.length
+  many(keys, insert, use, n = keyCount(keys)) {
     if (n === 0) return use(null, 0)
     const view = this.view
     if (view.closed) throw closedError()
     const count = this.count
     const words = view.take(n * count)
     try {
-      for (let i = 0; i < n; i++) this.write(words, i * count, keys[i], i)
+      for (let i = 0; i < n; i++) writeKey(this, words, i * count, keys[i], i)
+      // Reading a key or a value may have run a getter that changed the
+      // array or closed the table: refuse the call before anything changes.
+      if (keys.length !== n) throw new RangeError(`keys changed length while the call read them (${n}, now ${keys.length})`)
+      if (view.closed) throw closedError()
       view.locateWords(words, n, insert)
       return use(words.f64, n)
     } finally {
       view.give(words)
     }
-  }
-
-  /** Writes key `i` of a bulk call at word `w`, checked. */
-  write(words, w, key, i) {
-    if (this.count === 1) {
-      if (typeof key === 'number' && key >= 1 && key <= this.maxNumber && Number.isInteger(key)) {
-        const low = key >>> 0
-        words.u32[2 * w] = low
-        words.u32[2 * w + 1] = (key - low) / 4294967296
-        return
-      }
-      if (typeof key === 'bigint' && key >= 1n && BigInt.asUintN(this.partBits, key) === key) {
-        words.u64[w] = key
-        return
-      }
-      if (typeof key === 'string' && this.view.k64 === 1) {
-        const part = stringPart(key)
-        if (part !== null) {
-          words.u64[w] = part
-          return
-        }
-      }
-    }
-    const parts = this.codec.parts(key, `keys[${i}]`)
-    for (let j = 0; j < parts.length; j++) words.u64[w + j] = parts[j]
   }
 
   /**
@@ -241,7 +226,48 @@ class Keyed {
         yield [keyAt(words, at + 1, count, view.k64), words.f64[at]]
       }
     }
+    // An iteration resumed after close() throws, even past its last key.
+    if (view.closed) throw closedError()
   }
+}
+
+/** The length of a bulk call's `keys`, which must be an array. */
+function keyCount(keys) {
+  if (!Array.isArray(keys)) throw typeError('keys', 'an array of keys', keys)
+  return keys.length
+}
+
+/** A key's parts, copied by index. */
+function copyParts(key) {
+  const n = key.length
+  const out = new Array(n)
+  for (let i = 0; i < n; i++) out[i] = key[i]
+  return out
+}
+
+/** Writes key `i` of a bulk call at word `w` of `words`, checked (a module function: `keyed` may be closed meanwhile). */
+function writeKey(keyed, words, w, key, i) {
+  if (keyed.count === 1) {
+    if (typeof key === 'number' && key >= 1 && key <= keyed.maxNumber && Number.isInteger(key)) {
+      const low = key >>> 0
+      words.u32[2 * w] = low
+      words.u32[2 * w + 1] = (key - low) / 4294967296
+      return
+    }
+    if (typeof key === 'bigint' && key >= 1n && BigInt.asUintN(keyed.partBits, key) === key) {
+      words.u64[w] = key
+      return
+    }
+    if (typeof key === 'string' && keyed.view.k64 === 1) {
+      const part = stringPart(key)
+      if (part !== null) {
+        words.u64[w] = part
+        return
+      }
+    }
+  }
+  const parts = keyed.codec.parts(key, `keys[${i}]`)
+  for (let j = 0; j < parts.length; j++) words.u64[w + j] = parts[j]
 }
 
 /** Keys an iteration reads from the core per call. */
@@ -278,4 +304,4 @@ class ClosedKeys {
   }
 }
 
-module.exports = { Keyed, ClosedKeys, CACHE_LIMIT }
+module.exports = { Keyed, ClosedKeys, CACHE_LIMIT, keyCount }

@@ -58,8 +58,15 @@ class Parts2 {
     this.slots = new Float64Array(entries).fill(-1)
   }
 
+  /** The set a key of two parts (read once, first) belongs to. */
+  index(key) {
+    return setOf(Math.imul(partHash(key[0]), MIX) ^ partHash(key[1]), this.mask)
+  }
+
   get(key) {
     if (key.length !== 2) return -1
+    // Each part is read once, before anything else: a getter that runs
+    // meanwhile (and changes the cache) cannot mix two keys' parts.
     const a = key[0]
     const b = key[1]
     const e = setOf(Math.imul(partHash(a), MIX) ^ partHash(b), this.mask)
@@ -71,7 +78,7 @@ class Parts2 {
   set(key, slot) {
     const a = key[0]
     const b = key[1]
-    const e = setOf(Math.imul(partHash(a), MIX) ^ partHash(b), this.mask)
+    const e = this.index(key)
     this.p0[e + 1] = this.p0[e]
     this.p1[e + 1] = this.p1[e]
     this.slots[e + 1] = this.slots[e]
@@ -90,8 +97,14 @@ class Parts3 {
     this.slots = new Float64Array(entries).fill(-1)
   }
 
+  /** The set a key of three parts belongs to. */
+  index(key) {
+    return setOf(Math.imul(Math.imul(partHash(key[0]), MIX) ^ partHash(key[1]), MIX) ^ partHash(key[2]), this.mask)
+  }
+
   get(key) {
     if (key.length !== 3) return -1
+    // Each part is read once, before anything else (as in Parts2).
     const a = key[0]
     const b = key[1]
     const c = key[2]
@@ -105,7 +118,7 @@ class Parts3 {
     const a = key[0]
     const b = key[1]
     const c = key[2]
-    const e = setOf(Math.imul(Math.imul(partHash(a), MIX) ^ partHash(b), MIX) ^ partHash(c), this.mask)
+    const e = this.index(key)
     this.p0[e + 1] = this.p0[e]
     this.p1[e + 1] = this.p1[e]
     this.p2[e + 1] = this.p2[e]
@@ -123,6 +136,10 @@ class PartsN {
     this.mask = (entries - 1) & ~1
     this.parts = new Array(entries * count).fill(0)
     this.slots = new Float64Array(entries).fill(-1)
+    // A lookup's parts, read once; `busy` while they are being read, so a
+    // lookup made from a getter meanwhile misses instead of reusing them.
+    this.given = new Array(count).fill(0)
+    this.busy = false
   }
 
   index(key) {
@@ -138,10 +155,17 @@ class PartsN {
   }
 
   get(key) {
-    if (key.length !== this.count) return -1
-    const e = this.index(key)
-    if (this.same(e, key)) return this.slots[e]
-    if (this.same(e + 1, key)) return this.slots[e + 1]
+    if (key.length !== this.count || this.busy) return -1
+    const given = this.given
+    this.busy = true
+    try {
+      for (let i = 0; i < this.count; i++) given[i] = key[i]
+    } finally {
+      this.busy = false
+    }
+    const e = this.index(given)
+    if (this.same(e, given)) return this.slots[e]
+    if (this.same(e + 1, given)) return this.slots[e + 1]
     return -1
   }
 
