@@ -32,7 +32,7 @@ class AtomicDict extends SharedTable {
         : tables.createTable(false, options.capacity(capacity), options.dictOptions(opts))
     const view = parts.view
     this.#view = view
-    const keys = new Keyed(view, (row) => view.valueIndex(row))
+    const keys = new Keyed(view)
     this.#keys = keys
     this.#values = view.values
     this.#check = valueChecker(view.valueBits)
@@ -140,10 +140,9 @@ class AtomicDict extends SharedTable {
   /** The values of `keys` (an array), `undefined` for absent keys (never inserts). */
   getMany(keys) {
     const values = this.#values
-    const view = this.#view
     return this.#keys.many(keys, false, (r, n) => {
       const out = new Array(n)
-      for (let i = 0; i < n; i++) out[i] = r[i] < 0 ? undefined : Atomics.load(values, view.valueIndex(r[i] / 2))
+      for (let i = 0; i < n; i++) out[i] = r[i] < 0 ? undefined : Atomics.load(values, r[i] / 2)
       return out
     })
   }
@@ -151,11 +150,10 @@ class AtomicDict extends SharedTable {
   /** The values of `keys` (an array), 0 for absent keys (never inserts). */
   loadMany(keys) {
     const values = this.#values
-    const view = this.#view
     const zero = this.#zero
     return this.#keys.many(keys, false, (r, n) => {
       const out = new Array(n)
-      for (let i = 0; i < n; i++) out[i] = r[i] < 0 ? zero : Atomics.load(values, view.valueIndex(r[i] / 2))
+      for (let i = 0; i < n; i++) out[i] = r[i] < 0 ? zero : Atomics.load(values, r[i] / 2)
       return out
     })
   }
@@ -168,10 +166,9 @@ class AtomicDict extends SharedTable {
     const count = keyCount(keys)
     const d = valuesArg(deltas, count, this.#check, 'deltas')
     const values = this.#values
-    const view = this.#view
     return this.#keys.many(keys, true, (r, n) => {
       const out = new Array(n)
-      for (let i = 0; i < n; i++) out[i] = Atomics.add(values, view.valueIndex(rowOf(r[i])), d[i])
+      for (let i = 0; i < n; i++) out[i] = Atomics.add(values, slotOf(r[i]), d[i])
       return out
     }, count)
   }
@@ -180,10 +177,9 @@ class AtomicDict extends SharedTable {
   storeMany(keys, values) {
     const count = keyCount(keys)
     const v = valuesArg(values, count, this.#check, 'values')
-    const view = this.#values
-    const layout = this.#view
+    const slots = this.#values
     this.#keys.many(keys, true, (r, n) => {
-      for (let i = 0; i < n; i++) Atomics.store(view, layout.valueIndex(rowOf(r[i])), v[i])
+      for (let i = 0; i < n; i++) Atomics.store(slots, slotOf(r[i]), v[i])
     }, count)
   }
 
@@ -236,7 +232,7 @@ class AtomicDict extends SharedTable {
   // behind it or not, and values as they are when it reaches them.
 
   *entries() {
-    for (const [key, row] of this.#keys.rows()) yield [key, Atomics.load(this.#values, this.#view.valueIndex(row))]
+    for (const [key, slot] of this.#keys.rows()) yield [key, Atomics.load(this.#values, slot)]
   }
 
   *keys() {
@@ -244,7 +240,7 @@ class AtomicDict extends SharedTable {
   }
 
   *values() {
-    for (const [, row] of this.#keys.rows()) yield Atomics.load(this.#values, this.#view.valueIndex(row))
+    for (const [, slot] of this.#keys.rows()) yield Atomics.load(this.#values, slot)
   }
 
   forEach(callback, thisArg) {
@@ -261,8 +257,8 @@ class AtomicDict extends SharedTable {
   }
 }
 
-/** The row of a bulk insert's result (row · 2 + inserted). */
-function rowOf(r) {
+/** The slot of a bulk insert's result (slot · 2 + inserted). */
+function slotOf(r) {
   return (r - (r % 2)) / 2
 }
 

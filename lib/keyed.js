@@ -42,14 +42,13 @@ const HIGH = 1
 
 class Keyed {
   /**
-   * `toSlot(row)` maps a row to what callers want cached for it (a dict
-   * caches the index of the row's value in its values view).
+   * A key's slot is what the core's functions answer for it: the index of
+   * its value in the values view (a dict), or its row (a set).
    */
-  constructor(view, toSlot) {
+  constructor(view) {
     this.view = view
     this.codec = new KeyCodec(view.k64, view.k32)
     this.count = this.codec.count
-    this.toSlot = toSlot
     let size = 64
     while (size < CACHE_LIMIT && size < view.capacity * 2) size *= 2
     this.mask = size - 1
@@ -146,11 +145,10 @@ class Keyed {
     return slot
   }
 
-  /** A located row's slot (-1 stays -1), after the after-claim failpoint. */
-  found(row) {
-    if (row < 0) return -1
-    if (FAILPOINTS && this.view.inserted) failpoint('after-claim')
-    return this.toSlot(row)
+  /** A located slot (-1 stays -1), after the after-claim failpoint. */
+  found(slot) {
+    if (FAILPOINTS && slot >= 0 && this.view.inserted) failpoint('after-claim')
+    return slot
   }
 
   /** A key given as an array (or a composite key given otherwise, which throws). */
@@ -181,7 +179,7 @@ class Keyed {
    * Locates every key of the array `keys` in one native call (the core
    * overlaps their memory misses), checking all of them first: a bad key
    * throws (naming `keys[i]`) before anything changes. Calls
-   * `use(results, n)` with the results (`results[i]`: row · 2 + inserted, or
+   * `use(results, n)` with the results (`results[i]`: slot · 2 + inserted, or
    * -1 when absent), valid during the call only. Bypasses the caches.
    * `n`: the number of keys, when the caller has counted them already (it
    * has checked as many values).
@@ -206,7 +204,7 @@ class Keyed {
   }
 
   /**
-   * Live iteration over complete keys: [user-facing key, row] pairs, read
+   * Live iteration over complete keys: [user-facing key, slot] pairs, read
    * from the core's scan in batches (src/binding/locate.rs, keyRows).
    */
   *rows() {

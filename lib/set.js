@@ -25,7 +25,7 @@ class AtomicSet extends SharedTable {
         : tables.createTable(true, options.capacity(capacity), options.setOptions(opts))
     const view = parts.view
     this.#view = view
-    const keys = new Keyed(view, (row) => row)
+    const keys = new Keyed(view)
     this.#keys = keys
     tables.internals.set(this, { ...parts, kind: 'set', keys })
   }

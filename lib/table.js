@@ -1,7 +1,7 @@
 'use strict'
-// A table's view in JS: typed arrays over its memory, where each row's value
-// is, and the native functions that find, insert and list its keys
-// (src/binding/locate.rs). The Rust core is the one implementation of the
+// A table's view in JS: typed arrays over its memory, and the native
+// functions that find, insert and list its keys (src/binding/locate.rs),
+// which answer with slots (a value's index in the values view). The Rust core is the one implementation of the
 // format's probe; this file never reads the shared header, and never probes:
 // it is built from the layout Rust validated at attach.
 
@@ -92,6 +92,9 @@ class TableView {
     this.closed = true
   }
 
+  // A row's offsets, for tests that compare the slots the core answers with
+  // the rows its napi methods report (the JS layer itself never needs them).
+
   rowOffset(row) {
     const rpb = this.rowsPerBlock
     return this.headerBytes + Math.floor(row / rpb) * this.blockBytes + (row % rpb) * this.rowBytes
@@ -109,8 +112,9 @@ class TableView {
   }
 
   /**
-   * The row of a one-part key (a checked bigint, a safe-integer number, or a
-   * string for a 64-bit part), inserting it when `insert`; -1 when absent.
+   * The slot (locate.rs: a dict's value index, a set's row) of a one-part
+   * key (a checked bigint, a safe-integer number, or a string for a 64-bit
+   * part), inserting it when `insert`; -1 when absent.
    * Numbers and bigints go through the key word (find/insert: one N-API
    * call), strings as the argument of locate (hashed natively).
    * Sets `inserted`. Throws AtomicDictFullError having changed nothing.
@@ -165,7 +169,7 @@ class TableView {
 
   /**
    * Locates the `n` keys in `words` (n · parts u64s, checked); their results
-   * replace the first n words (`words.f64[i]`: row · 2 + inserted, or -1).
+   * replace the first n words (`words.f64[i]`: slot · 2 + inserted, or -1).
    */
   locateWords(words, n, insert) {
     const r = this.nativeLocateMany(words.u64, n, insert)
@@ -174,7 +178,7 @@ class TableView {
 
   /**
    * Fills `words` with complete keys from row `from` on (see keyRows in
-   * locate.rs): f64 count and next row, then for each, its row and parts.
+   * locate.rs): f64 count and next row, then for each, its slot and parts.
    */
   keyRows(from, words) {
     if (this.closed) throw closedError()

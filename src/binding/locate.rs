@@ -9,8 +9,10 @@
 //! - `locate(key, insert) -> number`, for tables whose key is one part: the
 //!   key a BigInt, a safe-integer number (no BigInt at all) or, for a
 //!   64-bit part, a string (hashed here to its key part, FORMAT.md). The
-//!   result r >= 0 is `row * 2 + inserted`; -1 absent, -2 full, -3 closed,
-//!   -4 a bad argument, -5 an internal error.
+//!   result r >= 0 is `slot * 2 + inserted`: a key's slot is the index of
+//!   its value in the JS view of the values (a dict: the value's byte
+//!   offset over its width) or its row (a set), so JS computes no offsets;
+//!   -1 absent, -2 full, -3 closed, -4 a bad argument, -5 an internal error.
 //! - `locateMany(words, n, insert) -> number`, for every shape: `words` is a
 //!   BigUint64Array holding `n` keys of `parts` words each (JS writes them,
 //!   as bigints or as pairs of 32-bit halves); the results replace the first
@@ -26,7 +28,7 @@
 //!   instead of five, for the first use of a bigint or number key.
 //! - `keyRows(from, words) -> number`: scans rows from `from` for complete
 //!   keys, writing into `words` (a BigUint64Array) `[count, next]` as f64s,
-//!   then for each key found its row (an f64) and its parts (u64s), as many
+//!   then for each key found its slot (an f64) and its parts (u64s), as many
 //!   as fit; `next` is where to resume (the row count at the end). Returns
 //!   0, or -3 / -4 / -5. The engine of live iteration.
 //!
@@ -85,8 +87,18 @@ const KEEP_WORDS: usize = 1 << 16;
 /// The largest safe integer: number keys above it are refused.
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
-fn found(entry: Entry) -> f64 {
-    (entry.row * 2 + u64::from(entry.inserted)) as f64
+/// The slot JS uses for `row`: the index of its value in the values view
+/// (a dict), or the row itself (a set).
+fn slot(table: &Table, row: u64) -> u64 {
+    let layout = table.layout();
+    match layout.geometry.value_bits {
+        0 => row,
+        bits => ((layout.row_offset(row) + layout.value_offset) / (bits as usize / 8)) as u64,
+    }
+}
+
+fn found(table: &Table, entry: Entry) -> f64 {
+    (slot(table, entry.row) * 2 + u64::from(entry.inserted)) as f64
 }
 
 fn locate_one(table: &Table, key: u64, insert: bool) -> f64 {
@@ -95,11 +107,13 @@ fn locate_one(table: &Table, key: u64, insert: bool) -> f64 {
     }
     if insert {
         match table.find_or_insert(&[key]) {
-            Ok(entry) => found(entry),
+            Ok(entry) => found(table, entry),
             Err(TableError::Full { .. }) => FULL,
         }
     } else {
-        table.find(&[key]).map_or(ABSENT, |row| (row * 2) as f64)
+        table
+            .find(&[key])
+            .map_or(ABSENT, |row| (slot(table, row) * 2) as f64)
     }
 }
 
@@ -344,7 +358,7 @@ fn locate_many(call: &Call) -> f64 {
             return FULL;
         }
         for (word, &entry) in words.iter().zip(entries.iter()) {
-            word.store(found(entry).to_bits(), Ordering::Relaxed);
+            word.store(found(table, entry).to_bits(), Ordering::Relaxed);
         }
     } else {
         rows.clear();
@@ -354,7 +368,7 @@ fn locate_many(call: &Call) -> f64 {
             let r = if row == u64::MAX {
                 ABSENT
             } else {
-                (row * 2) as f64
+                (slot(table, row) * 2) as f64
             };
             word.store(r.to_bits(), Ordering::Relaxed);
         }
@@ -405,7 +419,7 @@ fn key_rows(call: &Call) -> f64 {
             break;
         }
         let at = 2 + written * (1 + parts);
-        words[at].store((row as f64).to_bits(), Ordering::Relaxed);
+        words[at].store((slot(table, row) as f64).to_bits(), Ordering::Relaxed);
         for (word, &part) in words[at + 1..at + 1 + parts].iter().zip(key.iter()) {
             word.store(part, Ordering::Relaxed);
         }
