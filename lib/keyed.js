@@ -6,11 +6,12 @@
 // bounding. Nothing here probes the table: misses go to the Rust core
 // (lib/table.js, src/binding/locate.rs).
 //
-// Bare one-part keys: a direct-mapped cache in typed arrays, at the index
-// given by the key's low bits. A number key is compared as a number; a
-// bigint key is split into 32-bit halves through a BigUint64Array (no BigInt
-// arithmetic, no allocation) and compared half by half, so 5 and 5n share an
-// entry. Nothing is hashed or allocated (a JS Map needs ~350 ns to hash a
+// Bare one-part keys: a direct-mapped cache in one typed array, at the index
+// given by the key's low bits, an entry a half cache line (the key as a
+// number, the slot, the key's halves), so a first use writes one line. A
+// number key is compared as a number; a bigint key is split into 32-bit
+// halves through a BigUint64Array (no BigInt arithmetic, no allocation) and
+// compared half by half, so 5 and 5n share an entry. Nothing is hashed or allocated (a JS Map needs ~350 ns to hash a
 // freshly computed bigint, and Number(bigint) ~16 ns). String keys are
 // cached in a Map (V8 keeps a string's hash in the string, so a lookup does
 // not rehash it), cleared when it reaches the same bound.
@@ -28,7 +29,7 @@ const { stringPart } = require('./strings')
 const { partsCache } = require('./parts-cache')
 const { Words } = require('./table')
 
-/** The largest cache, in entries (12 bytes each), per table and process. */
+/** The largest cache, in entries (32 bytes each), per table and process. */
 const CACHE_LIMIT = 1 << 16
 /** The largest cache of keys given as arrays, in entries, per table and process. */
 const PARTS_CACHE_LIMIT = 1 << 14
@@ -52,13 +53,14 @@ class Keyed {
     let size = 64
     while (size < CACHE_LIMIT && size < view.capacity * 2) size *= 2
     this.mask = size - 1
-    // A key as a number (NaN when above 2^53), and as halves. Empty entries
-    // hold NaN and 0/0, which no valid key equals (keys are never 0); only
-    // valid keys are ever stored, so a hit needs no further checks.
-    this.cacheNumber = new Float64Array(size).fill(NaN)
-    this.cacheLow = new Uint32Array(size)
-    this.cacheHigh = new Uint32Array(size)
-    this.cacheSlot = new Float64Array(size)
+    // Entry i: f64[4i] the key as a number (NaN when above 2^53), f64[4i+1]
+    // its slot, u32[8i+4] and u32[8i+5] its low and high halves. Empty
+    // entries hold NaN and 0/0, which no valid key equals (keys are never
+    // 0); only valid keys are ever stored, so a hit needs no further checks.
+    const entries = new ArrayBuffer(32 * size)
+    this.f64 = new Float64Array(entries)
+    this.u32 = new Uint32Array(entries)
+    for (let i = 0; i < size; i++) this.f64[4 * i] = NaN
     this.strings = new Map()
     this.stringLimit = size
     // Keys given as arrays; made on the first one.
@@ -84,15 +86,15 @@ class Keyed {
   /** The cached slot of `key`, or -1. Only valid keys are ever cached. */
   cached(key) {
     if (typeof key === 'number') {
-      const i = key & this.mask
-      return this.cacheNumber[i] === key ? this.cacheSlot[i] : -1
+      const i = (key & this.mask) * 4
+      return this.f64[i] === key ? this.f64[i + 1] : -1
     }
     // asUintN(64, key) === key: key in [0, 2^64) (cheaper than two compares).
     if (typeof key === 'bigint' && BigInt.asUintN(64, key) === key && key !== 0n) {
       SPLIT64[0] = key
       const low = SPLIT32[LOW]
-      const i = low & this.mask
-      return this.cacheLow[i] === low && this.cacheHigh[i] === SPLIT32[HIGH] ? this.cacheSlot[i] : -1
+      const i = (low & this.mask) * 4
+      return this.u32[2 * i + 4] === low && this.u32[2 * i + 5] === SPLIT32[HIGH] ? this.f64[i + 1] : -1
     }
     if (typeof key === 'string') {
       const slot = this.strings.get(key)
@@ -135,13 +137,13 @@ class Keyed {
     }
     const slot = this.found(view.locate(key, insert))
     if (slot < 0) return -1
-    const i = low & this.mask
+    const i = (low & this.mask) * 4
     // The key as a number, when it is one (below 2^53): from the halves,
     // which costs less than Number(bigint).
-    this.cacheNumber[i] = high < 0x20_0000 ? high * 4294967296 + low : NaN
-    this.cacheLow[i] = low
-    this.cacheHigh[i] = high
-    this.cacheSlot[i] = slot
+    this.f64[i] = high < 0x20_0000 ? high * 4294967296 + low : NaN
+    this.f64[i + 1] = slot
+    this.u32[2 * i + 4] = low
+    this.u32[2 * i + 5] = high
     return slot
   }
 
