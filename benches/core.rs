@@ -346,11 +346,15 @@ fn core(c: &mut Criterion) {
     for bits in [64, 32] {
         find_add_full(&mut g, bits, MI, Memory::Heap);
     }
-    find_add_full(&mut g, 64, 2 * MI, Memory::Memfd);
+    for bits in [64, 32] {
+        find_add_full(&mut g, bits, 2 * MI, Memory::Memfd);
+    }
     for bits in [64, 32] {
         insert_new(&mut g, bits, Memory::Heap);
     }
-    insert_new(&mut g, 64, Memory::Memfd);
+    for bits in [64, 32] {
+        insert_new(&mut g, bits, Memory::Memfd);
+    }
     find_add_many_full(&mut g, 64, MI, Memory::Heap);
     find_add_many_full(&mut g, 64, 2 * MI, Memory::Memfd);
     insert_new_many(&mut g, 64, Memory::Heap);

@@ -606,7 +606,7 @@ function singleTarget(bits, s, r, native, noRustWhy) {
     // one: each key waiting for the value of the one before, as each JS
     // call does (no two calls' misses overlap), where the basis lets the
     // CPU run ahead into the next key's miss.
-    const chained = kind === 'firstUse' ? native.find((n) => n.thisRun && /^core\/find_add_2mi_memfd_chained$/.test(n.id)) : null
+    const chained = kind === 'firstUse' ? native.find((n) => n.thisRun && n.id === `core/find_add_2mi${bits === 32 ? '_32' : ''}_memfd_chained`) : null
     const text = chained ? `${b.text}; chained (each key waits for the last): ${fmtNs(chained.meanNs)}, ${fmtX(r.nsPerOp / chained.meanNs)}` : b.text
     return makeTarget({ ...common, basis: b.ns, basisText: text, ratio: b.ns ? r.nsPerOp / b.ns : null, limit, direction: '≤', limitText: `≤ ${limit}x the core's ${what}`, note: b.why })
   }
