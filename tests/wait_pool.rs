@@ -388,6 +388,32 @@ fn threads_of_ended_groups_are_reused_then_leave() {
     assert_eq!(r.recv(), (9, Report::Woken));
 }
 
+/// Waits (up to 10 s) until thread `tid` of this process is blocked in a
+/// futex system call, as /proc/self/task/TID/syscall shows (its first field
+/// is the number of the system call the thread is blocked in).
+fn until_asleep_in_futex(tid: libc::pid_t) {
+    #[cfg(target_arch = "x86_64")]
+    const FUTEX: [&str; 2] = ["202", "449"];
+    #[cfg(target_arch = "aarch64")]
+    const FUTEX: [&str; 2] = ["98", "449"];
+    let path = format!("/proc/self/task/{tid}/syscall");
+    let give_up = Instant::now() + Duration::from_secs(10);
+    loop {
+        let line = std::fs::read_to_string(&path).unwrap_or_default();
+        if FUTEX.contains(&line.split_whitespace().next().unwrap_or("")) {
+            // In the call; a moment more to be queued (the number shows
+            // from the call's entry on).
+            thread::sleep(Duration::from_millis(1));
+            return;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "thread {tid} never slept in a futex: {line}"
+        );
+        thread::sleep(Duration::from_micros(200));
+    }
+}
+
 #[test]
 fn threads_a_wake_that_reaches_a_cancelled_waits_thread_is_passed_on() {
     // A waiter of the threads backend is cancelled just as a notify(1)
@@ -399,11 +425,20 @@ fn threads_a_wake_that_reaches_a_cancelled_waits_thread_is_passed_on() {
     for id in 0..100u64 {
         add(&r.pool, id, &w, 0, 0, None);
         thread::sleep(Duration::from_millis(5)); // the pool's thread sleeps
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let blocker = {
             let w = w.clone();
-            thread::spawn(move || futex::wait(&w[0], 0, Some(Duration::from_secs(2))).unwrap())
+            thread::spawn(move || {
+                // SAFETY: gettid has no preconditions.
+                tid_tx.send(unsafe { libc::gettid() }).unwrap();
+                futex::wait(&w[0], 0, Some(Duration::from_secs(2))).unwrap()
+            })
         };
-        thread::sleep(Duration::from_millis(5)); // queued behind it
+        // Queued behind it: the blocker is asleep in the kernel before the
+        // wake is sent (a wake sent earlier legitimately finds nobody to
+        // hand on to, and a loaded machine can delay the blocker by more
+        // than any fixed sleep).
+        until_asleep_in_futex(tid_rx.recv().unwrap());
         assert!(r.pool.cancel(id));
         let woken = wake(&w[0], 1);
         assert_eq!(woken, 1, "the cancelled wait's thread or the blocker");
