@@ -213,6 +213,13 @@ export declare class AtomicDictFullError extends Error {
   readonly code: 'ERR_ATOMIC_DICT_FULL'
   /** The capacity of the table that is full. */
   readonly capacity: number
+  /**
+   * Bulk calls only: how many keys (those before the one that did not fit)
+   * were found or inserted before the table was found full; no value changed.
+   */
+  readonly done?: number
+  /** Bulk calls only: for each of the first `done` keys, whether this call inserted it. */
+  readonly inserted?: boolean[]
 }
 
 // ------------------------------------------------------------------ waiting

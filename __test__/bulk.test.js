@@ -694,6 +694,48 @@ describe('a full table', () => {
     t.close()
   })
 
+  test('a set: every key some call inserted is reported true to exactly one call, the one that ends full included', () => {
+    // The outside review's case: addMany stops at the key that does not fit;
+    // the keys before it stay inserted, so the error must say which this
+    // call inserted, or no call ever reports them (claim-once users lose them).
+    const s = new AtomicSet(4)
+    const keys = [1n, 1n, 2n, 3n, 3n, 4n, 5n, 6n, 7n]
+    const reported = new Map()
+    const report = (k) => reported.set(k, (reported.get(k) ?? 0) + 1)
+    assert.throws(() => s.addMany(keys), (e) => {
+      assert.equal(e.code, FULL)
+      assert.equal(e.done, 6, 'the keys before 5n were found or inserted')
+      assert.deepEqual(e.inserted, [true, false, true, true, false, true])
+      e.inserted.forEach((inserted, i) => inserted && report(keys[i]))
+      return true
+    })
+    for (const k of keys) {
+      try {
+        if (s.add(k)) report(k)
+      } catch (e) {
+        assert.equal(e.code, FULL)
+      }
+    }
+    assert.deepEqual([...s].sort(), [...reported.keys()].sort(), 'keys in the set no call reported as inserted')
+    assert.ok([...reported.values()].every((n) => n === 1), 'each reported once')
+    s.close()
+  })
+
+  test('a dict: the full error says how many keys were found or inserted before it, and none of their values changed', () => {
+    const d = new AtomicDict(3)
+    d.store(9n, 90n)
+    assert.throws(() => d.addMany([9n, 1n, 2n, 3n, 1n], 5n), (e) => {
+      assert.equal(e.code, FULL)
+      assert.equal(e.done, 3)
+      assert.deepEqual(e.inserted, [false, true, true])
+      return true
+    })
+    assert.deepEqual(d.getMany([9n, 1n, 2n, 3n]), [90n, 0n, 0n, undefined])
+    // A single call's full error has no bulk fields.
+    assert.throws(() => d.add(3n, 1n), (e) => e.code === FULL && e.done === undefined && e.inserted === undefined)
+    d.close()
+  })
+
   test('an empty table of capacity N takes N new keys in one call', () => {
     for (const shape of SHAPES) {
       const opts = { k64: shape.k64, k32: shape.k32 }

@@ -134,8 +134,9 @@ class AtomicDict extends SharedTable {
   // misses. Every key and value is checked before anything changes; keys
   // are taken in order (a key given twice is changed twice). An insert that
   // finds the table full throws ERR_ATOMIC_DICT_FULL before any value has
-  // changed (keys before the one that did not fit may have been inserted,
-  // with value 0). The per-process key caches are neither read nor filled.
+  // changed: its `done` keys before the one that did not fit were found or
+  // inserted (with value 0), `inserted[i]` says which. The per-process key
+  // caches are neither read nor filled.
 
   /** The values of `keys` (an array), `undefined` for absent keys (never inserts). */
   getMany(keys) {

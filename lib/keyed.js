@@ -23,7 +23,7 @@
 // Only keys the core has checked are ever cached, so a hit needs no checks.
 
 const { KeyCodec } = require('./keys')
-const { closedError, typeError } = require('./errors')
+const { closedError, typeError, AtomicDictFullError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
 const { stringPart } = require('./strings')
 const { partsCache } = require('./parts-cache')
@@ -198,7 +198,12 @@ class Keyed {
       // array or closed the table: refuse the call before anything changes.
       if (keys.length !== n) throw new RangeError(`keys changed length while the call read them (${n}, now ${keys.length})`)
       if (view.closed) throw closedError()
-      view.locateWords(words, n, insert)
+      try {
+        view.locateWords(words, n, insert)
+      } catch (err) {
+        if (err instanceof AtomicDictFullError) describeFull(err, words.f64, n)
+        throw err
+      }
       return use(words.f64, n)
     } finally {
       view.give(words)
@@ -268,6 +273,19 @@ function writeKey(keyed, words, w, key, i) {
   }
   const parts = keyed.codec.parts(key, `keys[${i}]`)
   for (let j = 0; j < parts.length; j++) words.u64[w + j] = parts[j]
+}
+
+/**
+ * What a bulk insert that found the table full did before it stopped: `done`
+ * keys (those before the one that did not fit) were found or inserted, no
+ * value changed; `inserted[i]` says whether this call inserted key i.
+ */
+function describeFull(err, results, n) {
+  let done = 0
+  while (done < n && results[done] >= 0) done++
+  err.done = done
+  err.inserted = new Array(done)
+  for (let i = 0; i < done; i++) err.inserted[i] = results[i] % 2 === 1
 }
 
 /** Keys an iteration reads from the core per call. */

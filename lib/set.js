@@ -50,8 +50,8 @@ class AtomicSet extends SharedTable {
    * overlaps their memory misses; returns, in order, whether this call
    * inserted each (a key given twice is inserted once). Every key is
    * checked before any is inserted; a full table throws
-   * ERR_ATOMIC_DICT_FULL (keys before the one that did not fit may have
-   * been inserted).
+   * ERR_ATOMIC_DICT_FULL, whose `done` counts the keys before the one that
+   * did not fit and `inserted[i]` says whether this call inserted key i.
    */
   addMany(keys) {
     return this.#keys.many(keys, true, (r, n) => {

@@ -19,8 +19,8 @@
 //!   `n` words, each an f64 (read through a Float64Array over the same
 //!   memory) with `locate`'s meaning. Returns `n`, or the codes above. All
 //!   keys are checked before any is inserted; on -2 (full), the keys before
-//!   the one that did not fit may have been inserted, and no result is
-//!   written. The memory misses of many keys overlap (core::bulk).
+//!   the one that did not fit were found or inserted and their results are
+//!   written, the others' read -1. The memory misses of many keys overlap (core::bulk).
 //! - `find()` / `insert()`: `locate` of the one-part key in `words[0]` of
 //!   the functions' own words (`words`, an ArrayBuffer of 4 u64s that Rust
 //!   owns), the result (as above) written into `words[1]` as an f64. No
@@ -282,7 +282,10 @@ fn locate(call: &Call) -> f64 {
             return INTERNAL;
         };
         // SAFETY: env and arg belong to this call.
-        match unsafe { read_string_key(call.env, arg, &mut scratch) } {
+        let part = unsafe { read_string_key(call.env, arg, &mut scratch) };
+        // A huge string's buffers are not kept for good.
+        scratch.trim();
+        match part {
             Ok(k) => key = k,
             Err(_) => return BAD_ARGUMENT,
         }
@@ -351,15 +354,23 @@ fn locate_many(call: &Call) -> f64 {
                 inserted: false,
             },
         );
-        if table
-            .find_or_insert_many(&keys, parts, &mut entries)
-            .is_err()
-        {
-            return FULL;
+        // On a full table, the keys before the one that did not fit were
+        // found or inserted: their results are written (JS reports which
+        // this call inserted), the others read as absent.
+        let (done, result) = match table.find_or_insert_many(&keys, parts, &mut entries) {
+            Ok(()) => (n, n as f64),
+            Err((index, _)) => (index, FULL),
+        };
+        for (i, (word, &entry)) in words.iter().zip(entries.iter()).enumerate() {
+            let r = if i < done {
+                found(table, entry)
+            } else {
+                ABSENT
+            };
+            word.store(r.to_bits(), Ordering::Relaxed);
         }
-        for (word, &entry) in words.iter().zip(entries.iter()) {
-            word.store(found(table, entry).to_bits(), Ordering::Relaxed);
-        }
+        trim(&mut keys, &mut rows, &mut entries);
+        return result;
     } else {
         rows.clear();
         rows.resize(n, 0);
@@ -373,14 +384,18 @@ fn locate_many(call: &Call) -> f64 {
             word.store(r.to_bits(), Ordering::Relaxed);
         }
     }
-    // Buffers sized for a huge call are not kept for good.
-    for buffer in [&mut *keys, &mut *rows] {
+    trim(&mut keys, &mut rows, &mut entries);
+    n as f64
+}
+
+/// Buffers sized for a huge call are not kept for good.
+fn trim(keys: &mut Vec<u64>, rows: &mut Vec<u64>, entries: &mut Vec<Entry>) {
+    for buffer in [keys, rows] {
         buffer.clear();
         buffer.shrink_to(KEEP_WORDS);
     }
     entries.clear();
     entries.shrink_to(KEEP_WORDS);
-    n as f64
 }
 
 /// `keyRows(from, words)`.
@@ -410,13 +425,12 @@ fn key_rows(call: &Call) -> f64 {
     key.clear();
     key.resize(parts, 0);
     let mut written = 0usize;
-    let mut resume = next;
     for &row in &rows[..count] {
-        // A complete key never changes, so this read agrees with the scan's.
+        // A complete key never changes, so this read agrees with the scan's;
+        // a row a peer has cleared a part of since is skipped, as a row
+        // being inserted is (never re-read: the scan moves on).
         if !table.read_key(row, &mut key) {
-            // Unreachable (parts are never cleared); resume at this row.
-            resume = row;
-            break;
+            continue;
         }
         let at = 2 + written * (1 + parts);
         words[at].store((slot(table, row) as f64).to_bits(), Ordering::Relaxed);
@@ -426,7 +440,7 @@ fn key_rows(call: &Call) -> f64 {
         written += 1;
     }
     words[0].store((written as f64).to_bits(), Ordering::Relaxed);
-    words[1].store((resume as f64).to_bits(), Ordering::Relaxed);
+    words[1].store((next as f64).to_bits(), Ordering::Relaxed);
     0.0
 }
 
@@ -509,12 +523,19 @@ unsafe extern "C" fn key_rows_callback(
     unsafe { respond(env, info, key_rows) }
 }
 
-unsafe extern "C" fn finalize_bound(_env: sys::napi_env, data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: the pointer (`data` for a function, `hint` for the words'
-    // ArrayBuffer) is one from Rc::into_raw in `make_locator`, and each
-    // finalizer runs once.
-    let raw = if hint.is_null() { data } else { hint };
-    drop(unsafe { Rc::from_raw(raw as *const Bound) });
+/// A function's finalizer: its data is its reference to the `Bound`.
+unsafe extern "C" fn finalize_function(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the pointer from Rc::into_raw in `make_function`,
+    // and N-API runs a finalizer once.
+    drop(unsafe { Rc::from_raw(data as *const Bound) });
+}
+
+/// The words' ArrayBuffer's finalizer: its data is the words themselves, its
+/// hint the buffer's reference to the `Bound` that owns them.
+unsafe extern "C" fn finalize_words(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the pointer from Rc::into_raw in `make_words`, and
+    // N-API runs a finalizer once.
+    drop(unsafe { Rc::from_raw(hint as *const Bound) });
 }
 
 fn check(status: sys::napi_status, what: &str) -> Result<()> {
@@ -564,7 +585,7 @@ fn make_function(
             env,
             function,
             data,
-            Some(finalize_bound),
+            Some(finalize_function),
             ptr::null_mut(),
             ptr::null_mut(),
         )
@@ -595,11 +616,20 @@ fn make_words(env: sys::napi_env, bound: &Rc<Bound>) -> Result<sys::napi_value> 
             env,
             data,
             WORDS * 8,
-            Some(finalize_bound),
+            Some(finalize_words),
             hint,
             &mut buffer,
         )
     };
+    if status == sys::Status::napi_no_external_buffers_allowed {
+        // SAFETY: the buffer was not made, so nothing else owns `hint`.
+        drop(unsafe { Rc::from_raw(hint as *const Bound) });
+        return Err(Error::new(
+            Status::GenericFailure,
+            "this runtime refuses external ArrayBuffers (a V8 sandbox, as in Electron): \
+             shared tables cannot work here",
+        ));
+    }
     if let Err(e) = check(status, "napi_create_external_arraybuffer") {
         // SAFETY: the buffer was not made, so nothing else owns `hint`.
         drop(unsafe { Rc::from_raw(hint as *const Bound) });

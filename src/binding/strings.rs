@@ -17,6 +17,20 @@ pub struct Scratch {
     utf8: Vec<u8>,
 }
 
+/// The most bytes a `Scratch` keeps between calls.
+const KEEP_BYTES: usize = 64 * 1024;
+
+impl Scratch {
+    /// Lets go of buffers a huge string grew (a long key should not pin its
+    /// copies for the table's life).
+    pub fn trim(&mut self) {
+        self.utf16.clear();
+        self.utf16.shrink_to(KEEP_BYTES / 2);
+        self.utf8.clear();
+        self.utf8.shrink_to(KEEP_BYTES);
+    }
+}
+
 /// Why a value has no string key.
 pub enum StringKeyError {
     /// Not a string (or N-API failed to read it).

@@ -328,8 +328,9 @@ impl NativeTable {
         }
     }
 
-    /// The raw N-API functions `{ locate, locateMany, keyRows }` through
-    /// which JS finds, inserts and lists this table's keys (binding/locate.rs).
+    /// The raw N-API functions `{ locate, find, insert, locateMany, keyRows }`
+    /// and the find/insert functions' `words` (an ArrayBuffer), through which
+    /// JS finds, inserts and lists this table's keys (binding/locate.rs).
     #[napi]
     pub fn locator<'env>(&mut self, env: &'env Env) -> Result<Object<'env>> {
         let table = self.inner()?.table.clone();
