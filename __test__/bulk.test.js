@@ -35,17 +35,7 @@ const SHAPES = [
   { name: 'k64=0, k32=2', k64: 0, k32: 2 },
 ]
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { prng } = require('./fixtures/prng')
 
 /** What a table of `cfg` hands back for the mathematical value x. */
 function norm(cfg, x) {

@@ -67,17 +67,7 @@ function inp(cfg, x) {
   return cfg.bits === 64 ? BigInt(x) : Number(x)
 }
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { prng } = require('./fixtures/prng')
 
 function snapshot(d) {
   return [...d.entries()]

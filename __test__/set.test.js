@@ -11,17 +11,7 @@ function canon(key) {
   return Array.isArray(key) ? key.map(String).join(',') : String(key)
 }
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { prng } = require('./fixtures/prng')
 
 test('a new set', () => {
   const s = new AtomicSet(10)
