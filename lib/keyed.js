@@ -130,7 +130,10 @@ class Keyed {
       low = key >>> 0
       high = (key - low) / 4294967296
     } else {
-      const k = this.codec.one(key)
+      // A bigint in range needs no more checks than asUintN (cheaper than
+      // the codec's two BigInt compares); anything else gets the codec's
+      // checks and errors.
+      const k = typeof key === 'bigint' && key !== 0n && BigInt.asUintN(this.partBits, key) === key ? key : this.codec.one(key)
       SPLIT64[0] = k
       low = SPLIT32[LOW]
       high = SPLIT32[HIGH]
