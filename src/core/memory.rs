@@ -24,19 +24,38 @@ pub unsafe trait Backing: Send + Sync + 'static {
 /// region's bytes (a snapshot of a table file read for inspection, see
 /// `shm::read_snapshot`).
 pub struct HeapBacking {
-    words: Box<[std::sync::atomic::AtomicU64]>,
-    /// The region's length in bytes: at most `8 * words.len()`.
+    storage: Storage,
+    /// The region's length in bytes: at most the storage's.
     len: usize,
 }
 
+/// 64 bytes aligned to 64, so a zeroed region's blocks start on cache
+/// lines as a mapping's do (a plain slice of u64s would start at 16 mod 64
+/// and make every block span two lines).
+#[repr(C, align(64))]
+struct Line([std::sync::atomic::AtomicU64; 8]);
+
+enum Storage {
+    Lines(Box<[Line]>),
+    Words(Box<[std::sync::atomic::AtomicU64]>),
+}
+
 impl HeapBacking {
-    /// `len` zero bytes, rounded up to whole 8-byte words.
+    /// `len` zero bytes, rounded up to whole 8-byte words, 64-byte aligned
+    /// (held in whole lines; the bytes past `len` are never handed out).
     pub fn new(len: usize) -> HeapBacking {
-        let words: Box<[_]> = (0..len.div_ceil(8))
-            .map(|_| std::sync::atomic::AtomicU64::new(0))
+        let lines: Box<[Line]> = (0..len.div_ceil(64))
+            .map(|_| {
+                Line(std::array::from_fn(|_| {
+                    std::sync::atomic::AtomicU64::new(0)
+                }))
+            })
             .collect();
-        let len = words.len() * 8;
-        HeapBacking { words, len }
+        let len = len.div_ceil(8) * 8;
+        HeapBacking {
+            storage: Storage::Lines(lines),
+            len,
+        }
     }
 
     /// A region of exactly `len` bytes held in `words` (native byte order;
@@ -47,19 +66,23 @@ impl HeapBacking {
             return None;
         }
         Some(HeapBacking {
-            words: words.into_boxed_slice(),
+            storage: Storage::Words(words.into_boxed_slice()),
             len,
         })
     }
 }
 
-// SAFETY: the boxed slice never moves or changes length, is 8-aligned (it is a
-// slice of AtomicU64), holds at least `len` bytes (both constructors check
-// it), is zeroed at creation or filled before it is shared, and is only used
-// through atomics.
+// SAFETY: the boxed slice never moves or changes length, is 8-aligned (a
+// slice of AtomicU64, or of 64-aligned lines of them), holds at least `len`
+// bytes (both constructors check it), is zeroed at creation or filled
+// before it is shared, and is only used through atomics.
 unsafe impl Backing for HeapBacking {
     fn bytes(&self) -> (*mut u8, usize) {
-        (self.words.as_ptr() as *mut u8, self.len)
+        let base = match &self.storage {
+            Storage::Lines(lines) => lines.as_ptr() as *mut u8,
+            Storage::Words(words) => words.as_ptr() as *mut u8,
+        };
+        (base, self.len)
     }
 }
 
