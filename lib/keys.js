@@ -60,13 +60,6 @@ class KeyCodec {
     if (typeof key === 'string' && this.k64 === 1) return checkString(key, name)
     part(key, this.k64 === 1, name)
   }
-
-  /** Parts read from a row, in the form keys are handed back to users. */
-  fromParts(raw) {
-    const out = new Array(this.count)
-    for (let i = 0; i < this.count; i++) out[i] = i < this.k64 ? raw[i] : Number(raw[i])
-    return this.count === 1 ? out[0] : out
-  }
 }
 
 module.exports = { KeyCodec }
