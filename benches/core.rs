@@ -292,7 +292,7 @@ fn scan(g: &mut Group, name: &str, capacity: u64, keys: u64, memory: Memory) {
         b.iter(|| {
             let (mut from, mut found) = (0, 0);
             while from < rows {
-                let (n, next) = t.next_key_rows(from, &mut out);
+                let (n, next) = t.next_key_rows(from, &mut out, &mut []);
                 found += n;
                 from = next;
             }

@@ -89,7 +89,7 @@ class Counters {
     const { view } = tables.internals.get(dict)
     const slots = new Map()
     try {
-      for (const name of names) slots.set(name, view.locate(name, true))
+      for (const name of names) slots.set(name, view.locateString(name, true))
     } catch (err) {
       dict.close()
       throw err

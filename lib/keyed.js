@@ -117,7 +117,7 @@ class Keyed {
       // refuses a lone surrogate (then locate throws the TypeError
       // checkString gives), and a string for a 32-bit part.
       if (view.k64 !== 1) this.codec.one(key)
-      const slot = this.found(view.locate(key, insert))
+      const slot = this.found(view.locateString(key, insert))
       if (slot < 0) return -1
       if (this.strings.size >= this.stringLimit) this.strings.clear()
       this.strings.set(key, slot)
@@ -138,7 +138,7 @@ class Keyed {
       low = SPLIT32[LOW]
       high = SPLIT32[HIGH]
     }
-    const slot = this.found(view.locate(key, insert))
+    const slot = this.found(view.locateHalves(low, high, insert))
     if (slot < 0) return -1
     const i = (low & this.mask) * 4
     // The key as a number, when it is one (below 2^53): from the halves,

@@ -112,34 +112,33 @@ class TableView {
   }
 
   /**
-   * The slot (locate.rs: a dict's value index, a set's row) of a one-part
-   * key (a checked bigint, a safe-integer number, or a string for a 64-bit
-   * part), inserting it when `insert`; -1 when absent.
-   * Numbers and bigints go through the key word (find/insert: one N-API
-   * call), strings as the argument of locate (hashed natively).
-   * Sets `inserted`. Throws AtomicDictFullError having changed nothing.
+   * The slot (locate.rs: a dict's value index, a set's row) of the string
+   * key `s` of a one-part 64-bit table (hashed natively), inserting it when
+   * `insert`; -1 when absent. Sets `inserted`. Throws AtomicDictFullError
+   * having changed nothing.
    */
-  locate(want, insert) {
-    let r
-    if (typeof want === 'string') {
-      r = this.nativeLocate(want, insert)
-    } else {
-      // The key into word 0 (a number as two halves: no BigInt), the call,
-      // the result from word 1 (reset first: a call that fails before
-      // writing it leaves an internal error).
-      const key = this.key
-      if (typeof want === 'number') {
-        const low = want >>> 0
-        key.u32[0] = low
-        key.u32[1] = (want - low) / 4294967296
-      } else {
-        key.u64[0] = want
-      }
-      key.f64[1] = INTERNAL
-      if (insert) this.nativeInsert()
-      else this.nativeFind()
-      r = key.f64[1]
-    }
+  locateString(s, insert) {
+    return this.answer(this.nativeLocate(s, insert), s)
+  }
+
+  /**
+   * As locateString, for the one-part key whose 64 bits are `high`·2^32 +
+   * `low` (checked): written into the key word, found by one N-API call
+   * without arguments, no BigInt needed.
+   */
+  locateHalves(low, high, insert) {
+    const key = this.key
+    key.u32[0] = low
+    key.u32[1] = high
+    // Reset first: a call that fails before writing it leaves an internal error.
+    key.f64[1] = INTERNAL
+    if (insert) this.nativeInsert()
+    else this.nativeFind()
+    return this.answer(key.f64[1])
+  }
+
+  /** The slot in a locate function's result (slot · 2 + inserted), setting `inserted`. */
+  answer(r, want) {
     if (r >= 0) {
       const inserted = r % 2
       this.inserted = inserted === 1

@@ -283,12 +283,20 @@ fn complete_rows(t: &Table, from: u64) -> Vec<u64> {
 fn scan(t: &Table, from: u64, size: usize) -> Vec<u64> {
     let rows = t.layout().rows();
     let mut out = vec![u64::MAX; size];
+    let p = parts(t);
+    let mut keys = vec![0u64; size * p];
+    let mut key = vec![0u64; p];
     let mut all = Vec::new();
     let mut at = from;
     loop {
-        let (n, next) = t.next_key_rows(at, &mut out);
+        let (n, next) = t.next_key_rows(at, &mut out, &mut keys);
         assert!(n <= size);
         let got = &out[..n];
+        // The parts handed out are the row's key.
+        for (i, &row) in got.iter().enumerate() {
+            assert!(t.read_key(row, &mut key));
+            assert_eq!(&keys[i * p..][..p], &key[..], "parts of row {row}");
+        }
         assert!(got.windows(2).all(|w| w[0] < w[1]), "row order");
         assert!(got.iter().all(|&r| r >= at && r < rows));
         if n == size {
@@ -313,9 +321,9 @@ fn check_scans(t: &Table) {
         }
     }
     for from in [rows, rows + 1, u64::MAX] {
-        assert_eq!(t.next_key_rows(from, &mut [0; 3]), (0, rows));
+        assert_eq!(t.next_key_rows(from, &mut [0; 3], &mut []), (0, rows));
     }
-    assert_eq!(t.next_key_rows(3, &mut []), (0, 3));
+    assert_eq!(t.next_key_rows(3, &mut [], &mut []), (0, 3));
 }
 
 #[test]
@@ -389,7 +397,7 @@ fn next_key_rows_is_live() {
         let mut out = [0u64; 3];
         let mut at = 0;
         while at < t.layout().rows() / 2 {
-            at = t.next_key_rows(at, &mut out).1;
+            at = t.next_key_rows(at, &mut out, &mut []).1;
         }
         let before: Vec<u64> = complete_rows(&t, at);
         let mut ahead = Vec::new();

@@ -6,9 +6,8 @@
 //! `locator()` makes them per table object, each carrying the table as its
 //! data (an `Rc<LocateState>`, freed by the function's finalizer):
 //!
-//! - `locate(key, insert) -> number`, for tables whose key is one part: the
-//!   key a BigInt, a safe-integer number (no BigInt at all) or, for a
-//!   64-bit part, a string (hashed here to its key part, FORMAT.md). The
+//! - `locate(string, insert) -> number`, for tables whose key is one 64-bit
+//!   part: a string key, hashed here to its key part (FORMAT.md). The
 //!   result r >= 0 is `slot * 2 + inserted`: a key's slot is the index of
 //!   its value in the JS view of the values (a dict: the value's byte
 //!   offset over its width) or its row (a set), so JS computes no offsets;
@@ -243,7 +242,7 @@ impl Call<'_> {
     }
 }
 
-/// `locate(key, insert)`.
+/// `locate(string, insert)`.
 fn locate(call: &Call) -> f64 {
     let state = call.state;
     let table = state.table.borrow();
@@ -253,44 +252,24 @@ fn locate(call: &Call) -> f64 {
     let Some(insert) = call.bool_arg(1) else {
         return BAD_ARGUMENT;
     };
-    if call.argc < 1 || table.layout().parts() != 1 {
+    // A string key, which only a 64-bit part can be (a string's part may
+    // happen to fit in 32 bits: check the table, not the part). Bigint and
+    // number keys go through `find` / `insert`.
+    let g = table.layout().geometry;
+    if call.argc < 1 || g.k64 != 1 || g.k32 != 0 {
         return BAD_ARGUMENT;
     }
-    let arg = call.argv[0];
-    let mut key = 0u64;
-    let mut lossless = false;
-    // SAFETY: arg is a value of this call; N-API checks its type.
-    let status =
-        unsafe { sys::napi_get_value_bigint_uint64(call.env, arg, &mut key, &mut lossless) };
-    if status == sys::Status::napi_ok {
-        if !lossless {
-            return BAD_ARGUMENT;
-        }
-    } else if let Some(number) = call.number_arg(0) {
-        // A number key: a safe integer (checked again).
-        if !(1.0..=MAX_SAFE).contains(&number) || number.fract() != 0.0 {
-            return BAD_ARGUMENT;
-        }
-        key = number as u64;
-    } else {
-        // A string key, which only a 64-bit part can be (a string's part
-        // may happen to fit in 32 bits: check the table, not the part).
-        if table.layout().geometry.k64 != 1 {
-            return BAD_ARGUMENT;
-        }
-        let Ok(mut scratch) = state.scratch.try_borrow_mut() else {
-            return INTERNAL;
-        };
-        // SAFETY: env and arg belong to this call.
-        let part = unsafe { read_string_key(call.env, arg, &mut scratch) };
-        // A huge string's buffers are not kept for good.
-        scratch.trim();
-        match part {
-            Ok(k) => key = k,
-            Err(_) => return BAD_ARGUMENT,
-        }
+    let Ok(mut scratch) = state.scratch.try_borrow_mut() else {
+        return INTERNAL;
+    };
+    // SAFETY: env and argv[0] belong to this call; N-API checks the type.
+    let part = unsafe { read_string_key(call.env, call.argv[0], &mut scratch) };
+    // A huge string's buffers are not kept for good.
+    scratch.trim();
+    match part {
+        Ok(key) => locate_one(table, key, insert),
+        Err(_) => BAD_ARGUMENT,
     }
-    locate_one(table, key, insert)
 }
 
 /// `find()` and `insert()`: the key in words[0], the result into words[1].
@@ -421,23 +400,20 @@ fn key_rows(call: &Call) -> f64 {
     let from = from.min(end);
     rows.clear();
     rows.resize(room, 0);
-    let (count, next) = table.next_key_rows(from, &mut rows);
     key.clear();
-    key.resize(parts, 0);
-    let mut written = 0usize;
-    for &row in &rows[..count] {
-        // A complete key never changes, so this read agrees with the scan's;
-        // a row a peer has cleared a part of since is skipped, as a row
-        // being inserted is (never re-read: the scan moves on).
-        if !table.read_key(row, &mut key) {
-            continue;
-        }
-        let at = 2 + written * (1 + parts);
+    key.resize(room * parts, 0);
+    // The scan hands out the parts it validated: no row is read twice.
+    let (written, next) = table.next_key_rows(from, &mut rows, &mut key);
+    for (i, (&row, parts_of)) in rows[..written]
+        .iter()
+        .zip(key.chunks_exact(parts))
+        .enumerate()
+    {
+        let at = 2 + i * (1 + parts);
         words[at].store((slot(table, row) as f64).to_bits(), Ordering::Relaxed);
-        for (word, &part) in words[at + 1..at + 1 + parts].iter().zip(key.iter()) {
+        for (word, &part) in words[at + 1..at + 1 + parts].iter().zip(parts_of) {
             word.store(part, Ordering::Relaxed);
         }
-        written += 1;
     }
     words[0].store((written as f64).to_bits(), Ordering::Relaxed);
     words[1].store((next as f64).to_bits(), Ordering::Relaxed);

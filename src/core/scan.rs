@@ -73,8 +73,10 @@ impl Table {
     ///
     /// Costs a read of each row's first part, so it runs at memory speed
     /// over a sparse table; only rows whose first part is set are read in
-    /// full.
-    pub fn next_key_rows(&self, from: u64, out: &mut [u64]) -> (usize, u64) {
+    /// full. The parts of the key of `out[i]` go to `keys[i * parts..]`
+    /// when `keys` has room for them (`out.len() * parts` words), so a
+    /// caller that wants them reads no row twice; pass `&mut []` when not.
+    pub fn next_key_rows(&self, from: u64, out: &mut [u64], keys: &mut [u64]) -> (usize, u64) {
         let layout = *self.layout();
         let rows = layout.rows();
         if from >= rows {
@@ -84,8 +86,10 @@ impl Table {
             return (0, from);
         }
         let rpb = layout.rows_per_block;
+        let parts = layout.parts();
+        let keep = keys.len() >= out.len() * parts;
         let mut buf = [0u64; MAX_PARTS];
-        let key = &mut buf[..layout.parts()];
+        let key = &mut buf[..parts];
         let mut written = 0;
         let first_block = from / rpb as u64;
         let mut first = (from % rpb as u64) as usize;
@@ -124,6 +128,9 @@ impl Table {
                 }
                 let row = (first_block + b as u64) * rpb as u64 + i as u64;
                 if self.read_key(row, key) {
+                    if keep {
+                        keys[written * parts..][..parts].copy_from_slice(key);
+                    }
                     out[written] = row;
                     written += 1;
                     if written == out.len() {
