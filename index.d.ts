@@ -443,7 +443,9 @@ export interface AtomicSet<P extends KeyParts = [bigint]> extends SharedTable {
   add(key: KeyIn<P>): boolean
   /**
    * Bulk: inserts every key in one call into the core; for each, in order,
-   * whether this call inserted it (a key given twice: `true`, then `false`).
+   * whether this call inserted it (an absent key given twice: `true`, then
+   * `false`). On a full table, `AtomicDictFullError#inserted` covers only
+   * the keys before the first that did not fit. `keys` is an Array.
    */
   addMany(keys: readonly KeyIn<P>[]): boolean[]
   /** Whether the key is in the set. */

@@ -1025,3 +1025,43 @@ test('several processes at once: exact sums, each set key inserted once, verify 
   assert.equal(sv.ok, true, JSON.stringify(sv))
   for (const t of [d, s, ctl]) t.close()
 })
+
+// ------------------------------------------- huge and odd arguments (second review)
+
+describe('huge and odd arguments', () => {
+  // In a child: the old code aborted the process (V8 out of memory) or threw
+  // a bare RangeError before it read a single key.
+  const inChild = (body) => {
+    const src = `const { AtomicDict } = require(${JSON.stringify(ROOT)}); const d = new AtomicDict(16);
+try { ${body}; console.log('NO-THROW') } catch (e) { console.log(e.constructor.name + ': ' + e.message) }`
+    return require('node:child_process').spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', timeout: 60_000 })
+  }
+  for (const [name, body] of [
+    ['addMany, one delta for all', 'const a = []; a[2 ** 28] = 1; d.addMany(a, 1n)'],
+    ['storeMany, one value for all', 'const a = []; a[2 ** 28] = 1; d.storeMany(a, 1n)'],
+    ['getMany, length 2^31 + 1', 'const a = []; a[2 ** 31] = 1; d.getMany(a)'],
+    ['getMany, length 2^32 - 1', 'const a = []; a[2 ** 32 - 2] = 1; d.getMany(a)'],
+  ]) {
+    test(`${name}: a hole at keys[0] gives its TypeError, and the process lives`, () => {
+      const r = inChild(body)
+      assert.equal(r.status, 0, `the child died (signal ${r.signal}): ${r.stderr.split('\n').slice(0, 3).join(' ')}`)
+      assert.match(r.stdout, /^TypeError: keys\[0\] must be/)
+    })
+  }
+
+  test('a typed array of deltas is refused by name, not taken for one value', () => {
+    const d = new AtomicDict(16)
+    assert.throws(() => d.addMany([1n, 2n], new BigInt64Array([1n, 2n])), { name: 'TypeError', message: /^deltas must be an Array of 2 values, or one value/ })
+    assert.equal(d.size, 0)
+    d.close()
+  })
+
+  test('a call longer than the first scratch (4096 keys) grows it and keeps every key', () => {
+    const d = new AtomicDict(20_000)
+    const keys = Array.from({ length: 10_000 }, (_, i) => (i % 3 === 0 ? BigInt(i + 1) : i + 1))
+    assert.deepEqual(d.addMany(keys, 2n), new Array(10_000).fill(0n))
+    assert.deepEqual(d.getMany(keys), new Array(10_000).fill(2n))
+    assert.equal(d.size, 10_000)
+    d.close()
+  })
+})

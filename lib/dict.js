@@ -165,11 +165,12 @@ class AtomicDict extends SharedTable {
    */
   addMany(keys, deltas) {
     const count = keyCount(keys)
+    const each = Array.isArray(deltas)
     const d = valuesArg(deltas, count, this.#check, 'deltas')
     const values = this.#values
     return this.#keys.many(keys, true, (r, n) => {
       const out = new Array(n)
-      for (let i = 0; i < n; i++) out[i] = Atomics.add(values, slotOf(r[i]), d[i])
+      for (let i = 0; i < n; i++) out[i] = Atomics.add(values, slotOf(r[i]), each ? d[i] : d)
       return out
     }, count)
   }
@@ -177,10 +178,11 @@ class AtomicDict extends SharedTable {
   /** Stores `values[i]` (or `values`, one value for every key) in each key, inserting absent keys. */
   storeMany(keys, values) {
     const count = keyCount(keys)
+    const each = Array.isArray(values)
     const v = valuesArg(values, count, this.#check, 'values')
     const slots = this.#values
     this.#keys.many(keys, true, (r, n) => {
-      for (let i = 0; i < n; i++) Atomics.store(slots, slotOf(r[i]), v[i])
+      for (let i = 0; i < n; i++) Atomics.store(slots, slotOf(r[i]), each ? v[i] : v)
     }, count)
   }
 

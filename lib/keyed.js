@@ -194,9 +194,14 @@ class Keyed {
     const view = this.view
     if (view.closed) throw closedError()
     const count = this.count
-    const words = view.take(n * count)
+    // The scratch grows as keys are written, so a bad key early in a huge
+    // (or sparse) array throws before its whole size is allocated.
+    let words = view.take(Math.min(n, FIRST_KEYS) * count)
     try {
-      for (let i = 0; i < n; i++) writeKey(this, words, i * count, keys[i], i)
+      for (let i = 0; i < n; i++) {
+        if ((i + 1) * count > words.count) words = grown(view, words, Math.min(n * count, 2 * words.count), i * count)
+        writeKey(this, words, i * count, keys[i], i)
+      }
       // Reading a key or a value may have run a getter that changed the
       // array or closed the table: refuse the call before anything changes.
       if (keys.length !== n) throw new RangeError(`keys changed length while the call read them (${n}, now ${keys.length})`)
@@ -237,6 +242,17 @@ class Keyed {
     // An iteration resumed after close() throws, even past its last key.
     if (view.closed) throw closedError()
   }
+}
+
+/** Keys a bulk call makes room for before it has read any. */
+const FIRST_KEYS = 4096
+
+/** Bigger words holding the first `used` of `words`, which go back to the view. */
+function grown(view, words, count, used) {
+  const bigger = new Words(count)
+  bigger.u64.set(words.u64.subarray(0, used))
+  view.give(words)
+  return bigger
 }
 
 /** The length of a bulk call's `keys`, which must be an array. */

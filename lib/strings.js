@@ -26,6 +26,11 @@ function stringKey(s, name = 'key') {
   const known = memo.get(s)
   if (known !== undefined) return known
   checkString(s, name)
+  return hashed(s)
+}
+
+/** The native hash of a checked string not in the memo, remembered. */
+function hashed(s) {
   const k = native.call(binding.stringKey, s)
   if (memo.size >= MEMO_LIMIT) memo.clear()
   memo.set(s, k)
@@ -36,7 +41,7 @@ function stringKey(s, name = 'key') {
 function stringPart(s) {
   const known = memo.get(s)
   if (known !== undefined) return known
-  return s.isWellFormed() ? stringKey(s) : null
+  return s.isWellFormed() ? hashed(s) : null
 }
 
 module.exports = { stringKey, stringPart, checkString }

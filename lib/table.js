@@ -17,6 +17,7 @@ const FULL = -2
 const CLOSED = -3
 const BAD_ARGUMENT = -4
 const INTERNAL = -5
+const NO_MEMORY = -6
 
 /** The largest scratch of words a view keeps between calls (64 Ki words, 512 KiB). */
 const SPARE_LIMIT = 1 << 16
@@ -187,6 +188,7 @@ class TableView {
 
   failure(r, what, want) {
     if (r === FULL) return new AtomicDictFullError(this.capacity)
+    if (r === NO_MEMORY) return new RangeError('keys: too many keys for one call (out of memory): split the call')
     if (r === CLOSED) return closedError()
     if (r === BAD_ARGUMENT && typeof want === 'string') checkString(want, 'key')
     return internalError(what, r)

@@ -42,11 +42,15 @@ function valueChecker(bits) {
 
 /**
  * The values of a bulk call for `n` keys, checked with `check`: `given` is
- * an array of `n` values, or one value for every key. Names the element at
- * fault (`deltas[3]`).
+ * an array of `n` values (a checked copy is returned), or one value for
+ * every key (returned checked, never expanded into an array: the keys may
+ * not even be valid). Names the element at fault (`deltas[3]`).
  */
 function valuesArg(given, n, check, name) {
-  if (!Array.isArray(given)) return new Array(n).fill(check(given, name))
+  if (!Array.isArray(given)) {
+    if (ArrayBuffer.isView(given)) throw typeError(name, `an Array of ${n} values, or one value`, given)
+    return check(given, name)
+  }
   if (given.length !== n) {
     throw new RangeError(`${name} must have one value per key (${n}), got ${given.length}`)
   }

@@ -399,7 +399,12 @@ fn until_asleep_in_futex(tid: libc::pid_t) {
     let path = format!("/proc/self/task/{tid}/syscall");
     let give_up = Instant::now() + Duration::from_secs(10);
     loop {
-        let line = std::fs::read_to_string(&path).unwrap_or_default();
+        let Ok(line) = std::fs::read_to_string(&path) else {
+            // No such file (a kernel without it, gVisor): a generous sleep
+            // instead, as before.
+            thread::sleep(Duration::from_millis(50));
+            return;
+        };
         if FUTEX.contains(&line.split_whitespace().next().unwrap_or("")) {
             // In the call; a moment more to be queued (the number shows
             // from the call's entry on).
@@ -429,8 +434,10 @@ fn threads_a_wake_that_reaches_a_cancelled_waits_thread_is_passed_on() {
         let blocker = {
             let w = w.clone();
             thread::spawn(move || {
-                // SAFETY: gettid has no preconditions.
-                tid_tx.send(unsafe { libc::gettid() }).unwrap();
+                // SAFETY: the gettid system call has no preconditions (the
+                // syscall, not glibc's wrapper, which needs glibc 2.30).
+                let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+                tid_tx.send(tid).unwrap();
                 futex::wait(&w[0], 0, Some(Duration::from_secs(2))).unwrap()
             })
         };

@@ -19,7 +19,8 @@
 //!   memory) with `locate`'s meaning. Returns `n`, or the codes above. All
 //!   keys are checked before any is inserted; on -2 (full), the keys before
 //!   the one that did not fit were found or inserted and their results are
-//!   written, the others' read -1. The memory misses of many keys overlap (core::bulk).
+//!   written, the others' read -1; -6: too many keys for memory (nothing
+//!   changed). The memory misses of many keys overlap (core::bulk).
 //! - `find()` / `insert()`: `locate` of the one-part key in `words[0]` of
 //!   the functions' own words (`words`, an ArrayBuffer of 4 u64s that Rust
 //!   owns), the result (as above) written into `words[1]` as an f64. No
@@ -79,6 +80,8 @@ const FULL: f64 = -2.0;
 const CLOSED: f64 = -3.0;
 const BAD_ARGUMENT: f64 = -4.0;
 const INTERNAL: f64 = -5.0;
+/// A bulk call whose buffers could not be allocated.
+const NO_MEMORY: f64 = -6.0;
 
 /// The most words a bulk call's buffers keep for the next call.
 const KEEP_WORDS: usize = 1 << 16;
@@ -316,16 +319,29 @@ fn locate_many(call: &Call) -> f64 {
         return INTERNAL;
     };
     keys.clear();
+    rows.clear();
+    entries.clear();
+    // Room for every buffer first: a call too big for memory is refused
+    // (an error in JS), never an abort of the process.
+    let room = if insert {
+        entries.try_reserve(n).is_ok()
+    } else {
+        rows.try_reserve(n).is_ok()
+    };
+    if !room || keys.try_reserve(n * parts).is_err() {
+        trim(&mut keys, &mut rows, &mut entries);
+        return NO_MEMORY;
+    }
     keys.extend(words[..n * parts].iter().map(|w| w.load(Ordering::Relaxed)));
     // Every key is checked before any is inserted.
     if keys
         .chunks_exact(parts)
         .any(|key| table.check_key(key).is_err())
     {
+        trim(&mut keys, &mut rows, &mut entries);
         return BAD_ARGUMENT;
     }
     if insert {
-        entries.clear();
         entries.resize(
             n,
             Entry {
@@ -351,7 +367,6 @@ fn locate_many(call: &Call) -> f64 {
         trim(&mut keys, &mut rows, &mut entries);
         return result;
     } else {
-        rows.clear();
         rows.resize(n, 0);
         table.find_many(&keys, parts, &mut rows);
         for (word, &row) in words.iter().zip(rows.iter()) {
@@ -417,6 +432,10 @@ fn key_rows(call: &Call) -> f64 {
     }
     words[0].store((written as f64).to_bits(), Ordering::Relaxed);
     words[1].store((next as f64).to_bits(), Ordering::Relaxed);
+    for buffer in [&mut *rows, &mut *key] {
+        buffer.clear();
+        buffer.shrink_to(KEEP_WORDS);
+    }
     0.0
 }
 
