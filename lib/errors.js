@@ -2,11 +2,18 @@
 // The errors the JS API throws. Every message names the argument at fault.
 
 function typeError(name, expected, got) {
-  return new TypeError(`${name} must be ${expected}, got ${describe(got)}`)
+  return codedError('ERR_INVALID_ARG_TYPE', `${name} must be ${expected}, got ${describe(got)}`, TypeError)
 }
 
 function rangeError(name, expected, got) {
-  return new RangeError(`${name} must be ${expected}, got ${describe(got)}`)
+  return codedError('ERR_OUT_OF_RANGE', `${name} must be ${expected}, got ${describe(got)}`, RangeError)
+}
+
+/** An error of class `Class` (default Error) with a Node-style `code`. */
+function codedError(code, message, Class = Error) {
+  const e = new Class(message)
+  e.code = code
+  return e
 }
 
 function describe(v) {
@@ -34,4 +41,4 @@ function closedError() {
   return e
 }
 
-module.exports = { typeError, rangeError, describe, AtomicDictFullError, closedError }
+module.exports = { typeError, rangeError, codedError, describe, AtomicDictFullError, closedError }

@@ -1,0 +1,176 @@
+'use strict'
+// Gauge: prom-client's Gauge, shared, with a choice of how the processes'
+// values combine (`aggregate`):
+//
+//   'sum' (default)  each process (each store object: a contributor) keeps
+//                    its own contribution; the gauge is the sum over the
+//                    contributors alive at the read. A process that dies,
+//                    SIGKILL included, drops out at once (in-flight counts
+//                    return to the truth).
+//   'max', 'min'     the same per-contributor values, combined by max/min;
+//                    a series none of whose contributors is alive is not
+//                    listed.
+//   'last'           one value shared by every process: set() by anyone
+//                    replaces it, inc()/dec() by anyone change it; it stays
+//                    after the process that set it exits.
+//
+// Per-contributor values live in rows [series, PROCESS + slot], the slot
+// being the store object's contributor slot (lib/metrics/core.js).
+
+const { typeError } = require('../errors')
+const { Metric, checkConfig, isLabels, invalid } = require('./metric')
+const { FIELD } = require('./series')
+const { addFloat, loadFloat, storeFloat } = require('./float')
+
+const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'collect', 'aggregate']
+const AGGREGATES = ['sum', 'max', 'min', 'last']
+const LAST_FIELDS = [FIELD.VALUE]
+
+function number(value, name) {
+  if (typeof value !== 'number') throw typeError(name, 'a number', value)
+  return value
+}
+
+class Gauge extends Metric {
+  constructor(core, config) {
+    const fields = checkConfig(config, OPTIONS, 'Gauge')
+    const aggregate = config.aggregate === undefined ? 'sum' : config.aggregate
+    if (!AGGREGATES.includes(aggregate)) {
+      throw invalid(`config.aggregate must be one of ${AGGREGATES.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(aggregate)}`)
+    }
+    super(core, fields, 'gauge', { aggregate })
+    this.aggregate = aggregate
+    this._shared = aggregate === 'last'
+    if (!this._shared) this._fieldsMine = [FIELD.PROCESS + core.contributorSlot()]
+    if (this.labelNames.length === 0) {
+      const none = this._noLabels()
+      if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
+    }
+    this._register()
+  }
+
+  /** inc(labels?, value = 1) */
+  inc(labels, value) {
+    if (isLabels(labels)) this._add(this._series(labels), labels, value === undefined ? 1 : number(value, 'value'))
+    else this._add(this._noLabels(), undefined, labels === undefined ? 1 : number(labels, 'value'))
+  }
+
+  /** dec(labels?, value = 1) */
+  dec(labels, value) {
+    if (isLabels(labels)) this._add(this._series(labels), labels, -(value === undefined ? 1 : number(value, 'value')))
+    else this._add(this._noLabels(), undefined, -(labels === undefined ? 1 : number(labels, 'value')))
+  }
+
+  /** set(labels?, value) */
+  set(labels, value) {
+    if (isLabels(labels)) this._set(this._series(labels), labels, number(value, 'value'))
+    else this._set(this._noLabels(), undefined, number(labels, 'value'))
+  }
+
+  /** Sets the gauge to the current time in seconds since the epoch. */
+  setToCurrentTime(labels) {
+    if (labels === undefined) this.set(Date.now() / 1000)
+    else this.set(labels, Date.now() / 1000)
+  }
+
+  /** A function that, called later, sets the gauge to the seconds elapsed (and returns them). */
+  startTimer(labels) {
+    const start = process.hrtime()
+    return (endLabels) => {
+      const delta = process.hrtime(start)
+      const value = delta[0] + delta[1] / 1e9
+      this.set(Object.assign({}, labels, endLabels), value)
+      return value
+    }
+  }
+
+  _add(series, labels, v) {
+    const slot = series.slot
+    if (slot < 0) return this._dropped()
+    try {
+      if (!this._visible(series)) this._revive(series, labels)
+      addFloat(this._core.values, slot, v)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
+  }
+
+  _set(series, labels, v) {
+    const slot = series.slot
+    if (slot < 0) return this._dropped()
+    try {
+      if (!this._visible(series)) this._revive(series, labels)
+      storeFloat(this._core.values, slot, v)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
+  }
+
+  /** labels(...values | labels): a child bound to one series. */
+  labels(...args) {
+    const labels = this._labelsArg(args)
+    const series = this._series(labels)
+    return {
+      inc: (value) => this._add(series, labels, value === undefined ? 1 : number(value, 'value')),
+      dec: (value) => this._add(series, labels, -(value === undefined ? 1 : number(value, 'value'))),
+      set: (value) => this._set(series, labels, number(value, 'value')),
+      setToCurrentTime: () => this._set(series, labels, Date.now() / 1000),
+      startTimer: () => this.startTimer(labels),
+    }
+  }
+
+  async get() {
+    await this._collect()
+    const out = []
+    for (const s of this._listed()) {
+      const value = this._shared ? (s.slot < 0 ? undefined : loadFloat(this._core.values, s.slot)) : this._combined(s)
+      if (value !== undefined) out.push({ value, labels: this._labels(s) })
+    }
+    return { help: this.help, name: this.name, type: this.type, values: out, aggregator: this.aggregator }
+  }
+
+  /** The contributions of live contributors, combined; undefined when none (max/min) and 0 (sum). */
+  _combined(series) {
+    const live = this._core.live
+    const values = this._core.values
+    let out
+    if (series.contributions !== null) {
+      for (const [contributor, index] of series.contributions) {
+        if (live[contributor] !== 1) continue
+        const v = loadFloat(values, index)
+        if (out === undefined) out = v
+        else if (this.aggregate === 'sum') out += v
+        else if (this.aggregate === 'max') out = Math.max(out, v)
+        else out = Math.min(out, v)
+      }
+    }
+    return out === undefined && this.aggregate === 'sum' ? 0 : out
+  }
+
+  _fields() {
+    return this._shared ? LAST_FIELDS : this._fieldsMine
+  }
+
+  _attach(series, field, slot) {
+    if (this._shared) {
+      if (field === FIELD.VALUE) series.slot = slot
+      return
+    }
+    const contributor = field - FIELD.PROCESS
+    if (contributor < 0 || contributor >= this._core.processes) return
+    if (series.contributions === null) series.contributions = new Map()
+    series.contributions.set(contributor, slot)
+    if (contributor === this._core.slot) series.slot = slot
+  }
+
+  _zero(series) {
+    const values = this._core.values
+    if (this._shared) {
+      if (series.slot >= 0) storeFloat(values, series.slot, 0)
+    } else if (series.contributions !== null) {
+      for (const index of series.contributions.values()) storeFloat(values, index, 0)
+    }
+  }
+}
+
+module.exports = { Gauge }

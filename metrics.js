@@ -1,0 +1,3 @@
+'use strict'
+// atomic-dict/metrics: Prometheus metrics shared by every process (see docs/METRICS.md).
+module.exports = require('./lib/metrics')
