@@ -46,30 +46,74 @@ function supervise({ name, workers, forkedVar }) {
   for (let i = 0; i < workers; i++) fork()
 }
 
+/** How long a worker lets requests in flight finish after a shutdown signal. */
+const SHUTDOWN_DEADLINE_MS = 1400
+
 /**
  * listen(): a worker (or lone process) serves `server` on port/host, tells
- * its primary the port (or prints it when alone), and on SIGTERM/SIGINT
- * stops accepting, lets requests in flight finish, calls `close()`, exits.
+ * its primary the port (or prints it when alone), and shuts down on SIGTERM,
+ * SIGINT, or the message 'shutdown' (what pm2 sends instead of SIGINT with
+ * --shutdown-with-message):
+ *
+ *  - server.close(): no new connections. In a cluster (ours or pm2's) the
+ *    primary hands new connections to the other workers: one it had already
+ *    handed to this worker is refused by it and given to another worker.
+ *  - server.closeIdleConnections(): keep-alive connections with no request
+ *    in them are closed at once (a client that was just sending a request
+ *    on one sees ECONNRESET on a reused socket: the request was never read,
+ *    and an HTTP client retries it; Node's own docs show how, under
+ *    request.reusedSocket).
+ *  - requests in flight (and any that arrive on their connections before
+ *    they answer) are answered with `Connection: close`, so no client sends
+ *    another request on that connection; the connection closes after the
+ *    response.
+ *  - once no connection is left, `close()` (the app's cleanup) and exit 0.
+ *  - `deadlineMs` (default 1400 ms) after the signal, whatever is still open
+ *    is closed and the process exits anyway: pm2 SIGKILLs a process
+ *    kill_timeout (default 1600 ms) after its SIGINT, and an exit of our own
+ *    still runs `close()`. Requests slower than that are cut off (and, since
+ *    a response is counted just before it is sent, not counted).
  */
-function listen(server, { port, host, forkedVar, close }) {
+function listen(server, { port, host, forkedVar, close, name = 'server', deadlineMs = SHUTDOWN_DEADLINE_MS }) {
+  /** Responses not yet finished (nor aborted). */
+  const open = new Set()
+  let closing = false
+  server.prependListener('request', (req, res) => {
+    if (closing) res.setHeader('connection', 'close')
+    open.add(res)
+    res.once('close', () => open.delete(res))
+  })
   server.listen(port, host, () => {
     const { port: actual } = server.address()
     if (process.env[forkedVar]) process.send({ listening: actual })
     else console.log(`listening on ${actual} (pid ${process.pid})`)
   })
-  let closing = false
+
+  let exited = false
+  const exit = () => {
+    if (exited) return
+    exited = true
+    try {
+      close()
+    } finally {
+      process.exit(0)
+    }
+  }
   const shutdown = () => {
     if (closing) return
     closing = true
-    server.close(() => {
-      close()
-      process.exit(0)
-    })
+    for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close')
+    server.close(exit) // called once every connection has closed
     server.closeIdleConnections()
-    setTimeout(() => server.closeAllConnections(), 10_000).unref()
+    setTimeout(() => {
+      if (open.size > 0) console.error(`${name}: ${open.size} request(s) still unanswered ${deadlineMs} ms after the shutdown signal: closing them`)
+      server.closeAllConnections()
+      exit()
+    }, deadlineMs).unref()
   }
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
+  if (process.send) process.on('message', (message) => message === 'shutdown' && shutdown())
 }
 
 module.exports = { supervise, listen }
