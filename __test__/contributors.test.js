@@ -128,6 +128,25 @@ test('children claim and ready slots, the parent sees them, a SIGKILLed one drop
   assert.deepEqual(openContributors(dict).live(MAX), [3])
 })
 
+test('a grandchild a contributor started does not keep its slot live (close-on-exec)', async (t) => {
+  const dict = new AtomicDict(MAX + 1)
+  const parent = openContributors(dict)
+  const p = await claimed(t, { dict })
+  p.child.send('spawn')
+  const { pid } = await message(p.child, 'spawned')
+  t.after(() => {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  })
+  assert.deepEqual(parent.live(MAX), [p.slot])
+  await kill(p.child)
+  process.kill(pid, 0) // the grandchild is still running
+  assert.deepEqual(parent.live(MAX), [], 'the grandchild holds no reference to the open file description')
+})
+
 test('a child that claimed but never called ready() is never live', async (t) => {
   const dict = new AtomicDict(MAX + 1)
   const parent = openContributors(dict)

@@ -411,3 +411,19 @@ impl Contributors {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel before 3.15 answers the unknown F_OFD_* commands with EINVAL,
+    /// as this one answers a command number no kernel has: `Unsupported`.
+    #[test]
+    fn an_unknown_lock_command_is_reported_as_unsupported() {
+        let file = File::open("/proc/self/exe").unwrap();
+        let mut fl = flock(libc::F_RDLCK, 0, 1);
+        let err = fcntl_lock(&file, 0x7ff0, &mut fl).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
+        assert!(err.to_string().contains("Linux 3.15"), "{err}");
+    }
+}
