@@ -346,5 +346,5 @@ test('without /proc, opening a contributor fails with the OS error', (t) => {
   const result = JSON.parse(run.stdout)
   assert.equal(result.ok, false)
   assert.equal(result.code, 'ENOENT')
-  assert.match(result.message, /\/proc is not mounted/)
+  assert.match(result.message, /\/proc\/self\/fd is missing \(\/proc is not mounted/)
 })

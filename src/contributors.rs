@@ -251,8 +251,9 @@ impl Contributors {
                     with_context(
                         e,
                         format!(
-                            "cannot open {path}: /proc is not mounted here, and a contributor \
-                             needs it to open the table's file again"
+                            "cannot open {path}: /proc/self/fd is missing (/proc is not \
+                             mounted, or is another PID namespace's), and a contributor needs \
+                             it to open the table's file again"
                         ),
                     )
                 } else {
