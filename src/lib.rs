@@ -2,8 +2,9 @@
 //!
 //! Three layers, each depending only on the one before:
 //! - [`core`]: the format and the lock-free algorithm over atomic words;
-//! - [`shm`]: shared memory (memfd, mappings) to hold a table, and
-//!   [`futex`] and [`wait`]: waiting on its words across processes;
+//! - [`shm`]: shared memory (memfd, mappings) to hold a table,
+//!   [`futex`] and [`wait`]: waiting on its words across processes, and
+//!   [`contributors`]: which processes using a table are alive (OFD locks);
 //! - `binding` (feature `node`): the napi-rs surface that `index.js` builds
 //!   the JS API on.
 
@@ -16,6 +17,8 @@
 )))]
 compile_error!("atomic-dict supports Linux on x86-64 and aarch64 only");
 
+#[cfg(not(loom))]
+pub mod contributors;
 pub mod core;
 #[cfg(not(loom))]
 pub mod futex;

@@ -65,7 +65,7 @@ impl std::fmt::Display for Context {
 
 impl std::error::Error for Context {}
 
-fn with_context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
+pub(crate) fn with_context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
     let errno = errno(&err);
     io::Error::new(
         err.kind(),

@@ -4,6 +4,7 @@
 //! the JS and Rust implementations of the format against each other.
 
 pub mod block;
+pub mod contributors;
 pub mod format;
 pub mod inspect;
 pub mod locate;
