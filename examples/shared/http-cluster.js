@@ -56,8 +56,14 @@ const SHUTDOWN_DEADLINE_MS = 1400
  * --shutdown-with-message):
  *
  *  - server.close(): no new connections. In a cluster (ours or pm2's) the
- *    primary hands new connections to the other workers: one it had already
- *    handed to this worker is refused by it and given to another worker.
+ *    primary hands new connections to the other workers; one it was handing
+ *    to this worker meanwhile is refused by it and given to another worker.
+ *    A cluster worker does it through cluster.worker.disconnect(), which
+ *    also waits for the primary to acknowledge, over the IPC channel, that
+ *    it has taken the worker out: a worker that exited before that would
+ *    leave a connection handed to it in no one's hands (the primary neither
+ *    closes nor redistributes it; the client waits forever). Measured with
+ *    pm2 reload under load: 2 fresh connections of 4,678 requests hung.
  *  - server.closeIdleConnections(): keep-alive connections with no request
  *    in them are closed at once (a client that was just sending a request
  *    on one sees ECONNRESET on a reused socket: the request was never read,
@@ -67,7 +73,8 @@ const SHUTDOWN_DEADLINE_MS = 1400
  *    they answer) are answered with `Connection: close`, so no client sends
  *    another request on that connection; the connection closes after the
  *    response.
- *  - once no connection is left, `close()` (the app's cleanup) and exit 0.
+ *  - once no connection is left (and, in a cluster, the IPC channel is
+ *    closed), `close()` (the app's cleanup) and exit 0.
  *  - `deadlineMs` (default 1400 ms) after the signal, whatever is still open
  *    is closed and the process exits anyway: pm2 SIGKILLs a process
  *    kill_timeout (default 1600 ms) after its SIGINT, and an exit of our own
@@ -103,7 +110,14 @@ function listen(server, { port, host, forkedVar, close, name = 'server', deadlin
     if (closing) return
     closing = true
     for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close')
-    server.close(exit) // called once every connection has closed
+    if (cluster.isWorker) {
+      // Closes the server, waits until every connection has closed and the
+      // primary has acknowledged, then disconnects the IPC channel.
+      cluster.worker.once('disconnect', exit)
+      cluster.worker.disconnect()
+    } else {
+      server.close(exit) // called once every connection has closed
+    }
     server.closeIdleConnections()
     setTimeout(() => {
       if (open.size > 0) console.error(`${name}: ${open.size} request(s) still unanswered ${deadlineMs} ms after the shutdown signal: closing them`)
