@@ -153,7 +153,7 @@ test("per-process gauges: a SIGKILLed process's in-flight count drops out at onc
   assert.equal(await gaugeValue(m.inFlight), 2 + 5, 'the killed process (11 in flight) is gone from the sum')
   await kids[0].kill()
   assert.equal(await gaugeValue(m.inFlight), 2)
-  assert.equal(await gaugeValue(m.memory), undefined, 'a max gauge with no live contributor lists nothing')
+  assert.equal(await gaugeValue(m.memory), undefined, 'a max gauge with no live contributor that set it lists nothing')
   assert.equal(await gaugeValue(m.version), 200, "a 'last' gauge keeps its value")
 
   // Only 3 slots: the new processes must take the dead ones', and must

@@ -7,9 +7,11 @@
 //                    contributors alive at the read. A process that dies,
 //                    SIGKILL included, drops out at once (in-flight counts
 //                    return to the truth).
-//   'max', 'min'     the same per-contributor values, combined by max/min;
-//                    a series none of whose contributors is alive is not
-//                    listed.
+//   'max', 'min'     the same per-contributor values, combined by max/min
+//                    over the contributors alive that have set one (a
+//                    process that declares the gauge but never sets it
+//                    does not pull a max down to 0); a series with none is
+//                    not listed.
 //   'last'           one value shared by every process: set() by anyone
 //                    replaces it, inc()/dec() by anyone change it; it stays
 //                    after the process that set it exits.
@@ -23,6 +25,12 @@ const { FIELD } = require('./series')
 const { addFloat, loadFloat, storeFloat } = require('./float')
 
 const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'collect', 'aggregate']
+/**
+ * What a 'max'/'min' contribution reset() cleared holds: a NaN that
+ * arithmetic never makes (a signalling NaN with a payload), read as "not set"
+ * (a row found new holds 0 only until the write that made it).
+ */
+const UNSET = 0x7ff0_0000_dead_0001n
 const AGGREGATES = ['sum', 'max', 'min', 'last']
 const LAST_FIELDS = [FIELD.VALUE]
 
@@ -41,8 +49,10 @@ class Gauge extends Metric {
     super(core, fields, 'gauge', { aggregate })
     this.aggregate = aggregate
     this._shared = aggregate === 'last'
+    this._unset = aggregate === 'max' || aggregate === 'min' ? UNSET : undefined
     if (!this._shared) this._fieldsMine = [FIELD.PROCESS + core.contributorSlot()]
-    if (this.labelNames.length === 0) {
+    // Listed from the start as in prom-client, at 0 ('max'/'min': once set).
+    if (this.labelNames.length === 0 && this._unset === undefined) {
       const none = this._noLabels()
       if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
     }
@@ -89,7 +99,7 @@ class Gauge extends Metric {
     if (slot < 0) return this._dropped()
     try {
       if (!this._visible(series)) this._revive(series, labels)
-      addFloat(this._core.values, slot, v)
+      addFloat(this._core.values, slot, v, this._unset)
     } catch (err) {
       throw this._core.explain(err)
     }
@@ -137,6 +147,7 @@ class Gauge extends Metric {
     if (series.contributions !== null) {
       for (const [contributor, index] of series.contributions) {
         if (live[contributor] !== 1) continue
+        if (this._unset !== undefined && Atomics.load(values, index) === UNSET) continue
         const v = loadFloat(values, index)
         if (out === undefined) out = v
         else if (this.aggregate === 'sum') out += v
@@ -168,7 +179,10 @@ class Gauge extends Metric {
     if (this._shared) {
       if (series.slot >= 0) storeFloat(values, series.slot, 0)
     } else if (series.contributions !== null) {
-      for (const index of series.contributions.values()) storeFloat(values, index, 0)
+      for (const index of series.contributions.values()) {
+        if (this._unset === undefined) storeFloat(values, index, 0)
+        else Atomics.store(values, index, UNSET)
+      }
     }
   }
 }

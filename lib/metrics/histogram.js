@@ -69,12 +69,20 @@ class Histogram extends Metric {
     }
   }
 
-  /** Makes the series of `labels` listed with zero counts (prom-client's zero()). */
+  /**
+   * Makes the series of `labels` listed with zero counts, its labels in the
+   * order `labels` gives them (prom-client's zero() replaces the series).
+   */
   zero(labels) {
-    const series = this._series(isLabels(labels) ? labels : {})
+    if (!isLabels(labels)) labels = {}
+    const series = this._series(labels)
     if (series.slot < 0) return this._dropped()
-    this._zero(series)
-    if (!this._visible(series)) this._revive(series, labels)
+    try {
+      this._zero(series)
+      this._revive(series, labels, true)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
   }
 
   /** A function that, called later, observes the seconds elapsed (and returns them). */

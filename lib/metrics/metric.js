@@ -209,14 +209,14 @@ class Metric {
    * Makes `series` visible (after a reset/remove in any process, or when
    * new), in the order the labels object `labels` lists its labels.
    */
-  _revive(series, labels) {
+  _revive(series, labels, reorder = false) {
     let code = 0
     if (labels !== undefined && labels !== null) {
       const present = []
       for (const label in labels) if (labels[label] !== undefined) present.push(this._index[label])
       code = orderCode(present)
     }
-    this._core.revive(series, code)
+    this._core.revive(series, code, reorder)
   }
 
   /** Whether `series` is visible (cheap: one load of its meta word's high half). */
