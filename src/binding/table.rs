@@ -144,6 +144,7 @@ fn geometry(
         value_bits,
         signed,
         capacity,
+        string_bytes: 0,
     })
 }
 
