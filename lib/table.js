@@ -298,7 +298,12 @@ class TableView {
    */
   partString(low, high) {
     let d = this.decoded
-    if (d === null) d = this.decoded = new DecodedParts(Math.min(STRING_CACHE_LIMIT, Math.max(64, 2 ** Math.ceil(Math.log2(2 * this.capacity)))))
+    if (d === null) {
+      // Direct-mapped: room for 4 entries per 64-bit part the table can hold, so few collide.
+      let size = 64
+      while (size < STRING_CACHE_LIMIT && size < 4 * this.capacity * this.k64) size *= 2
+      d = this.decoded = new DecodedParts(size)
+    }
     const i = low & d.mask
     if (d.low[i] === low && d.high[i] === high) {
       const s = d.strings[i]
