@@ -281,43 +281,28 @@ impl Table {
             let cell = self.index_entry(area, slot);
             let mut entry = cell.load(Ordering::Acquire);
             if entry == 0 {
-                let off = match mine {
-                    Some(off) => Some(off),
-                    None => match self.allocate(area, record_size(bytes.len() as u64)) {
-                        Some(off) => {
-                            failpoint::intern_after_alloc();
-                            self.write_record(area, off, part, bytes);
-                            failpoint::intern_before_publish();
-                            mine = Some(off);
-                            Some(off)
+                match self.own_record(area, &mut mine, part, bytes) {
+                    Some(off) => match cell.compare_exchange(
+                        0,
+                        entry_for(off, part),
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => {
+                            self.words()
+                                .u64(OFF_STRINGS_COUNT)
+                                .fetch_add(1, Ordering::Relaxed);
+                            return Ok(Interned {
+                                slot,
+                                record: area.arena + off as usize,
+                                part,
+                                inserted: true,
+                            });
                         }
-                        None => None,
+                        // Another caller published here first: look at what
+                        // it published (it may be this string).
+                        Err(now) => entry = now,
                     },
-                };
-                match off {
-                    Some(off) => {
-                        match cell.compare_exchange(
-                            0,
-                            entry_for(off, part),
-                            Ordering::Release,
-                            Ordering::Acquire,
-                        ) {
-                            Ok(_) => {
-                                self.words()
-                                    .u64(OFF_STRINGS_COUNT)
-                                    .fetch_add(1, Ordering::Relaxed);
-                                return Ok(Interned {
-                                    slot,
-                                    record: area.arena + off as usize,
-                                    part,
-                                    inserted: true,
-                                });
-                            }
-                            // Another caller published here first: look at
-                            // what it published (it may be this string).
-                            Err(now) => entry = now,
-                        }
-                    }
                     None => {
                         // No room. A caller of this very string may have
                         // published it here meanwhile: look again first.
@@ -346,6 +331,26 @@ impl Table {
         }
         // Every entry walked, none empty (a forged index).
         Err(self.refuse())
+    }
+
+    /// This call's record of `bytes`: the one it allocated and wrote at an
+    /// earlier empty entry (whose compare-and-swap it lost), or a new one;
+    /// `None` when the arena has no room for it.
+    fn own_record(
+        &self,
+        area: Area,
+        mine: &mut Option<u64>,
+        part: u64,
+        bytes: &[u8],
+    ) -> Option<u64> {
+        if mine.is_none() {
+            let off = self.allocate(area, record_size(bytes.len() as u64))?;
+            failpoint::intern_after_alloc();
+            self.write_record(area, off, part, bytes);
+            failpoint::intern_before_publish();
+            *mine = Some(off);
+        }
+        *mine
     }
 
     /// Counts a refusal and returns its error.
