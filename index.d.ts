@@ -255,8 +255,9 @@ export interface SharedTable {
   /** Audits every row against the table's invariants (for a table nobody is inserting into). */
   verify(): VerifyReport
   /**
-   * Recounts `size` and the admission counter from the rows, giving back
-   * units of capacity leaked by processes killed mid-insert. Only for a
+   * Recounts `size` and the admission counter from the rows (and the string
+   * area's count of strings from its index), giving back units of capacity
+   * leaked by processes killed mid-insert. Only for a
    * table nobody is changing (e.g. after its processes were killed): on one
    * in use it would give away the units of inserts in flight. Returns the
    * audit from before.
