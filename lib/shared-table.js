@@ -58,7 +58,8 @@ class SharedTable {
   }
 
   /**
-   * Recounts `size` and the admission counter from the rows, for a table
+   * Recounts `size` and the admission counter from the rows (and the
+   * string area's count of strings from its index), for a table
    * nobody is changing at the moment: a process killed in the instant
    * between inserting a key and counting it leaves `size` one short, one
    * killed between taking a unit of capacity and claiming a row leaves the
