@@ -149,6 +149,11 @@ class Core {
     this.scanned = -1
   }
 
+  /** Forgets `metric` (a constructor that failed after declaring it). */
+  undeclare(metric) {
+    if (this.metrics.get(metric.name) === metric) this.metrics.delete(metric.name)
+  }
+
   // ------------------------------------------------------------ rows
 
   /**

@@ -22,8 +22,10 @@ function increment(value) {
 class Counter extends Metric {
   constructor(core, config) {
     super(core, checkConfig(config, OPTIONS, 'Counter'), 'counter', {})
-    if (this.labelNames.length === 0) this._show(this._noLabels(), undefined)
-    this._register()
+    this._finish(() => {
+      // Listed from the start, at 0, as in prom-client.
+      if (this.labelNames.length === 0) this._show(this._noLabels(), undefined)
+    })
   }
 
   /** inc(labels?, value = 1), as prom-client's: adds `value` in every process's view. */

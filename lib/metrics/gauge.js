@@ -46,17 +46,21 @@ class Gauge extends Metric {
     if (!AGGREGATES.includes(aggregate)) {
       throw invalid(`config.aggregate must be one of ${AGGREGATES.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(aggregate)}`)
     }
+    // This store object's contributor slot, claimed before the metric is
+    // declared (it throws when there is no liveness or no free slot).
+    const slot = aggregate === 'last' ? -1 : core.contributorSlot()
     super(core, fields, 'gauge', { aggregate })
     this.aggregate = aggregate
     this._shared = aggregate === 'last'
     this._unset = aggregate === 'max' || aggregate === 'min' ? UNSET : undefined
-    if (!this._shared) this._fieldsMine = [FIELD.PROCESS + core.contributorSlot()]
-    // Listed from the start as in prom-client, at 0 ('max'/'min': once set).
-    if (this.labelNames.length === 0 && this._unset === undefined) {
-      const none = this._noLabels()
-      if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
-    }
-    this._register()
+    this._fieldsMine = [FIELD.PROCESS + slot]
+    this._finish(() => {
+      // Listed from the start as in prom-client, at 0 ('max'/'min': once set).
+      if (this.labelNames.length === 0 && this._unset === undefined) {
+        const none = this._noLabels()
+        if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
+      }
+    })
   }
 
   /** inc(labels?, value = 1) */

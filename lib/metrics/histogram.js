@@ -40,11 +40,13 @@ class Histogram extends Metric {
     this.buckets = buckets
     this.upperBounds = buckets
     this._fieldList = [FIELD.VALUE, ...buckets.map((_, i) => FIELD.BUCKET + i), FIELD.BUCKET + buckets.length]
-    if (this.labelNames.length === 0) {
-      const none = this._noLabels()
-      if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
-    }
-    this._register()
+    this._finish(() => {
+      // Listed from the start, with zero counts, as in prom-client.
+      if (this.labelNames.length === 0) {
+        const none = this._noLabels()
+        if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
+      }
+    })
   }
 
   /** observe(labels?, value), as prom-client's. */

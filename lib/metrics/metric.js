@@ -108,9 +108,19 @@ class Metric {
     core.declare(this, { type, labelNames: fields.labelNames, ...shape })
   }
 
-  /** Registers the metric in `config.registers` (after the subclass has set itself up). */
-  _register() {
-    for (const registry of this.registers) registry.registerMetric(this)
+  /**
+   * Finishes construction: runs the subclass's `setUp`, then registers the
+   * metric in `config.registers`. If either throws, the name is free again
+   * on this store object (a retry is not refused as a second declaration).
+   */
+  _finish(setUp) {
+    try {
+      setUp()
+      for (const registry of this.registers) registry.registerMetric(this)
+    } catch (err) {
+      this._core.undeclare(this)
+      throw err
+    }
   }
 
   // ------------------------------------------------------------ finding series
