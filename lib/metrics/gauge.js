@@ -22,7 +22,7 @@
 const { typeError } = require('../errors')
 const { Metric, checkConfig, isLabels, invalid } = require('./metric')
 const { FIELD } = require('./series')
-const { addFloat, loadFloat, storeFloat } = require('./float')
+const { loadFloat, storeFloat } = require('./float')
 
 const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'collect', 'aggregate']
 /**
@@ -89,24 +89,7 @@ class Gauge extends Metric {
 
   /** A function that, called later, sets the gauge to the seconds elapsed (and returns them). */
   startTimer(labels) {
-    const start = process.hrtime()
-    return (endLabels) => {
-      const delta = process.hrtime(start)
-      const value = delta[0] + delta[1] / 1e9
-      this.set(Object.assign({}, labels, endLabels), value)
-      return value
-    }
-  }
-
-  _add(series, labels, v) {
-    const slot = series.slot
-    if (slot < 0) return this._dropped()
-    try {
-      if (!this._visible(series)) this._revive(series, labels)
-      addFloat(this._core.values, slot, v, this._unset)
-    } catch (err) {
-      throw this._core.explain(err)
-    }
+    return this._timer(labels, (l, v) => this.set(l, v))
   }
 
   _set(series, labels, v) {

@@ -89,13 +89,7 @@ class Histogram extends Metric {
 
   /** A function that, called later, observes the seconds elapsed (and returns them). */
   startTimer(labels) {
-    const start = process.hrtime()
-    return (endLabels) => {
-      const delta = process.hrtime(start)
-      const value = delta[0] + delta[1] / 1e9
-      this.observe(Object.assign({}, labels, endLabels), value)
-      return value
-    }
+    return this._timer(labels, (l, v) => this.observe(l, v))
   }
 
   /** labels(...values | labels): a child bound to one series. */

@@ -12,6 +12,7 @@
 
 const { typeError, codedError, describe } = require('../errors')
 const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, DROPPED } = require('./series')
+const { addFloat } = require('./float')
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
@@ -105,6 +106,8 @@ class Metric {
     this._cached = 0
     /** The series of no labels (made on first use, or at once for a metric without labels). */
     this._none = null
+    /** The bits a row holds while unset (per-process 'max'/'min' gauges), else undefined. */
+    this._unset = undefined
     core.declare(this, { type, labelNames: fields.labelNames, ...shape })
   }
 
@@ -208,6 +211,36 @@ class Metric {
     const series = new Series(this, part, values, word)
     this._all.push(series)
     return series
+  }
+
+  /**
+   * Adds `v` to this process's row of `series` (a float64; the `_unset`
+   * bits, when the metric has them, count as 0), making it visible first.
+   */
+  _add(series, labels, v) {
+    const slot = series.slot
+    if (slot < 0) return this._dropped()
+    try {
+      if (!this._visible(series)) this._revive(series, labels)
+      addFloat(this._core.values, slot, v, this._unset)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
+  }
+
+  /**
+   * A timer (prom-client's startTimer): the function it returns passes the
+   * seconds since to `record(labels merged with its own, seconds)` and
+   * returns them.
+   */
+  _timer(labels, record) {
+    const start = process.hrtime()
+    return (endLabels) => {
+      const delta = process.hrtime(start)
+      const value = delta[0] + delta[1] / 1e9
+      record(Object.assign({}, labels, endLabels), value)
+      return value
+    }
   }
 
   /** An observation of a series that has no row here: counted as dropped. */
