@@ -18,9 +18,11 @@ export type Part32 = number | bigint
  * A table's key parts as iteration hands them back: `bigint` for each
  * 64-bit part, then `number` for each 32-bit part. `[bigint]` is the
  * default shape (one 64-bit part); `{ k64: 2, k32: 1 }` is
- * `[bigint, bigint, number]`.
+ * `[bigint, bigint, number]`. A table with a string area (the `strings`
+ * option) hands back its 64-bit parts as `bigint | string`
+ * ({@link WithStrings}).
  */
-export type KeyParts = readonly (bigint | number)[]
+export type KeyParts = readonly (bigint | number | string)[]
 
 /** Tuples of 64-bit parts by count (a key has at most 8). */
 interface Wide {
@@ -66,7 +68,22 @@ export type PartsOf<K64 extends number, K32 extends number> = K64 extends keyof 
     : (bigint | number)[]
   : (bigint | number)[]
 
-type PartIn<T> = T extends bigint ? Part64 : Part32
+/** A part as you pass it, for a part `T` as iteration hands it back (a 32-bit part is a number). */
+type PartIn<T> = [T] extends [number] ? Part32 : Part64
+
+/** A 64-bit part of a table with a string area, as iteration hands it back. */
+type Out64<T> = T extends bigint ? bigint | string : T
+
+/**
+ * The parts `P` of a table with a string area: each 64-bit part comes back
+ * as the string it stands for when the area holds that string, else as a
+ * bigint (README, "String keys"). `[bigint, number]` becomes
+ * `[bigint | string, number]`.
+ */
+export type WithStrings<P extends KeyParts> = { [I in keyof P]: Out64<P[I]> }
+
+/** `P`, or `WithStrings<P>` unless `S` (the `strings` option) is the literal 0. */
+export type StringsIf<S extends number, P extends KeyParts> = S extends 0 ? P : WithStrings<P>
 
 /**
  * A key as you pass it to a table whose parts are `P`: a tuple of exactly
@@ -76,7 +93,7 @@ export type KeyIn<P extends KeyParts> = P extends readonly [infer Only]
   ? PartIn<Only> | readonly [PartIn<Only>]
   : { readonly [I in keyof P]: PartIn<P[I]> }
 
-/** A key as iteration hands it back: a one-part key alone, a composite key as its tuple. */
+/** A key as iteration hands it back: a one-part key alone, a composite key as its tuple (its 64-bit parts `bigint | string` with a string area). */
 export type KeyOut<P extends KeyParts> = P extends readonly [infer Only] ? Only : P
 
 /**
@@ -113,9 +130,39 @@ export interface KeyOptions<K64 extends number = number, K32 extends number = nu
   k32?: K32
 }
 
+/** The string area of a table (README, "String keys"; FORMAT.md, "String area"). */
+export interface StringOptions<S extends number = number> {
+  /**
+   * Bytes of the table's string area (default 0: none): 0, or a multiple of
+   * 8 from 64 to 2^30. With one, every string key part inserted is stored
+   * once (24 bytes plus its UTF-8 bytes rounded up to 8), and iteration
+   * hands 64-bit parts back as those strings. Fixed at creation: when it is
+   * full, further strings are refused (counted in `strings.refused`) and
+   * their keys read back as bigints.
+   */
+  strings?: S
+}
+
+/** The string area's size and use (`table.strings`). */
+export interface StringAreaStats {
+  /** The arena's size in bytes (the `strings` option). */
+  bytes: number
+  /** Arena bytes allocated (records of interned strings). */
+  used: number
+  /** Strings interned. */
+  count: number
+  /** Strings refused for want of room (their keys work by hash and read back as bigints). */
+  refused: number
+}
+
 /** The shape of an AtomicDict. */
-export interface DictOptions<B extends ValueBits = ValueBits, K64 extends number = number, K32 extends number = number>
-  extends KeyOptions<K64, K32> {
+export interface DictOptions<
+  B extends ValueBits = ValueBits,
+  K64 extends number = number,
+  K32 extends number = number,
+  S extends number = number,
+> extends KeyOptions<K64, K32>,
+    StringOptions<S> {
   /** Value width: 64 (values are bigints, the default) or 32 (values are numbers). */
   valueBits?: B
   /** Read values as two's complement signed integers (default false). */
@@ -132,17 +179,25 @@ export interface FileOptions {
   allowInsecure?: boolean
 }
 
-/** Options of `AtomicDict.open`: the shape ones, when given, must match an existing table. */
-export interface OpenOptions<B extends ValueBits = ValueBits, K64 extends number = number, K32 extends number = number>
-  extends DictOptions<B, K64, K32>,
+/**
+ * Options of `AtomicDict.open`: the shape ones (`strings` too), when given,
+ * must match an existing table.
+ */
+export interface OpenOptions<
+  B extends ValueBits = ValueBits,
+  K64 extends number = number,
+  K32 extends number = number,
+  S extends number = number,
+> extends DictOptions<B, K64, K32, S>,
     FileOptions {
   /** Keys guaranteed to fit; needed to create the file. */
   capacity?: number
 }
 
 /** Options of `AtomicSet.open`. */
-export interface OpenSetOptions<K64 extends number = number, K32 extends number = number>
+export interface OpenSetOptions<K64 extends number = number, K32 extends number = number, S extends number = number>
   extends KeyOptions<K64, K32>,
+    StringOptions<S>,
     FileOptions {
   /** Keys guaranteed to fit; needed to create the file. */
   capacity?: number
@@ -183,6 +238,14 @@ export interface VerifyReport {
   duplicateKeys: number
   /** Keys a lookup from their home block does not reach. */
   unreachableKeys: number
+  /** Entries published in the string area's index (0 without an area). */
+  strings: number
+  /**
+   * Published string entries a lookup would not decode: pointing outside
+   * the arena, at a record that does not validate, unreachable, or a
+   * second entry of one part.
+   */
+  badStrings: number
   /** A description of each violation (at most 20). */
   problems: string[]
 }
@@ -192,8 +255,9 @@ export interface SharedTable {
   /** Audits every row against the table's invariants (for a table nobody is inserting into). */
   verify(): VerifyReport
   /**
-   * Recounts `size` and the admission counter from the rows, giving back
-   * units of capacity leaked by processes killed mid-insert. Only for a
+   * Recounts `size` and the admission counter from the rows (and the string
+   * area's count of strings from its index), giving back units of capacity
+   * leaked by processes killed mid-insert. Only for a
    * table nobody is changing (e.g. after its processes were killed): on one
    * in use it would give away the units of inserts in flight. Returns the
    * audit from before.
@@ -205,6 +269,11 @@ export interface SharedTable {
   close(): void
   /** Whether this object created the table (false when it attached to one). */
   readonly created: boolean
+  /**
+   * The string area (the `strings` option) as it is now, or `null` when the
+   * table has none.
+   */
+  readonly strings: StringAreaStats | null
 }
 
 /** Thrown when an insert would exceed the table's capacity. */
@@ -388,9 +457,13 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
   readonly size: number
   /** Keys guaranteed to fit. */
   readonly capacity: number
-  /** The table's shape. */
-  readonly options: { capacity: number; k64: number; k32: number; valueBits: ValueBits; signed: boolean }
-  /** Live iteration (not a snapshot) over keys and values; string keys come back as their `stringKey`. */
+  /** The table's shape (`strings`: the string area's bytes, 0 for none). */
+  readonly options: { capacity: number; k64: number; k32: number; valueBits: ValueBits; signed: boolean; strings: number }
+  /**
+   * Live iteration (not a snapshot) over keys and values; string keys come
+   * back as their `stringKey`, or, in a table with a string area, as the
+   * strings (README, "String keys").
+   */
   entries(): IterableIterator<[KeyOut<P>, V]>
   /** Live iteration over keys. */
   keys(): IterableIterator<KeyOut<P>>
@@ -407,12 +480,14 @@ export declare const AtomicDict: {
   /**
    * A new table in shared memory (a memfd) with room for exactly `capacity`
    * keys. The value and key types follow `options`: `{ valueBits: 32 }`
-   * makes values numbers, `{ k64: 1, k32: 1 }` makes keys `[Part64, Part32]`.
+   * makes values numbers, `{ k64: 1, k32: 1 }` makes keys `[Part64, Part32]`,
+   * `{ strings: 65536 }` gives it a string area (64-bit parts come back as
+   * `bigint | string`).
    */
-  new <B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0>(
+  new <B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
     capacity: number,
-    options?: DictOptions<B, K64, K32>,
-  ): AtomicDict<ValueOf<B>, PartsOf<K64, K32>>
+    options?: DictOptions<B, K64, K32, S>,
+  ): AtomicDict<ValueOf<B>, StringsIf<S, PartsOf<K64, K32>>>
   prototype: AtomicDict<bigint | number, KeyParts>
   /**
    * The table a parent shared as `name` (the `share` option of `spawn`/`fork`,
@@ -426,11 +501,13 @@ export declare const AtomicDict: {
    * The table in the file at `path`, created when absent (unless
    * `create: false`; creating needs `capacity`). Shape options that are
    * given must match an existing file (else `ERR_ATOMIC_DICT_GEOMETRY`).
+   * Without `strings`, an existing file's string area is used all the same:
+   * type such a table with the type parameters (`open<64, 1, 0, number>`).
    */
-  open<B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0>(
+  open<B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
     path: string,
-    options?: OpenOptions<B, K64, K32>,
-  ): AtomicDict<ValueOf<B>, PartsOf<K64, K32>>
+    options?: OpenOptions<B, K64, K32, S>,
+  ): AtomicDict<ValueOf<B>, StringsIf<S, PartsOf<K64, K32>>>
   /** Removes a named table's file; processes that have it open keep their mapping. */
   unlink(path: string): void
 }
@@ -454,9 +531,9 @@ export interface AtomicSet<P extends KeyParts = [bigint]> extends SharedTable {
   readonly size: number
   /** Keys guaranteed to fit. */
   readonly capacity: number
-  /** The set's shape. */
-  readonly options: { capacity: number; k64: number; k32: number }
-  /** Live iteration over keys; string keys come back as their `stringKey`. */
+  /** The set's shape (`strings`: the string area's bytes, 0 for none). */
+  readonly options: { capacity: number; k64: number; k32: number; strings: number }
+  /** Live iteration over keys; string keys come back as their `stringKey` (as the strings with a string area). */
   keys(): IterableIterator<KeyOut<P>>
   /** Same as `keys()`, as `Set#values`. */
   values(): IterableIterator<KeyOut<P>>
@@ -470,21 +547,24 @@ export interface AtomicSet<P extends KeyParts = [bigint]> extends SharedTable {
 }
 
 export declare const AtomicSet: {
-  /** A new set in shared memory with room for exactly `capacity` keys of the shape `options` says. */
-  new <K64 extends number = 1, K32 extends number = 0>(
+  /**
+   * A new set in shared memory with room for exactly `capacity` keys of the
+   * shape `options` says (`strings`: a string area, as for AtomicDict).
+   */
+  new <K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
     capacity: number,
-    options?: KeyOptions<K64, K32>,
-  ): AtomicSet<PartsOf<K64, K32>>
+    options?: KeyOptions<K64, K32> & StringOptions<S>,
+  ): AtomicSet<StringsIf<S, PartsOf<K64, K32>>>
   prototype: AtomicSet<KeyParts>
   /** The set a parent shared as `name`; say its key shape with the type parameter. */
   inherit<P extends KeyParts = [bigint]>(name: string): AtomicSet<P>
   /** The set a `share()` descriptor names, in a worker thread of the same process. */
   attach<P extends KeyParts = [bigint]>(descriptor: ShareDescriptor): AtomicSet<P>
   /** The set in the file at `path`, created when absent (unless `create: false`). */
-  open<K64 extends number = 1, K32 extends number = 0>(
+  open<K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
     path: string,
-    options?: OpenSetOptions<K64, K32>,
-  ): AtomicSet<PartsOf<K64, K32>>
+    options?: OpenSetOptions<K64, K32, S>,
+  ): AtomicSet<StringsIf<S, PartsOf<K64, K32>>>
   /** Removes a named table's file. */
   unlink(path: string): void
 }
@@ -642,7 +722,11 @@ export declare class Latch {
  * `releaseHeldBy(pid)` can give back a dead process's permits.
  */
 export declare class Semaphore {
-  constructor(table: AtomicDict<bigint, [bigint]> | AtomicDict<number, [bigint]>, name: string, permits: number)
+  constructor(
+    table: AtomicDict<bigint, [bigint]> | AtomicDict<number, [bigint]> | AtomicDict<bigint, [bigint | string]> | AtomicDict<number, [bigint | string]>,
+    name: string,
+    permits: number,
+  )
   /** The key under which process `pid` counts its permits of semaphore `name`. */
   static holderKey(name: string, pid: number): string
   /** Permits held now, by every process. */

@@ -133,6 +133,8 @@ describe('inspect --json', () => {
       partialRows: 0,
       duplicateKeys: 0,
       unreachableKeys: 0,
+      strings: 0,
+      badStrings: 0,
       problems: [],
     })
     checkProbe(r.probe, 501)

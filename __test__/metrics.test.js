@@ -153,7 +153,7 @@ test("per-process gauges: a SIGKILLed process's in-flight count drops out at onc
   assert.equal(await gaugeValue(m.inFlight), 2 + 5, 'the killed process (11 in flight) is gone from the sum')
   await kids[0].kill()
   assert.equal(await gaugeValue(m.inFlight), 2)
-  assert.equal(await gaugeValue(m.memory), undefined, 'a max gauge with no live contributor lists nothing')
+  assert.equal(await gaugeValue(m.memory), undefined, 'a max gauge with no live contributor that set it lists nothing')
   assert.equal(await gaugeValue(m.version), 200, "a 'last' gauge keeps its value")
 
   // Only 3 slots: the new processes must take the dead ones', and must
@@ -322,6 +322,20 @@ test('bad input: clear errors with codes, nothing changed', async (t) => {
   assert.throws(() => store.collectStoreMetrics({}), { code: 'ERR_INVALID_ARG_TYPE' })
   // None of the refused declarations took a name.
   new store.Counter({ name: 'x', help: 'now it is fine' })
+  // Nor does one whose registry refuses it.
+  const taken = new client.Registry()
+  new client.Counter({ name: 'taken_total', help: 'prom-client own', registers: [taken] })
+  assert.throws(() => new store.Counter({ name: 'taken_total', help: 'h', registers: [taken] }), /already been registered/)
+  new store.Counter({ name: 'taken_total', help: 'h' })
+  // Nor a per-process gauge that finds no free contributor slot.
+  const one = new MetricsStore({ series: 8, processes: 1 })
+  new one.Gauge({ name: 'busy', help: 'h' }).inc(5)
+  const second = MetricsStore.attach(one.share())
+  t.after(() => second.close())
+  assert.throws(() => new second.Gauge({ name: 'busy', help: 'h' }), { code: 'ERR_ATOMIC_DICT_FULL', message: /all 1 contributor slots/ })
+  one.close() // its slot is free, and its 5 drop out
+  const busy = new second.Gauge({ name: 'busy', help: 'h' })
+  assert.equal((await busy.get()).values[0].value, 0)
 })
 
 test('closed: metrics of a closed store throw ERR_ATOMIC_DICT_CLOSED; other store objects go on', async () => {

@@ -139,7 +139,7 @@ function checkRace(file, replies, count, options) {
   for (const r of replies) assert.equal(typeof r.created, 'boolean')
   // Every process sees the one table's geometry.
   for (const r of replies) {
-    assert.deepEqual(r.options, { capacity: options.capacity, k64: 1, k32: 0, valueBits: 64, signed: false })
+    assert.deepEqual(r.options, { capacity: options.capacity, k64: 1, k32: 0, valueBits: 64, signed: false, strings: 0 })
   }
   // The values add(1n) returned are exactly 0 .. n*count-1, each once.
   const seen = new Uint8Array(n * count)
@@ -221,7 +221,7 @@ describe('open: many processes creating one new file at once', () => {
     for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(results.filter((r) => r.created).length, 1)
     const set = AtomicSet.open(file, { create: false })
-    assert.deepEqual(set.options, { capacity: 50, k64: 1, k32: 1 })
+    assert.deepEqual(set.options, { capacity: 50, k64: 1, k32: 1, strings: 0 })
     set.close()
     assert.deepEqual(fs.readdirSync(dir), ['set.table'])
   })
@@ -240,7 +240,7 @@ describe('open: the table persists in its file', () => {
     // All writers have exited: open again here, without options and with them.
     const bare = AtomicDict.open(file)
     assert.equal(bare.created, false)
-    assert.deepEqual(bare.options, { capacity: 64, k64: 1, k32: 0, valueBits: 64, signed: false })
+    assert.deepEqual(bare.options, { capacity: 64, k64: 1, k32: 0, valueBits: 64, signed: false, strings: 0 })
     assert.equal(bare.get(1n), 2000n)
     assert.equal(bare.get(100n), 1000n)
     assert.equal(bare.get(101n), 1000n)
@@ -290,7 +290,7 @@ describe('open: the table persists in its file', () => {
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.created, true)
     const made = AtomicDict.open(file, { create: false })
-    assert.deepEqual(made.options, { capacity: 10, k64: 1, k32: 1, valueBits: 32, signed: true })
+    assert.deepEqual(made.options, { capacity: 10, k64: 1, k32: 1, valueBits: 32, signed: true, strings: 0 })
     assert.equal(made.sub([5n, 6], 3), 0)
     made.close()
     const seen = AtomicDict.open(file, { valueBits: 32 })

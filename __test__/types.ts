@@ -139,6 +139,55 @@ for (const key of pairSet) {
 // @ts-expect-error a key of this set has 2 parts
 pairSet.add([1n])
 
+// A string area: 64-bit parts come back as bigint | string, 32-bit parts as numbers.
+const named = new AtomicDict(100, { strings: 4096 })
+named.add('route:/api', 1n)
+for (const [key, value] of named) {
+  const k: bigint | string = key
+  const v: bigint = value
+  void k, v
+}
+// @ts-expect-error with a string area a key may come back as a string
+const notOnlyBigint: bigint = [...named.keys()][0] ?? 0n
+const namedRoutes = new AtomicDict(100, { k64: 1, k32: 1, valueBits: 32, strings: 4096 })
+namedRoutes.add(['/api', 200], 1)
+namedRoutes.addMany([['/api', 200], [5n, 404]], 1)
+for (const [[route, code], count] of namedRoutes) {
+  const r: bigint | string = route
+  const c: number = code
+  const v: number = count
+  void r, c, v
+}
+// @ts-expect-error a 32-bit part is never a string
+for (const [[, code]] of namedRoutes) { const c: string = code; void c }
+// @ts-expect-error the key still has 2 parts
+namedRoutes.add(['/api'], 1)
+const area: { bytes: number; used: number; count: number; refused: number } | null = named.strings
+const namedBytes: number = named.options.strings + (area?.refused ?? 0)
+const namedSet = new AtomicSet(10, { strings: 64 })
+namedSet.add('job')
+for (const k of namedSet) {
+  const x: bigint | string = k
+  void x
+}
+const openedNamed = AtomicDict.open('/dev/shm/named', { capacity: 10, strings: 1024 })
+const openedNamedKey: bigint | string | undefined = [...openedNamed.keys()][0]
+const openedNamedSet = AtomicSet.open('/dev/shm/named-set', { capacity: 10, k64: 2, strings: 1024 })
+const openedSetKey: [bigint | string, bigint | string] | undefined = [...openedNamedSet.keys()][0]
+const zeroStrings = new AtomicDict(10, { strings: 0 })
+const zeroKey: bigint | undefined = [...zeroStrings.keys()][0]
+const sizedAtRunTime = new AtomicDict(10, { strings: Number(process.env.STRINGS ?? 0) })
+const runTimeKey: bigint | string | undefined = [...sizedAtRunTime.keys()][0]
+const inheritedNamed = AtomicDict.inherit<bigint, [bigint | string, number]>('named')
+inheritedNamed.add(['x', 1], 1n)
+const namedJobs = new Semaphore(named, 'jobs', 2)
+const namedLatch = new Latch(named, 'start', 2)
+const plainStrings: StringAreaStatsLike | null = counts.strings
+type StringAreaStatsLike = { bytes: number; used: number; count: number; refused: number }
+// @ts-expect-error strings is a number of bytes
+new AtomicDict(10, { strings: '4096' })
+void [notOnlyBigint, namedBytes, openedNamedKey, openedSetKey, zeroKey, runTimeKey, namedJobs, namedLatch, plainStrings]
+
 // Typed counters: only the names given, values by width.
 const metrics = counters(['requests', 'errors', 'inFlight'] as const, { signed: true })
 const requestsBefore: bigint = metrics.add('requests')

@@ -20,6 +20,8 @@ test('a sound table verifies, for every shape', () => {
       partialRows: 0,
       duplicateKeys: 0,
       unreachableKeys: 0,
+      strings: 0,
+      badStrings: 0,
       problems: [],
     })
   }

@@ -42,6 +42,7 @@ fn geometry(value_bits: u32, capacity: u64) -> Geometry {
         value_bits,
         signed: false,
         capacity,
+        string_bytes: 0,
     }
 }
 

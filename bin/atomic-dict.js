@@ -11,7 +11,9 @@ const USAGE = `Usage: atomic-dict inspect <path> [--json] [--limit <n>]
 
 Describes the atomic-dict table in the file at <path> (made with
 AtomicDict.open or AtomicSet.open): its geometry, size, load factor,
-probe-length statistics, an audit of its rows, and its entries.
+probe-length statistics, its string area (when it has one: bytes used,
+strings, refusals), an audit of its rows, and its entries (with 64-bit
+key parts its string area decodes shown as those strings, quoted).
 
 The file is opened read-only and copied: inspecting needs only read
 permission and never changes it. The copy is a point-in-time snapshot

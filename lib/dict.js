@@ -22,7 +22,7 @@ class AtomicDict extends SharedTable {
 
   /**
    * @param {number} capacity keys guaranteed to fit
-   * @param {{k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean}} [opts]
+   * @param {{k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean, strings?: number}} [opts]
    */
   constructor(capacity, opts) {
     super()
@@ -119,10 +119,10 @@ class AtomicDict extends SharedTable {
     return this.#view.capacity
   }
 
-  /** The table's shape: { capacity, k64, k32, valueBits, signed }. */
+  /** The table's shape: { capacity, k64, k32, valueBits, signed, strings }. */
   get options() {
     const v = this.#view
-    return { capacity: v.capacity, k64: v.k64, k32: v.k32, valueBits: v.valueBits, signed: v.signed }
+    return { capacity: v.capacity, k64: v.k64, k32: v.k32, valueBits: v.valueBits, signed: v.signed, strings: v.stringBytes }
   }
 
   /** A handle on the key's value (inserting the key when absent). */

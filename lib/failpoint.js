@@ -8,7 +8,8 @@
 //
 // The other points are inside the native core's insert path
 // (src/core/failpoint.rs, which reads the same variable): after-part,
-// before-count, after-admit and pause-after-admit[:N].
+// before-count, after-admit, pause-after-admit[:N], intern-after-alloc and
+// intern-before-publish.
 
 const POINT = process.env.ATOMIC_DICT_FAILPOINT || ''
 

@@ -8,13 +8,21 @@
 // The copy is a point-in-time snapshot: a table other processes are changing
 // may have moved on by the time it is printed, and words read a moment apart
 // may disagree (a count off by the inserts in flight, say).
+//
+// A table with a string area (the `strings` option) shows each 64-bit key
+// part its area decodes as that string (checked natively: the string hashes
+// to the part), and the area's size and counters.
 
 const binding = require('./binding')
 const native = require('./native')
 
-/** A key's parts as iteration hands them back: 32-bit parts as numbers, a one-part key bare. */
-function formatKey(parts, k64) {
-  const key = parts.map((p, i) => (i < k64 ? p : Number(p)))
+/**
+ * A key's parts as iteration hands them back: 64-bit parts as the strings
+ * they decode as (`strings[i]`, null for none) or bigints, 32-bit parts as
+ * numbers, a one-part key bare.
+ */
+function formatKey(parts, strings, k64) {
+  const key = parts.map((p, i) => (i < k64 ? (strings[i] ?? p) : Number(p)))
   return key.length === 1 ? key[0] : key
 }
 
@@ -30,9 +38,12 @@ function formatValue(bits, valueBits, signed) {
  *   blockCount, rowsPerBlock, rowBytes, rows, tableBytes, fileBytes },
  *   size, loadFactor (size / capacity), rowOccupancy (size / rows),
  *   probe: { count, max, mean, histogram }, verify: { ok, entries, reserved,
- *   completeRows, partialRows, duplicateKeys, unreachableKeys, problems },
- *   keys (complete keys in the copy), entries: [{ key, value? }] (row order;
- *   no value for a set), omitted (complete keys left out by `limit`) }.
+ *   completeRows, partialRows, duplicateKeys, unreachableKeys, strings,
+ *   badStrings, problems }, strings: { bytes, slots, used, count, refused }
+ *   or null (no string area), keys (complete keys in the copy), entries:
+ *   [{ key, value? }] (row order; 64-bit parts that decode as strings are
+ *   those strings; no value for a set), omitted (complete keys left out by
+ *   `limit`) }.
  * Throws errors with a `code` (ENOENT, ERR_ATOMIC_DICT_NOT_A_TABLE, …) whose
  * message names the path.
  */
@@ -44,8 +55,8 @@ function inspect(path, { limit } = {}) {
   const r = native.call(() => binding.inspectFile(path, limit))
   const g = r.geometry
   const isSet = g.kind === 'set'
-  const entries = r.entries.map(({ key, value }) => {
-    const entry = { key: formatKey(key, g.k64) }
+  const entries = r.entries.map(({ key, strings, value }) => {
+    const entry = { key: formatKey(key, strings, g.k64) }
     if (!isSet) entry.value = formatValue(value, g.valueBits, g.signed)
     return entry
   })
@@ -58,6 +69,7 @@ function inspect(path, { limit } = {}) {
     rowOccupancy: r.size / g.rows,
     probe: { count: r.probe.count, max: r.probe.max, mean: r.probe.mean, histogram: [...r.probe.histogram] },
     verify: { ...r.verify, problems: [...r.verify.problems] },
+    strings: r.strings === null || r.strings === undefined ? null : { ...r.strings },
     keys,
     entries,
     omitted: keys - entries.length,
@@ -107,6 +119,7 @@ function formatText(result) {
         ? 'no keys'
         : `max ${probe.max}, mean ${fixed(probe.mean, 4)} blocks over ${plural(probe.count, 'key')} (${histogram})`,
     ],
+    ...stringsLine(result.strings),
     [
       'verify',
       verify.ok
@@ -129,6 +142,21 @@ function formatText(result) {
   return all.join('\n') + '\n'
 }
 
+/** The string area's line (none for a table without one): its use, and its refusals. */
+function stringsLine(strings) {
+  if (strings === null) return []
+  const { bytes, slots, used, count, refused } = strings
+  const share = bytes > 0 ? ` (${fixed((100 * used) / bytes, 1)}%)` : ''
+  let text = `${plural(count, 'string')} in ${used} of ${bytes} bytes${share}, ${slots} index entries; ${refused} refused`
+  if (refused > 0) text += ' (no room: those strings read back as their 64-bit parts)'
+  return [['strings', text]]
+}
+
+/** A cell of the entry table: strings quoted (JSON), numbers and bigints as digits. */
+function cell(v) {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v)
+}
+
 /** The entries as right-aligned columns: one per key part, then the value. */
 function entryTable(result) {
   const { geometry: g, entries } = result
@@ -137,7 +165,7 @@ function entryTable(result) {
   const header = parts === 1 ? ['key'] : Array.from({ length: parts }, (_, i) => `key[${i}]`)
   if (g.kind !== 'set') header.push('value')
   const rows = entries.map(({ key, value }) => {
-    const cells = (parts === 1 ? [key] : key).map(String)
+    const cells = (parts === 1 ? [key] : key).map(cell)
     if (g.kind !== 'set') cells.push(String(value))
     return cells
   })

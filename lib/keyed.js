@@ -163,6 +163,9 @@ class Keyed {
     const given = Array.isArray(key) ? copyParts(key) : key
     const parts = this.codec.parts(given)
     const view = this.view
+    // A table with a string area gets the key's strings before the key
+    // (`given` is this call's own copy: reading it again runs no getter).
+    if (insert && view.hasStrings) internParts(view, given, this.view.k64)
     const words = view.take(this.count)
     let r
     try {
@@ -197,15 +200,20 @@ class Keyed {
     // The scratch grows as keys are written, so a bad key early in a huge
     // (or sparse) array throws before its whole size is allocated.
     let words = view.take(Math.min(n, FIRST_KEYS) * count)
+    // An insert into a table with a string area collects the keys' strings
+    // as it reads them (each key is read once), to intern them before the
+    // keys are inserted, once every key has been checked.
+    const strings = insert && view.hasStrings ? [] : null
     try {
       for (let i = 0; i < n; i++) {
         if ((i + 1) * count > words.count) words = grown(view, words, Math.min(n * count, 2 * words.count), i * count)
-        writeKey(this, words, i * count, keys[i], i)
+        writeKey(this, words, i * count, keys[i], i, strings)
       }
       // Reading a key or a value may have run a getter that changed the
       // array or closed the table: refuse the call before anything changes.
       if (keys.length !== n) throw new RangeError(`keys changed length while the call read them (${n}, now ${keys.length})`)
       if (view.closed) throw closedError()
+      if (strings !== null) for (let i = 0; i < strings.length; i++) view.internPart(strings[i])
       try {
         view.locateWords(words, n, insert)
       } catch (err) {
@@ -228,6 +236,9 @@ class Keyed {
     // Its own words: iterations may interleave with each other and with
     // every other call.
     const words = new Words(2 + BATCH * (1 + count))
+    // A table with a string area hands back 64-bit parts that decode as
+    // strings as those strings.
+    const read = view.hasStrings ? keyWithStrings : keyAt
     let from = 0
     while (from < view.rows) {
       view.keyRows(from, words)
@@ -236,7 +247,7 @@ class Keyed {
       for (let j = 0; j < found; j++) {
         if (view.closed) throw closedError()
         const at = 2 + j * (1 + count)
-        yield [keyAt(words, at + 1, count, view.k64), words.f64[at]]
+        yield [read(words, at + 1, count, view.k64, view), words.f64[at]]
       }
     }
     // An iteration resumed after close() throws, even past its last key.
@@ -269,8 +280,12 @@ function copyParts(key) {
   return out
 }
 
-/** Writes key `i` of a bulk call at word `w` of `words`, checked (a module function: `keyed` may be closed meanwhile). */
-function writeKey(keyed, words, w, key, i) {
+/**
+ * Writes key `i` of a bulk call at word `w` of `words`, checked (a module
+ * function: `keyed` may be closed meanwhile); its string parts go to
+ * `strings` unless it is null.
+ */
+function writeKey(keyed, words, w, key, i, strings) {
   if (keyed.count === 1) {
     if (typeof key === 'number' && key >= 1 && key <= keyed.maxNumber && Number.isInteger(key)) {
       const low = key >>> 0
@@ -286,11 +301,12 @@ function writeKey(keyed, words, w, key, i) {
       const part = stringPart(key)
       if (part !== null) {
         words.u64[w] = part
+        if (strings !== null) strings.push(key)
         return
       }
     }
   }
-  const parts = keyed.codec.parts(key, `keys[${i}]`)
+  const parts = keyed.codec.parts(key, `keys[${i}]`, strings)
   for (let j = 0; j < parts.length; j++) words.u64[w + j] = parts[j]
 }
 
@@ -316,6 +332,25 @@ function keyAt(words, w, count, k64) {
   const out = new Array(count)
   for (let i = 0; i < count; i++) out[i] = i < k64 ? words.u64[w + i] : words.u32[2 * (w + i)]
   return out
+}
+
+/** As keyAt, for a table with a string area: a 64-bit part its area decodes is its string. */
+function keyWithStrings(words, w, count, k64, view) {
+  if (count === 1) return k64 === 1 ? wide(words, w, view) : words.u32[2 * w]
+  const out = new Array(count)
+  for (let i = 0; i < count; i++) out[i] = i < k64 ? wide(words, w + i, view) : words.u32[2 * (w + i)]
+  return out
+}
+
+/** The 64-bit part at word `w`: its string, or the bigint. */
+function wide(words, w, view) {
+  const s = view.partString(words.u32[2 * w], words.u32[2 * w + 1])
+  return s === null ? words.u64[w] : s
+}
+
+/** Interns the string parts among the first `k64` parts of a checked key (an array this call owns). */
+function internParts(view, parts, k64) {
+  for (let i = 0; i < k64; i++) if (typeof parts[i] === 'string') view.internPart(parts[i])
 }
 
 /** What a closed table's methods reach: everything throws ERR_ATOMIC_DICT_CLOSED. */

@@ -33,20 +33,30 @@ class KeyCodec {
     this.count = k64 + k32
   }
 
-  /** The key's parts as BigInts; throws TypeError/RangeError naming `name`. */
-  parts(key, name = 'key') {
+  /**
+   * The key's parts as BigInts; throws TypeError/RangeError naming `name`.
+   * Each part is read once; the string parts, when `strings` is an array,
+   * are pushed onto it.
+   */
+  parts(key, name = 'key', strings = null) {
     if (Array.isArray(key)) {
       if (key.length !== this.count) {
         throw new RangeError(`${name} must have ${this.count} part${this.count === 1 ? '' : 's'}, got ${key.length}`)
       }
       const parts = new Array(this.count)
-      for (let i = 0; i < this.count; i++) parts[i] = part(key[i], i < this.k64, `${name}[${i}]`)
+      for (let i = 0; i < this.count; i++) {
+        const v = key[i]
+        parts[i] = part(v, i < this.k64, `${name}[${i}]`)
+        if (strings !== null && typeof v === 'string') strings.push(v)
+      }
       return parts
     }
     if (this.count !== 1) {
       throw typeError(name, `an array of ${this.count} parts`, key)
     }
-    return [part(key, this.k64 === 1, name)]
+    const one = part(key, this.k64 === 1, name)
+    if (strings !== null && typeof key === 'string') strings.push(key)
+    return [one]
   }
 
   /** A bare one-part key as a BigInt (only for tables with one part). */

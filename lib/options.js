@@ -1,7 +1,7 @@
 'use strict'
 // Checking the arguments that make a table.
 
-const { MAX_CAPACITY } = require('./format')
+const { MAX_CAPACITY, MIN_STRING_BYTES, MAX_STRING_BYTES } = require('./format')
 const { typeError, rangeError } = require('./errors')
 
 function capacity(v) {
@@ -15,6 +15,17 @@ function integer(options, name, fallback, min, max) {
   if (v === undefined) return fallback
   if (typeof v !== 'number') throw typeError(`options.${name}`, 'a number', v)
   if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.${name}`, `an integer from ${min} to ${max}`, v)
+  return v
+}
+
+/** The string area's size in bytes (FORMAT.md, "String area"): 0 (none, the default) or a multiple of 8 from 64 to 2^30. */
+function strings(options) {
+  const v = options.strings
+  if (v === undefined) return 0
+  if (typeof v !== 'number') throw typeError('options.strings', 'a number', v)
+  if (!Number.isInteger(v) || (v !== 0 && (v < MIN_STRING_BYTES || v > MAX_STRING_BYTES || v % 8 !== 0))) {
+    throw rangeError('options.strings', '0 or a multiple of 8 from 64 to 2^30', v)
+  }
   return v
 }
 
@@ -45,12 +56,12 @@ function dictOptions(options) {
   if (valueBits !== 32 && valueBits !== 64) throw rangeError('options.valueBits', '32 or 64', valueBits)
   const signed = options.signed === undefined ? false : options.signed
   if (typeof signed !== 'boolean') throw typeError('options.signed', 'a boolean', signed)
-  return { ...keyShape(options, valueBits / 8), valueBits, signed }
+  return { ...keyShape(options, valueBits / 8), valueBits, signed, strings: strings(options) }
 }
 
 function setOptions(options) {
   options = object(options)
-  return { ...keyShape(options, 0), valueBits: 0, signed: false }
+  return { ...keyShape(options, 0), valueBits: 0, signed: false, strings: strings(options) }
 }
 
 module.exports = { capacity, dictOptions, setOptions }

@@ -15,7 +15,7 @@ class AtomicSet extends SharedTable {
 
   /**
    * @param {number} capacity keys guaranteed to fit
-   * @param {{k64?: number, k32?: number}} [opts]
+   * @param {{k64?: number, k32?: number, strings?: number}} [opts]
    */
   constructor(capacity, opts) {
     super()
@@ -30,10 +30,10 @@ class AtomicSet extends SharedTable {
     tables.internals.set(this, { ...parts, kind: 'set', keys })
   }
 
-  /** The set's shape: { capacity, k64, k32 }. */
+  /** The set's shape: { capacity, k64, k32, strings }. */
   get options() {
     const v = this.#view
-    return { capacity: v.capacity, k64: v.k64, k32: v.k32 }
+    return { capacity: v.capacity, k64: v.k64, k32: v.k32, strings: v.stringBytes }
   }
 
   /** Inserts the key; true only for the call (in any process) that inserted it. */

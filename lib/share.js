@@ -184,8 +184,9 @@ function open(path, options, kind, geometryOf, defaultCapacity = 0) {
   const v = parts.view
   const mismatches = []
   if (capacity !== undefined && v.capacity !== capacity) mismatches.push(`capacity ${v.capacity} (asked ${capacity})`)
-  for (const key of ['k64', 'k32', 'valueBits', 'signed']) {
-    if (shape[key] !== undefined && v[key] !== geometry[key]) mismatches.push(`${key} ${v[key]} (asked ${geometry[key]})`)
+  // Each option given, against the view's field of the table's (the file's) geometry.
+  for (const [key, field] of [['k64', 'k64'], ['k32', 'k32'], ['valueBits', 'valueBits'], ['signed', 'signed'], ['strings', 'stringBytes']]) {
+    if (shape[key] !== undefined && v[field] !== geometry[key]) mismatches.push(`${key} ${v[field]} (asked ${geometry[key]})`)
   }
   if (mismatches.length) {
     tables.closeTable(parts)

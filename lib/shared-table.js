@@ -46,17 +46,20 @@ class SharedTable {
    * Audits every row: no key in two rows, every key reachable from its home
    * block, the entry count equal to the complete rows, the admission counter
    * equal to the claimed rows (above them: admissions leaked by inserters
-   * killed between admission and claim). Meant for a table no
+   * killed between admission and claim), and the string area's index when
+   * there is one (every entry's record valid, no part twice, the count of
+   * strings right). Meant for a table no
    * one is inserting into at the moment (inserts in flight show as partial
    * rows). Returns { ok, entries, reserved, completeRows, partialRows,
-   * duplicateKeys, unreachableKeys, problems }.
+   * duplicateKeys, unreachableKeys, strings, badStrings, problems }.
    */
   verify() {
     return tables.verify(tables.internals.get(this))
   }
 
   /**
-   * Recounts `size` and the admission counter from the rows, for a table
+   * Recounts `size` and the admission counter from the rows (and the
+   * string area's count of strings from its index), for a table
    * nobody is changing at the moment: a process killed in the instant
    * between inserting a key and counting it leaves `size` one short, one
    * killed between taking a unit of capacity and claiming a row leaves the
@@ -66,6 +69,16 @@ class SharedTable {
    */
   repairCounts() {
     return tables.repairCounts(tables.internals.get(this))
+  }
+
+  /**
+   * The string area (the `strings` option): { bytes, used, count, refused }
+   * as they are now (arena bytes, bytes allocated, strings interned,
+   * strings refused for want of room), or null when the table has none.
+   */
+  get strings() {
+    const s = tables.internals.get(this).view.stringStats()
+    return s === null ? null : { bytes: s.bytes, used: s.used, count: s.count, refused: s.refused }
   }
 
   /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */

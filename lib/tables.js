@@ -49,9 +49,9 @@ function viewOf(table) {
   }
 }
 
-/** A new table in a sealed memfd. */
-function createTable(isSet, capacity, { k64, k32, valueBits, signed }) {
-  const table = native.createTable(isSet, capacity, k64, k32, valueBits, signed)
+/** A new table in a sealed memfd (with a string area of `strings` bytes, 0 for none). */
+function createTable(isSet, capacity, { k64, k32, valueBits, signed, strings = 0 }) {
+  const table = native.createTable(isSet, capacity, k64, k32, valueBits, signed, strings)
   const view = viewOf(table)
   if (!sameMemoryChecked) {
     try {
@@ -79,10 +79,10 @@ function attachFd(fd) {
   return { native: table, view: viewOf(table) }
 }
 
-/** The table in a named file, created when absent if `create`. */
-function openTable(path, create, mode, allowInsecure, isSet, capacity, { k64, k32, valueBits, signed }) {
+/** The table in a named file, created when absent if `create` (with a string area of `strings` bytes). */
+function openTable(path, create, mode, allowInsecure, isSet, capacity, { k64, k32, valueBits, signed, strings = 0 }) {
   ensureSameMemory()
-  const table = native.openTable(path, create, mode, isSet, capacity, k64, k32, valueBits, signed, allowInsecure)
+  const table = native.openTable(path, create, mode, isSet, capacity, k64, k32, valueBits, signed, allowInsecure, strings)
   return { native: table, view: viewOf(table) }
 }
 

@@ -28,6 +28,27 @@ const s = new AtomicSet(10)
 if (s.add(3n) !== true || s.add(3n) !== false) process.exit(1)
 console.log('import from the installed tarball: ok')
 "
+# atomic-dict/metrics with the consumer's own prom-client: the store's
+# metrics in prom-client's registry, from two processes sharing a file.
+npm install --no-audit --no-fund prom-client@15 >/dev/null
+store="$work/consumer/metrics.store"
+node -e "
+const { MetricsStore } = require('atomic-dict/metrics')
+const s = MetricsStore.open(process.argv[1], { series: 100 })
+new s.Counter({ name: 'jobs_total', help: 'Jobs', labelNames: ['queue'] }).inc({ queue: 'mail' }, 2)
+s.close()
+" "$store"
+node -e "
+const client = require('prom-client')
+const { MetricsStore } = require('atomic-dict/metrics')
+const s = MetricsStore.open(process.argv[1])
+const c = new s.Counter({ name: 'jobs_total', help: 'Jobs', labelNames: ['queue'], registers: [client.register] })
+c.inc({ queue: 'mail' })
+client.register.metrics().then((text) => {
+  if (!text.includes('jobs_total{queue=\"mail\"} 3')) { console.error('wrong metrics text:', text); process.exit(1) }
+  console.log('atomic-dict/metrics from the installed tarball, two processes: ok')
+})
+" "$store"
 # The bin: inspect a named table made from the consumer project.
 table="$work/consumer/counts.table"
 node -e "

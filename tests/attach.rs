@@ -33,6 +33,7 @@ const GEOMETRIES: [Geometry; 5] = [
         value_bits: 64,
         signed: false,
         capacity: 100,
+        string_bytes: 0,
     },
     Geometry {
         kind: Kind::Dict,
@@ -41,6 +42,7 @@ const GEOMETRIES: [Geometry; 5] = [
         value_bits: 32,
         signed: true,
         capacity: 1000,
+        string_bytes: 0,
     },
     Geometry {
         kind: Kind::Dict,
@@ -49,6 +51,7 @@ const GEOMETRIES: [Geometry; 5] = [
         value_bits: 64,
         signed: false,
         capacity: 37,
+        string_bytes: 0,
     },
     Geometry {
         kind: Kind::Set,
@@ -57,6 +60,7 @@ const GEOMETRIES: [Geometry; 5] = [
         value_bits: 0,
         signed: false,
         capacity: 50,
+        string_bytes: 0,
     },
     Geometry {
         kind: Kind::Dict,
@@ -65,6 +69,7 @@ const GEOMETRIES: [Geometry; 5] = [
         value_bits: 64,
         signed: false,
         capacity: 3,
+        string_bytes: 0,
     },
 ];
 

@@ -65,6 +65,7 @@ fn random_geometry(rng: &mut Rng) -> Geometry {
             value_bits,
             signed: kind == Kind::Dict && rng.chance(30),
             capacity,
+            string_bytes: 0,
         };
         if Layout::new(g).is_ok() {
             return g;

@@ -694,3 +694,249 @@ fn f_find_vs_composite_inserts() {
         audit(&t, 2);
     });
 }
+
+// ---------------------------------------------------------------------------
+// g. The string area (src/core/strings.rs).
+
+use atomic_dict::core::{string_key, Interned, StringError};
+
+/// A dict of capacity 2 with an arena of `bytes` bytes (8 index entries).
+fn strings_table(bytes: u64) -> Geometry {
+    Geometry {
+        string_bytes: bytes,
+        ..dict(1, 0, 64, 2)
+    }
+}
+
+/// `n` distinct strings `prefix0`, `prefix1`, ... whose probes start at the
+/// same index entry of an 8-entry index.
+fn colliding_strings(prefix: &str, n: usize) -> Vec<String> {
+    let home = |s: &str| string_key(s) & 7;
+    let first = format!("{prefix}0");
+    let target = home(&first);
+    let out: Vec<String> = (0..10_000)
+        .map(|i| format!("{prefix}{i}"))
+        .filter(|s| home(s) == target)
+        .take(n)
+        .collect();
+    assert_eq!(out.len(), n);
+    out
+}
+
+/// The non-empty index entries, after the threads joined.
+fn published(t: &Table) -> Vec<u64> {
+    let l = t.layout();
+    (0..l.string_slots)
+        .map(|s| {
+            t.words()
+                .u64(l.string_index_offset() + 8 * s as usize)
+                .load(loom::sync::atomic::Ordering::SeqCst)
+        })
+        .filter(|&e| e != 0)
+        .collect()
+}
+
+/// Threads interning `strings[i]` each; after the join: every caller of a
+/// string that got it got the same slot and record, one of them published
+/// it; refusals are counted exactly; `count` = strings published = index
+/// entries; a loser's record (allocated, wasted) is never published; every
+/// published string decodes; the audit is clean. Returns the results.
+fn interns(bytes: u64, strings: &[&str]) -> (Table, Vec<Result<Interned, StringError>>) {
+    let t = new_table(strings_table(bytes));
+    let handles: Vec<_> = strings
+        .iter()
+        .map(|s| {
+            let t = t.clone();
+            let s = s.to_string();
+            thread::spawn(move || t.intern(&s))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let stats = t.string_stats().unwrap();
+    let mut distinct: Vec<&str> = Vec::new();
+    for (s, r) in strings.iter().zip(&results) {
+        match r {
+            Ok(i) => {
+                assert_eq!(i.part, string_key(s));
+                let same: Vec<&Interned> = strings
+                    .iter()
+                    .zip(&results)
+                    .filter(|(o, _)| *o == s)
+                    .filter_map(|(_, r)| r.as_ref().ok())
+                    .collect();
+                assert!(
+                    same.iter()
+                        .all(|j| (j.slot, j.record) == (i.slot, i.record)),
+                    "{results:?}"
+                );
+                assert_eq!(same.iter().filter(|j| j.inserted).count(), 1, "{results:?}");
+                assert_eq!(t.decode(i.part), Some((s.to_string(), i.record + 8)));
+                if !distinct.contains(s) {
+                    distinct.push(s);
+                }
+            }
+            Err(e) => assert_eq!(*e, StringError::Refused, "{results:?}"),
+        }
+    }
+    for s in strings {
+        if !distinct.contains(s) {
+            assert_eq!(
+                t.decode(string_key(s)),
+                None,
+                "{s} refused to all, yet decodes"
+            );
+        }
+    }
+    let refusals = results.iter().filter(|r| r.is_err()).count() as u64;
+    assert_eq!(stats.refused, refusals, "{results:?}");
+    assert_eq!(stats.count, distinct.len() as u64, "{results:?}");
+    assert_eq!(
+        published(&t).len(),
+        distinct.len(),
+        "a wasted record was published"
+    );
+    assert!(stats.used <= bytes);
+    let needed: u64 = distinct
+        .iter()
+        .map(|s| 24 + s.len().next_multiple_of(8) as u64)
+        .sum();
+    assert!(stats.used >= needed);
+    let r = t.verify();
+    assert!(r.ok(), "verify: {r:?}");
+    assert_eq!(r.strings, distinct.len() as u64);
+    (t, results)
+}
+
+#[test]
+fn g_same_string_two_threads() {
+    model_exhaustive("g_same_string_two_threads", || {
+        let (_, r) = interns(64, &["a", "a"]);
+        assert!(r.iter().all(|r| r.is_ok()), "{r:?}");
+    });
+}
+
+#[test]
+fn g_different_strings_same_home_two_threads() {
+    let s = colliding_strings("k", 2);
+    model_exhaustive("g_different_strings_same_home_two_threads", move || {
+        let (_, r) = interns(64, &[&s[0], &s[1]]);
+        let slots: HashSet<u64> = r.iter().map(|r| r.as_ref().unwrap().slot).collect();
+        assert_eq!(slots.len(), 2, "{r:?}");
+    });
+}
+
+#[test]
+fn g_room_for_one_record_two_strings() {
+    // 9 to 16 bytes: a 40-byte record; a 64-byte arena holds one.
+    let s = colliding_strings("long-str", 2);
+    model_exhaustive("g_room_for_one_record_two_strings", move || {
+        let (t, r) = interns(64, &[&s[0], &s[1]]);
+        assert_eq!(r.iter().filter(|r| r.is_ok()).count(), 1, "{r:?}");
+        let stats = t.string_stats().unwrap();
+        assert_eq!((stats.used, stats.count, stats.refused), (40, 1, 1));
+    });
+}
+
+#[test]
+fn g_room_for_one_record_same_string() {
+    // The second caller finds no room: it gets the string if its first
+    // caller published it by then, else a refusal; never a second record.
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    model_exhaustive("g_room_for_one_record_same_string", move || {
+        let (t, r) = interns(64, &["long-string", "long-string"]);
+        let stats = t.string_stats().unwrap();
+        assert_eq!((stats.used, stats.count), (40, 1));
+        if r.iter().any(|r| r.is_err()) {
+            counter.fetch_add(1, StdOrdering::Relaxed);
+        }
+    });
+    println!(
+        "  g_room_for_one_record_same_string: refused in {} executions",
+        refused.load(StdOrdering::Relaxed)
+    );
+}
+
+#[test]
+fn g_three_threads_two_strings_room_for_two() {
+    // "a" twice and "b" (same home entry), room for two records: both
+    // callers of "a" may allocate (the loser's record is wasted, never
+    // published), and then "b" is refused.
+    let s = colliding_strings("", 2);
+    let seen = std::sync::Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let counters = seen.clone();
+    model("g_three_threads_two_strings_room_for_two", move || {
+        let (t, r) = interns(64, &[&s[0], &s[0], &s[1]]);
+        let stats = t.string_stats().unwrap();
+        if stats.used > 32 * stats.count {
+            counters[0].fetch_add(1, StdOrdering::Relaxed);
+        }
+        if r[2].is_err() {
+            counters[1].fetch_add(1, StdOrdering::Relaxed);
+        }
+    });
+    println!(
+        "  g_three_threads_two_strings_room_for_two: a record wasted in {} executions, \
+         the other string refused in {}",
+        seen[0].load(StdOrdering::Relaxed),
+        seen[1].load(StdOrdering::Relaxed)
+    );
+}
+
+#[test]
+fn g_reader_sees_a_published_record() {
+    // A reader that sees the index entry (Acquire) sees the whole record:
+    // the record is written Relaxed and published by the entry's Release.
+    model_exhaustive("g_reader_sees_a_published_record", || {
+        let t = new_table(strings_table(64));
+        let part = string_key("hello");
+        let writer = {
+            let t = t.clone();
+            thread::spawn(move || t.intern("hello").unwrap())
+        };
+        let reader = {
+            let t = t.clone();
+            thread::spawn(move || {
+                let l = t.layout();
+                let home = l.string_index_offset() + 8 * (part & 7) as usize;
+                let seen = t
+                    .words()
+                    .u64(home)
+                    .load(loom::sync::atomic::Ordering::Acquire);
+                (seen, t.decode(part))
+            })
+        };
+        let i = writer.join().unwrap();
+        let (seen, decoded) = reader.join().unwrap();
+        if seen != 0 {
+            assert_eq!(decoded, Some(("hello".to_owned(), i.record + 8)));
+        } else {
+            assert!(decoded.is_none() || decoded.as_ref().unwrap().0 == "hello");
+        }
+    });
+}
+
+#[test]
+fn g_a_key_seen_is_a_string_decoded() {
+    // Interning before inserting a key: a reader that finds the key decodes
+    // its part (happens-before through the inserting thread).
+    model_exhaustive("g_a_key_seen_is_a_string_decoded", || {
+        let t = new_table(strings_table(64));
+        let part = string_key("route");
+        let writer = {
+            let t = t.clone();
+            thread::spawn(move || {
+                t.intern("route").unwrap();
+                t.find_or_insert(&[part]).unwrap();
+            })
+        };
+        let reader = {
+            let t = t.clone();
+            thread::spawn(move || t.find(&[part]).map(|_| t.decode(part)))
+        };
+        writer.join().unwrap();
+        if let Some(decoded) = reader.join().unwrap() {
+            assert_eq!(decoded.map(|d| d.0), Some("route".to_owned()));
+        }
+    });
+}

@@ -49,6 +49,7 @@ fn geometry(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
         value_bits,
         signed: false,
         capacity,
+        string_bytes: 0,
     }
 }
 

@@ -50,6 +50,7 @@ fn layouts_match_the_vectors() {
             value_bits: bits,
             signed: false,
             capacity: n("capacity"),
+            string_bytes: 0,
         })
         .unwrap();
         assert_eq!(layout.row_bytes as u64, n("rowBytes"), "{case}");

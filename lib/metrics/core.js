@@ -149,6 +149,11 @@ class Core {
     this.scanned = -1
   }
 
+  /** Forgets `metric` (a constructor that failed after declaring it). */
+  undeclare(metric) {
+    if (this.metrics.get(metric.name) === metric) this.metrics.delete(metric.name)
+  }
+
   // ------------------------------------------------------------ rows
 
   /**
@@ -238,14 +243,27 @@ class Core {
     return Number((Atomics.add(this.u64, this.seqWord, 1n) + 1n) & 0xffff_ffffn)
   }
 
-  /** Sets `series` VISIBLE with a new seq and label order `code`, unless it is visible already. */
-  revive(series, code) {
+  /**
+   * Sets `series` VISIBLE with a new seq and label order `code`, unless it
+   * is visible already; `reorder`: a visible series keeps its seq and takes
+   * `code` (prom-client's zero() replaces a series' labels object in place).
+   */
+  revive(series, code, reorder = false) {
     const u64 = this.u64
-    const next = BigInt(this.nextSeq()) | (BigInt((VISIBLE | code) >>> 0) << 32n)
+    const flags = BigInt((VISIBLE | code) >>> 0) << 32n
+    let next = -1n
     for (;;) {
       const cur = Atomics.load(u64, series.word)
-      if ((Number(cur >> 32n) & VISIBLE) !== 0) return
-      if (Atomics.compareExchange(u64, series.word, cur, next) === cur) return
+      let want
+      if ((Number(cur >> 32n) & VISIBLE) !== 0) {
+        if (!reorder) return
+        want = (cur & 0xffff_ffffn) | flags
+        if (want === cur) return
+      } else {
+        if (next < 0n) next = BigInt(this.nextSeq()) | flags
+        want = next
+      }
+      if (Atomics.compareExchange(u64, series.word, cur, want) === cur) return
     }
   }
 

@@ -6,7 +6,7 @@
 const { typeError, rangeError } = require('../errors')
 const { Metric, checkConfig, isLabels } = require('./metric')
 const { FIELD } = require('./series')
-const { addFloat, loadFloat, storeFloat } = require('./float')
+const { loadFloat, storeFloat } = require('./float')
 
 const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'collect']
 const FIELDS = [FIELD.VALUE]
@@ -22,8 +22,10 @@ function increment(value) {
 class Counter extends Metric {
   constructor(core, config) {
     super(core, checkConfig(config, OPTIONS, 'Counter'), 'counter', {})
-    if (this.labelNames.length === 0) this._show(this._noLabels(), undefined)
-    this._register()
+    this._finish(() => {
+      // Listed from the start, at 0, as in prom-client.
+      if (this.labelNames.length === 0) this._show(this._noLabels(), undefined)
+    })
   }
 
   /** inc(labels?, value = 1), as prom-client's: adds `value` in every process's view. */
@@ -36,18 +38,7 @@ class Counter extends Metric {
       labels = undefined
       series = this._noLabels()
     }
-    this._inc(series, labels, increment(value))
-  }
-
-  _inc(series, labels, v) {
-    const slot = series.slot
-    if (slot < 0) return this._dropped()
-    try {
-      if (!this._visible(series)) this._revive(series, labels)
-      addFloat(this._core.values, slot, v)
-    } catch (err) {
-      throw this._core.explain(err)
-    }
+    this._add(series, labels, increment(value))
   }
 
   /** Makes a series visible now (a metric without labels is listed from the start, as in prom-client). */
@@ -60,7 +51,7 @@ class Counter extends Metric {
     const labels = this._labelsArg(args)
     const series = this._series(labels)
     return {
-      inc: (value) => this._inc(series, labels, increment(value)),
+      inc: (value) => this._add(series, labels, increment(value)),
     }
   }
 

@@ -22,12 +22,16 @@ function storeFloat(words, i, v) {
   Atomics.store(words, i, BITS[0])
 }
 
-/** Adds `v` to the float in word `i`, atomically. */
-function addFloat(words, i, v) {
+/**
+ * Adds `v` to the float in word `i`, atomically. A word holding the bits
+ * `unset` (when given) counts as 0.
+ */
+function addFloat(words, i, v, unset) {
   for (;;) {
     const old = Atomics.load(words, i)
     BITS[0] = old
-    F64[0] += v
+    if (old === unset) F64[0] = v
+    else F64[0] += v
     if (Atomics.compareExchange(words, i, old, BITS[0]) === old) return
   }
 }

@@ -7,9 +7,11 @@
 //                    contributors alive at the read. A process that dies,
 //                    SIGKILL included, drops out at once (in-flight counts
 //                    return to the truth).
-//   'max', 'min'     the same per-contributor values, combined by max/min;
-//                    a series none of whose contributors is alive is not
-//                    listed.
+//   'max', 'min'     the same per-contributor values, combined by max/min
+//                    over the contributors alive that have set one (a
+//                    process that declares the gauge but never sets it
+//                    does not pull a max down to 0); a series with none is
+//                    not listed.
 //   'last'           one value shared by every process: set() by anyone
 //                    replaces it, inc()/dec() by anyone change it; it stays
 //                    after the process that set it exits.
@@ -20,9 +22,15 @@
 const { typeError } = require('../errors')
 const { Metric, checkConfig, isLabels, invalid } = require('./metric')
 const { FIELD } = require('./series')
-const { addFloat, loadFloat, storeFloat } = require('./float')
+const { loadFloat, storeFloat } = require('./float')
 
 const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'collect', 'aggregate']
+/**
+ * What a 'max'/'min' contribution reset() cleared holds: a NaN that
+ * arithmetic never makes (a signalling NaN with a payload), read as "not set"
+ * (a row found new holds 0 only until the write that made it).
+ */
+const UNSET = 0x7ff0_0000_dead_0001n
 const AGGREGATES = ['sum', 'max', 'min', 'last']
 const LAST_FIELDS = [FIELD.VALUE]
 
@@ -38,15 +46,21 @@ class Gauge extends Metric {
     if (!AGGREGATES.includes(aggregate)) {
       throw invalid(`config.aggregate must be one of ${AGGREGATES.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(aggregate)}`)
     }
+    // This store object's contributor slot, claimed before the metric is
+    // declared (it throws when there is no liveness or no free slot).
+    const slot = aggregate === 'last' ? -1 : core.contributorSlot()
     super(core, fields, 'gauge', { aggregate })
     this.aggregate = aggregate
     this._shared = aggregate === 'last'
-    if (!this._shared) this._fieldsMine = [FIELD.PROCESS + core.contributorSlot()]
-    if (this.labelNames.length === 0) {
-      const none = this._noLabels()
-      if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
-    }
-    this._register()
+    this._unset = aggregate === 'max' || aggregate === 'min' ? UNSET : undefined
+    this._fieldsMine = [FIELD.PROCESS + slot]
+    this._finish(() => {
+      // Listed from the start as in prom-client, at 0 ('max'/'min': once set).
+      if (this.labelNames.length === 0 && this._unset === undefined) {
+        const none = this._noLabels()
+        if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
+      }
+    })
   }
 
   /** inc(labels?, value = 1) */
@@ -75,24 +89,7 @@ class Gauge extends Metric {
 
   /** A function that, called later, sets the gauge to the seconds elapsed (and returns them). */
   startTimer(labels) {
-    const start = process.hrtime()
-    return (endLabels) => {
-      const delta = process.hrtime(start)
-      const value = delta[0] + delta[1] / 1e9
-      this.set(Object.assign({}, labels, endLabels), value)
-      return value
-    }
-  }
-
-  _add(series, labels, v) {
-    const slot = series.slot
-    if (slot < 0) return this._dropped()
-    try {
-      if (!this._visible(series)) this._revive(series, labels)
-      addFloat(this._core.values, slot, v)
-    } catch (err) {
-      throw this._core.explain(err)
-    }
+    return this._timer(labels, (l, v) => this.set(l, v))
   }
 
   _set(series, labels, v) {
@@ -137,6 +134,7 @@ class Gauge extends Metric {
     if (series.contributions !== null) {
       for (const [contributor, index] of series.contributions) {
         if (live[contributor] !== 1) continue
+        if (this._unset !== undefined && Atomics.load(values, index) === UNSET) continue
         const v = loadFloat(values, index)
         if (out === undefined) out = v
         else if (this.aggregate === 'sum') out += v
@@ -168,7 +166,10 @@ class Gauge extends Metric {
     if (this._shared) {
       if (series.slot >= 0) storeFloat(values, series.slot, 0)
     } else if (series.contributions !== null) {
-      for (const index of series.contributions.values()) storeFloat(values, index, 0)
+      for (const index of series.contributions.values()) {
+        if (this._unset === undefined) storeFloat(values, index, 0)
+        else Atomics.store(values, index, UNSET)
+      }
     }
   }
 }

@@ -40,11 +40,13 @@ class Histogram extends Metric {
     this.buckets = buckets
     this.upperBounds = buckets
     this._fieldList = [FIELD.VALUE, ...buckets.map((_, i) => FIELD.BUCKET + i), FIELD.BUCKET + buckets.length]
-    if (this.labelNames.length === 0) {
-      const none = this._noLabels()
-      if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
-    }
-    this._register()
+    this._finish(() => {
+      // Listed from the start, with zero counts, as in prom-client.
+      if (this.labelNames.length === 0) {
+        const none = this._noLabels()
+        if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
+      }
+    })
   }
 
   /** observe(labels?, value), as prom-client's. */
@@ -69,23 +71,25 @@ class Histogram extends Metric {
     }
   }
 
-  /** Makes the series of `labels` listed with zero counts (prom-client's zero()). */
+  /**
+   * Makes the series of `labels` listed with zero counts, its labels in the
+   * order `labels` gives them (prom-client's zero() replaces the series).
+   */
   zero(labels) {
-    const series = this._series(isLabels(labels) ? labels : {})
+    if (!isLabels(labels)) labels = {}
+    const series = this._series(labels)
     if (series.slot < 0) return this._dropped()
-    this._zero(series)
-    if (!this._visible(series)) this._revive(series, labels)
+    try {
+      this._zero(series)
+      this._revive(series, labels, true)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
   }
 
   /** A function that, called later, observes the seconds elapsed (and returns them). */
   startTimer(labels) {
-    const start = process.hrtime()
-    return (endLabels) => {
-      const delta = process.hrtime(start)
-      const value = delta[0] + delta[1] / 1e9
-      this.observe(Object.assign({}, labels, endLabels), value)
-      return value
-    }
+    return this._timer(labels, (l, v) => this.observe(l, v))
   }
 
   /** labels(...values | labels): a child bound to one series. */

@@ -12,6 +12,7 @@
 
 const { typeError, codedError, describe } = require('../errors')
 const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, DROPPED } = require('./series')
+const { addFloat } = require('./float')
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
@@ -105,12 +106,24 @@ class Metric {
     this._cached = 0
     /** The series of no labels (made on first use, or at once for a metric without labels). */
     this._none = null
+    /** The bits a row holds while unset (per-process 'max'/'min' gauges), else undefined. */
+    this._unset = undefined
     core.declare(this, { type, labelNames: fields.labelNames, ...shape })
   }
 
-  /** Registers the metric in `config.registers` (after the subclass has set itself up). */
-  _register() {
-    for (const registry of this.registers) registry.registerMetric(this)
+  /**
+   * Finishes construction: runs the subclass's `setUp`, then registers the
+   * metric in `config.registers`. If either throws, the name is free again
+   * on this store object (a retry is not refused as a second declaration).
+   */
+  _finish(setUp) {
+    try {
+      setUp()
+      for (const registry of this.registers) registry.registerMetric(this)
+    } catch (err) {
+      this._core.undeclare(this)
+      throw err
+    }
   }
 
   // ------------------------------------------------------------ finding series
@@ -200,6 +213,36 @@ class Metric {
     return series
   }
 
+  /**
+   * Adds `v` to this process's row of `series` (a float64; the `_unset`
+   * bits, when the metric has them, count as 0), making it visible first.
+   */
+  _add(series, labels, v) {
+    const slot = series.slot
+    if (slot < 0) return this._dropped()
+    try {
+      if (!this._visible(series)) this._revive(series, labels)
+      addFloat(this._core.values, slot, v, this._unset)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
+  }
+
+  /**
+   * A timer (prom-client's startTimer): the function it returns passes the
+   * seconds since to `record(labels merged with its own, seconds)` and
+   * returns them.
+   */
+  _timer(labels, record) {
+    const start = process.hrtime()
+    return (endLabels) => {
+      const delta = process.hrtime(start)
+      const value = delta[0] + delta[1] / 1e9
+      record(Object.assign({}, labels, endLabels), value)
+      return value
+    }
+  }
+
   /** An observation of a series that has no row here: counted as dropped. */
   _dropped() {
     this._core.dropped()
@@ -209,14 +252,14 @@ class Metric {
    * Makes `series` visible (after a reset/remove in any process, or when
    * new), in the order the labels object `labels` lists its labels.
    */
-  _revive(series, labels) {
+  _revive(series, labels, reorder = false) {
     let code = 0
     if (labels !== undefined && labels !== null) {
       const present = []
       for (const label in labels) if (labels[label] !== undefined) present.push(this._index[label])
       code = orderCode(present)
     }
-    this._core.revive(series, code)
+    this._core.revive(series, code, reorder)
   }
 
   /** Whether `series` is visible (cheap: one load of its meta word's high half). */

@@ -1,9 +1,11 @@
 //! `inspectFile(path, limit)`: everything `npx atomic-dict inspect` prints
-//! about a named table, read from a private copy of the file
+//! about a named table (its entries' 64-bit parts decoded as strings when
+//! its string area holds them), read from a private copy of the file
 //! (`shm::read_snapshot`): it needs only read permission and never changes
 //! the file. The copy is a point-in-time snapshot of a table other processes
 //! may be changing (see `read_snapshot` for what that means per word).
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -14,7 +16,7 @@ use napi_derive::napi;
 use crate::core::{Kind, ProbeStats, Report};
 use crate::shm::{read_snapshot, Snapshot};
 
-use super::table::{fail, io_error, report, VerifyReport};
+use super::table::{fail, io_error, report, StringAreaStats, VerifyReport};
 
 /// A table's geometry, as its header gives it. Counts are numbers (exact:
 /// every one is below 2^53).
@@ -33,7 +35,8 @@ pub struct InspectGeometry {
     pub row_bytes: u32,
     /// block_count × rows_per_block.
     pub rows: f64,
-    /// Bytes the table uses: the header and its blocks.
+    /// Bytes the table uses: the header, its blocks, and its string index
+    /// and arena when it has them (see `Inspection::strings`).
     pub table_bytes: f64,
     /// The file's length (at least table_bytes).
     pub file_bytes: f64,
@@ -50,16 +53,18 @@ pub struct InspectProbeStats {
     pub count: f64,
 }
 
-/// One complete key of the copy: its parts, and its value as raw bits
-/// (zero-extended for 32-bit values), null for a set.
+/// One complete key of the copy: its parts, the strings its 64-bit parts
+/// decode as (null for a part that does not, and for 32-bit parts), and its
+/// value as raw bits (zero-extended for 32-bit values), null for a set.
 #[napi(object, use_nullable = true)]
 pub struct InspectEntry {
     pub key: Vec<BigInt>,
+    pub strings: Vec<Option<String>>,
     pub value: Option<BigInt>,
 }
 
 /// What `inspectFile` returns.
-#[napi(object)]
+#[napi(object, use_nullable = true)]
 pub struct Inspection {
     pub geometry: InspectGeometry,
     /// The header's entry count (what `size` reads).
@@ -69,17 +74,22 @@ pub struct Inspection {
     /// The audit of the copy (as `verify()` returns it).
     pub verify: VerifyReport,
     pub probe: InspectProbeStats,
+    /// The string area's size and counters, null without one.
+    pub strings: Option<StringAreaStats>,
     /// Complete keys of the copy, in row order: all of them, or the first
     /// `limit`. `verify.completeRows` says how many there are in all.
     pub entries: Vec<InspectEntry>,
 }
+
+/// One key of the copy: parts, the strings they decode as, value.
+type GatheredEntry = (Vec<u64>, Vec<Option<String>>, Option<u64>);
 
 /// Everything read from the copy, before it becomes JS values.
 struct Gathered {
     snapshot: Snapshot,
     report: Report,
     probe: ProbeStats,
-    entries: Vec<(Vec<u64>, Option<u64>)>,
+    entries: Vec<GatheredEntry>,
 }
 
 fn gather(path: &str, limit: Option<u64>) -> Result<Gathered> {
@@ -92,13 +102,29 @@ fn gather(path: &str, limit: Option<u64>) -> Result<Gathered> {
     let limit = limit.unwrap_or(u64::MAX);
     let mut entries = Vec::new();
     let mut key = vec![0u64; layout.parts()];
+    let k64 = layout.geometry.k64 as usize;
+    // Each part decoded once (a part often recurs across composite keys).
+    let mut decoded: HashMap<u64, Option<String>> = HashMap::new();
     for row in 0..layout.rows() {
         if entries.len() as u64 >= limit {
             break;
         }
         if table.read_key(row, &mut key) {
             let value = (!is_set).then(|| table.load(row));
-            entries.push((key.clone(), value));
+            let strings = key
+                .iter()
+                .enumerate()
+                .map(|(i, &part)| {
+                    if i >= k64 || !table.has_strings() {
+                        return None;
+                    }
+                    decoded
+                        .entry(part)
+                        .or_insert_with(|| table.decode(part).map(|(s, _)| s))
+                        .clone()
+                })
+                .collect();
+            entries.push((key.clone(), strings, value));
         }
     }
     Ok(Gathered {
@@ -176,10 +202,12 @@ pub fn inspect_file(path: String, limit: Option<f64>) -> Result<Inspection> {
             mean: probe.mean,
             count: probe.count as f64,
         },
+        strings: snapshot.table.string_stats().map(StringAreaStats::from),
         entries: entries
             .into_iter()
-            .map(|(key, value)| InspectEntry {
+            .map(|(key, strings, value)| InspectEntry {
                 key: key.into_iter().map(BigInt::from).collect(),
+                strings,
                 value: value.map(BigInt::from),
             })
             .collect(),

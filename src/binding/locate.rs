@@ -7,11 +7,14 @@
 //! data (an `Rc<LocateState>`, freed by the function's finalizer):
 //!
 //! - `locate(string, insert) -> number`, for tables whose key is one 64-bit
-//!   part: a string key, hashed here to its key part (FORMAT.md). The
-//!   result r >= 0 is `slot * 2 + inserted`: a key's slot is the index of
-//!   its value in the JS view of the values (a dict: the value's byte
-//!   offset over its width) or its row (a set), so JS computes no offsets;
-//!   -1 absent, -2 full, -3 closed, -4 a bad argument, -5 an internal error.
+//!   part: a string key, hashed here to its key part (FORMAT.md). When
+//!   `insert` and the table has a string area, the string is interned first
+//!   (core::strings; a refusal is counted there, and the key is still found
+//!   or inserted by its hash). The result r >= 0 is `slot * 2 + inserted`:
+//!   a key's slot is the index of its value in the JS view of the values (a
+//!   dict: the value's byte offset over its width) or its row (a set), so
+//!   JS computes no offsets; -1 absent, -2 full, -3 closed, -4 a bad
+//!   argument, -5 an internal error.
 //! - `locateMany(words, n, insert) -> number`, for every shape: `words` is a
 //!   BigUint64Array holding `n` keys of `parts` words each (JS writes them,
 //!   as bigints or as pairs of 32-bit halves); the results replace the first
@@ -31,6 +34,17 @@
 //!   then for each key found its slot (an f64) and its parts (u64s), as many
 //!   as fit; `next` is where to resume (the row count at the end). Returns
 //!   0, or -3 / -4 / -5. The engine of live iteration.
+//! - `intern(string) -> number`: interns a string in the table's string
+//!   area. r >= 0 is the index of the string's user word in a u64 view of
+//!   the table's buffer (its byte offset / 8); -3 closed, -4 not a string,
+//!   a string with a lone surrogate, or one longer than 2^20 UTF-8 bytes,
+//!   -5 an internal error, -7 refused (no room: counted in
+//!   `strings_refused`), -8 the table has no string area.
+//! - `decode() -> string | undefined`: the string whose key part is the u64
+//!   in `words[0]`, if the table's string area holds it; `words[1]` gets,
+//!   as an f64, the index of its user word (as `intern` answers), or -1
+//!   when it does not, -3 closed, -8 no area. Every record read is
+//!   validated (core::strings): the area is untrusted shared memory.
 //!
 //! JS has checked every argument before the call; they are checked again
 //! here, and a bad one changes nothing.
@@ -44,9 +58,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::{sys, Env, Error, Result, Status};
 
-use crate::core::{Entry, Table, TableError};
+use crate::core::{string_key, Entry, StringError, Table, TableError};
 
-use super::strings::{read_string_key, Scratch};
+use super::strings::{read_string, Scratch};
 
 /// What the functions reach: the table until `close()` empties it, and
 /// reusable buffers. Only ever used on the JS thread that made it (Rc,
@@ -82,6 +96,10 @@ const BAD_ARGUMENT: f64 = -4.0;
 const INTERNAL: f64 = -5.0;
 /// A bulk call whose buffers could not be allocated.
 const NO_MEMORY: f64 = -6.0;
+/// An intern that found no room in the string area.
+const REFUSED: f64 = -7.0;
+/// The table has no string area.
+const NO_STRINGS: f64 = -8.0;
 
 /// The most words a bulk call's buffers keep for the next call.
 const KEEP_WORDS: usize = 1 << 16;
@@ -266,13 +284,66 @@ fn locate(call: &Call) -> f64 {
         return INTERNAL;
     };
     // SAFETY: env and argv[0] belong to this call; N-API checks the type.
-    let part = unsafe { read_string_key(call.env, call.argv[0], &mut scratch) };
+    let key = match unsafe { read_string(call.env, call.argv[0], &mut scratch) } {
+        // Interned before the key is inserted, so whoever sees the key can
+        // decode it (core::strings, "Memory orderings"); a refusal (counted)
+        // or a string too long to intern leaves the key to its hash.
+        Ok(s) if insert && table.has_strings() => match table.intern(s) {
+            Ok(interned) => Some(interned.part),
+            Err(_) => Some(string_key(s)),
+        },
+        Ok(s) => Some(string_key(s)),
+        Err(_) => None,
+    };
     // A huge string's buffers are not kept for good.
     scratch.trim();
-    match part {
-        Ok(key) => locate_one(table, key, insert),
-        Err(_) => BAD_ARGUMENT,
+    match key {
+        Some(key) => locate_one(table, key, insert),
+        None => BAD_ARGUMENT,
     }
+}
+
+/// `intern(string)`.
+fn intern(call: &Call) -> f64 {
+    let state = call.state;
+    let table = state.table.borrow();
+    let Some(table) = table.as_ref() else {
+        return CLOSED;
+    };
+    if call.argc < 1 {
+        return BAD_ARGUMENT;
+    }
+    let Ok(mut scratch) = state.scratch.try_borrow_mut() else {
+        return INTERNAL;
+    };
+    // SAFETY: env and argv[0] belong to this call; N-API checks the type.
+    let r = match unsafe { read_string(call.env, call.argv[0], &mut scratch) } {
+        Ok(s) => match table.intern(s) {
+            Ok(interned) => (interned.user_word_offset() / 8) as f64,
+            Err(StringError::NoArea) => NO_STRINGS,
+            Err(StringError::TooLong) => BAD_ARGUMENT,
+            Err(StringError::Refused) => REFUSED,
+        },
+        Err(_) => BAD_ARGUMENT,
+    };
+    scratch.trim();
+    r
+}
+
+/// `decode()`: the part in words[0]; the user word's index (or a code) into
+/// words[1].
+fn decode(call: &Call) -> Option<String> {
+    let table = call.state.table.borrow();
+    let (answer, code) = match table.as_ref() {
+        None => (None, CLOSED),
+        Some(table) if !table.has_strings() => (None, NO_STRINGS),
+        Some(table) => match table.decode(call.words[0].load(Ordering::Relaxed)) {
+            Some((string, word)) => (Some(string), (word / 8) as f64),
+            None => (None, ABSENT),
+        },
+    };
+    call.words[1].store(code.to_bits(), Ordering::Relaxed);
+    answer
 }
 
 /// `find()` and `insert()`: the key in words[0], the result into words[1].
@@ -510,6 +581,40 @@ unsafe extern "C" fn insert_callback(
     unsafe { respond(env, info, |call| quiet(insert_word(call))) }
 }
 
+unsafe extern "C" fn intern_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as locate_callback.
+    unsafe { respond(env, info, intern) }
+}
+
+unsafe extern "C" fn decode_callback(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // Panics cannot unwind through `extern "C"`: one becomes undefined, with
+    // words[1] as JS left it (it resets it to an internal error first).
+    let string = std::panic::catch_unwind(|| {
+        // SAFETY: N-API calls this with its own env and info, for a function
+        // made by make_function.
+        unsafe { call_info(env, info) }.and_then(|call| decode(&call))
+    })
+    .ok()
+    .flatten();
+    let Some(string) = string else {
+        return ptr::null_mut();
+    };
+    let mut out = ptr::null_mut();
+    // SAFETY: env is valid for this call; the pointer and length are the
+    // string's UTF-8 bytes (N-API copies them). On failure `out` stays null,
+    // which N-API returns to JS as undefined.
+    unsafe {
+        sys::napi_create_string_utf8(env, string.as_ptr().cast(), string.len() as isize, &mut out)
+    };
+    out
+}
+
 unsafe extern "C" fn key_rows_callback(
     env: sys::napi_env,
     info: sys::napi_callback_info,
@@ -633,7 +738,8 @@ fn make_words(env: sys::napi_env, bound: &Rc<Bound>) -> Result<sys::napi_value> 
     Ok(buffer)
 }
 
-/// `{ locate, find, insert, locateMany, keyRows, words }` over `state`.
+/// `{ locate, find, insert, locateMany, keyRows, intern, decode, words }`
+/// over `state`.
 pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Object<'env>> {
     let raw = env.raw();
     let bound = Rc::new(Bound {
@@ -647,6 +753,8 @@ pub fn make_locator<'env>(env: &'env Env, state: &Rc<LocateState>) -> Result<Obj
         (c"insert", "insert", insert_callback),
         (c"locateMany", "locateMany", locate_many_callback),
         (c"keyRows", "keyRows", key_rows_callback),
+        (c"intern", "intern", intern_callback),
+        (c"decode", "decode", decode_callback),
     ] {
         let function = make_function(raw, name, callback, &bound)?;
         // SAFETY: `function` is a valid value of `raw`.

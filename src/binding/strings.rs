@@ -1,6 +1,7 @@
 //! String keys across N-API: a JS string is read as UTF-16 (as V8 holds
-//! it, so a lone surrogate is seen rather than silently replaced) and
-//! mapped to its key part by `core::string_key` (FORMAT.md, "String keys").
+//! it, so a lone surrogate is seen rather than silently replaced), made
+//! UTF-8, and mapped to its key part by `core::string_key` (FORMAT.md,
+//! "String keys") or interned (`core::strings`).
 
 use std::ptr;
 
@@ -8,7 +9,7 @@ use napi::bindgen_prelude::{BigInt, Unknown};
 use napi::{sys, Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
-use crate::core::string_key::string_key_utf16;
+use crate::core::string_key::{self as key_of, utf8_from_utf16};
 
 /// Reusable buffers for reading strings.
 #[derive(Default)]
@@ -39,15 +40,15 @@ pub enum StringKeyError {
     IllFormed,
 }
 
-/// The key part of the JS string `value`.
+/// The JS string `value` as UTF-8, in `scratch`.
 ///
 /// # Safety
 /// `env` must be the env of the current call and `value` a value of it.
-pub unsafe fn read_string_key(
+pub unsafe fn read_string(
     env: sys::napi_env,
     value: sys::napi_value,
     scratch: &mut Scratch,
-) -> std::result::Result<u64, StringKeyError> {
+) -> std::result::Result<&str, StringKeyError> {
     let mut len = 0usize;
     // SAFETY: the caller guarantees env and value; a null buffer asks for
     // the length (in UTF-16 units, without the terminator).
@@ -73,7 +74,20 @@ pub unsafe fn read_string_key(
     if status != sys::Status::napi_ok || copied != len {
         return Err(StringKeyError::NotAString);
     }
-    string_key_utf16(&scratch.utf16[..len], &mut scratch.utf8).ok_or(StringKeyError::IllFormed)
+    utf8_from_utf16(&scratch.utf16[..len], &mut scratch.utf8).ok_or(StringKeyError::IllFormed)
+}
+
+/// The key part of the JS string `value`.
+///
+/// # Safety
+/// `env` must be the env of the current call and `value` a value of it.
+pub unsafe fn read_string_key(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    scratch: &mut Scratch,
+) -> std::result::Result<u64, StringKeyError> {
+    // SAFETY: the caller's guarantees, passed on.
+    unsafe { read_string(env, value, scratch) }.map(key_of::string_key)
 }
 
 /// `stringKey(s)`: the 64-bit key part a string key stands for.

@@ -84,6 +84,10 @@ pub struct VerifyReport {
     pub partial_rows: f64,
     pub duplicate_keys: f64,
     pub unreachable_keys: f64,
+    /// Entries published in the string index (0 without a string area).
+    pub strings: f64,
+    /// Published string entries a lookup would not decode (see core::verify).
+    pub bad_strings: f64,
     pub problems: Vec<String>,
 }
 
@@ -96,6 +100,8 @@ pub(super) fn report(r: crate::core::Report) -> VerifyReport {
         partial_rows: r.partial_rows as f64,
         duplicate_keys: r.duplicate_keys as f64,
         unreachable_keys: r.unreachable_keys as f64,
+        strings: r.strings as f64,
+        bad_strings: r.bad_strings as f64,
         problems: r.problems,
     }
 }
@@ -117,6 +123,36 @@ pub struct TableLayout {
     pub header_bytes: u32,
     pub block_bytes: u32,
     pub total_bytes: f64,
+    /// The string arena's size in bytes (0: no string area).
+    pub string_bytes: f64,
+    /// Entries of the string index (0 without an area).
+    pub string_slots: f64,
+    /// Byte offset of the string index (the blocks' end).
+    pub string_index_offset: f64,
+    /// Byte offset of the string arena.
+    pub arena_offset: f64,
+}
+
+/// The string area's size and counters (see core::strings::StringStats).
+#[napi(object)]
+pub struct StringAreaStats {
+    pub bytes: f64,
+    pub slots: f64,
+    pub used: f64,
+    pub count: f64,
+    pub refused: f64,
+}
+
+impl From<crate::core::StringStats> for StringAreaStats {
+    fn from(s: crate::core::StringStats) -> StringAreaStats {
+        StringAreaStats {
+            bytes: s.bytes as f64,
+            slots: s.slots as f64,
+            used: s.used as f64,
+            count: s.count as f64,
+            refused: s.refused as f64,
+        }
+    }
 }
 
 /// A table mapped into this process.
@@ -135,8 +171,11 @@ fn geometry(
     k32: u32,
     value_bits: u32,
     signed: bool,
+    string_bytes: i64,
 ) -> Result<Geometry> {
     let capacity = u64::try_from(capacity).map_err(|_| invalid("capacity must be positive"))?;
+    let string_bytes = u64::try_from(string_bytes)
+        .map_err(|_| invalid("strings must be 0 or a multiple of 8 from 64 to 1073741824"))?;
     Ok(Geometry {
         kind: if is_set { Kind::Set } else { Kind::Dict },
         k64,
@@ -144,6 +183,7 @@ fn geometry(
         value_bits,
         signed,
         capacity,
+        string_bytes,
     })
 }
 
@@ -163,8 +203,9 @@ fn attach(mapping: Arc<Mapping>, created: bool) -> Result<NativeTable> {
     Ok(NativeTable::new(table, mapping, created))
 }
 
-/// Creates a table in a new sealed memfd. The JS layer checks the arguments
-/// first; they are checked again here.
+/// Creates a table in a new sealed memfd, with a string area of
+/// `string_bytes` bytes (0: none). The JS layer checks the arguments first;
+/// they are checked again here.
 #[napi]
 pub fn create_table(
     is_set: bool,
@@ -173,8 +214,9 @@ pub fn create_table(
     k32: u32,
     value_bits: u32,
     signed: bool,
+    string_bytes: i64,
 ) -> Result<NativeTable> {
-    let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed)?;
+    let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed, string_bytes)?;
     let layout = Layout::new(geometry).map_err(format_error)?;
     let mapping = Arc::new(Mapping::create_memfd(layout.total_bytes()).map_err(io_error)?);
     let table = Table::create(Words::new(mapping.clone()), geometry).map_err(format_error)?;
@@ -194,7 +236,8 @@ pub fn attach_fd(fd: i32) -> Result<NativeTable> {
 /// Opens the table in the file at `path`, creating it when absent and
 /// `create` (then `capacity` must be non-zero). Exactly one of several
 /// processes opening a new path at once creates it; the others attach to
-/// the complete table it publishes. Symlinks are refused.
+/// the complete table it publishes (with a string area of `string_bytes`
+/// bytes, 0 for none; an existing file keeps its own). Symlinks are refused.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn open_table(
@@ -208,6 +251,7 @@ pub fn open_table(
     value_bits: u32,
     signed: bool,
     allow_insecure: bool,
+    string_bytes: i64,
 ) -> Result<NativeTable> {
     let path = Path::new(&path);
     // Two rounds: open; if absent, create and link; if another process
@@ -227,7 +271,7 @@ pub fn open_table(
                 ),
             ));
         }
-        let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed)?;
+        let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed, string_bytes)?;
         let layout = Layout::new(geometry).map_err(format_error)?;
         let draft = Mapping::create_draft(path, layout.total_bytes(), mode).map_err(io_error)?;
         Table::create(Words::new(draft.mapping().clone()), geometry).map_err(format_error)?;
@@ -328,9 +372,10 @@ impl NativeTable {
         }
     }
 
-    /// The raw N-API functions `{ locate, find, insert, locateMany, keyRows }`
-    /// and the find/insert functions' `words` (an ArrayBuffer), through which
-    /// JS finds, inserts and lists this table's keys (binding/locate.rs).
+    /// The raw N-API functions `{ locate, find, insert, locateMany, keyRows,
+    /// intern, decode }` and the find/insert/decode functions' `words` (an
+    /// ArrayBuffer), through which JS finds, inserts and lists this table's
+    /// keys and interns and decodes its strings (binding/locate.rs).
     #[napi]
     pub fn locator<'env>(&mut self, env: &'env Env) -> Result<Object<'env>> {
         let table = self.inner()?.table.clone();
@@ -365,7 +410,21 @@ impl NativeTable {
             header_bytes: HEADER_BYTES as u32,
             block_bytes: BLOCK_BYTES as u32,
             total_bytes: layout.total_bytes() as f64,
+            string_bytes: g.string_bytes as f64,
+            string_slots: layout.string_slots as f64,
+            string_index_offset: layout.string_index_offset() as f64,
+            arena_offset: layout.arena_offset() as f64,
         })
+    }
+
+    /// The string area's size and counters, or null without an area.
+    #[napi]
+    pub fn string_stats(&self) -> Result<Option<StringAreaStats>> {
+        Ok(self
+            .inner()?
+            .table
+            .string_stats()
+            .map(StringAreaStats::from))
     }
 
     /// Audits every row against the table's invariants (see core::verify).

@@ -4,7 +4,8 @@
 //! once (lib/failpoint.js reads the same variable for the one point the JS
 //! layer has, `after-claim`); when it names none of the points below, each
 //! hook costs one load of a `OnceLock` on the paths that admit, refuse or
-//! claim an insert (never on lookups or value operations).
+//! claim an insert or allocate a string's record (never on lookups or value
+//! operations).
 //!
 //! - `after-part`: the process SIGKILLs itself right after claiming a key
 //!   part that is not the key's last, before claiming the next: the row
@@ -24,6 +25,12 @@
 //!   bound while the word is non-zero. So a test can hold an admitted
 //!   inserter exactly in the window between admission and claim until the
 //!   callers it races are all waiting, however slowly they start.
+//! - `intern-after-alloc`: the process SIGKILLs itself right after an intern
+//!   took its record's bytes of the string arena, before writing the record:
+//!   the bytes are lost (`strings_used` counts them), nothing is published.
+//! - `intern-before-publish`: it SIGKILLs itself after writing the record,
+//!   before the index entry's compare-and-swap that would publish it: the
+//!   same, with a complete record nobody can reach.
 
 use super::memory::Words;
 
@@ -42,6 +49,8 @@ mod imp {
         KillAfterAdmit,
         KillAfterPart,
         KillBeforeCount,
+        KillInternAfterAlloc,
+        KillInternBeforePublish,
         PauseAfterAdmit { waiters: u64 },
     }
 
@@ -53,6 +62,8 @@ mod imp {
                 _ if name == "after-admit" => Point::KillAfterAdmit,
                 _ if name == "after-part" => Point::KillAfterPart,
                 _ if name == "before-count" => Point::KillBeforeCount,
+                _ if name == "intern-after-alloc" => Point::KillInternAfterAlloc,
+                _ if name == "intern-before-publish" => Point::KillInternBeforePublish,
                 _ if name == "pause-after-admit" => Point::PauseAfterAdmit { waiters: 1 },
                 Some(("pause-after-admit", n)) => match n.parse() {
                     Ok(waiters) => Point::PauseAfterAdmit { waiters },
@@ -81,9 +92,25 @@ mod imp {
         }
     }
 
+    pub fn intern_after_alloc() {
+        if point() == Point::KillInternAfterAlloc {
+            die();
+        }
+    }
+
+    pub fn intern_before_publish() {
+        if point() == Point::KillInternBeforePublish {
+            die();
+        }
+    }
+
     pub fn after_admit(words: &Words) {
         match point() {
-            Point::None | Point::KillAfterPart | Point::KillBeforeCount => {}
+            Point::None
+            | Point::KillAfterPart
+            | Point::KillBeforeCount
+            | Point::KillInternAfterAlloc
+            | Point::KillInternBeforePublish => {}
             Point::KillAfterAdmit => die(),
             Point::PauseAfterAdmit { waiters } => {
                 static PAUSED: AtomicBool = AtomicBool::new(false);
@@ -165,4 +192,18 @@ pub(crate) fn after_part() {
 pub(crate) fn before_count() {
     #[cfg(not(loom))]
     imp::before_count();
+}
+
+/// Right after an intern allocated its record, before writing it.
+#[inline]
+pub(crate) fn intern_after_alloc() {
+    #[cfg(not(loom))]
+    imp::intern_after_alloc();
+}
+
+/// Right after an intern wrote its record, before publishing it.
+#[inline]
+pub(crate) fn intern_before_publish() {
+    #[cfg(not(loom))]
+    imp::intern_before_publish();
 }

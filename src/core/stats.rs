@@ -80,6 +80,7 @@ mod tests {
             value_bits: 64,
             signed: false,
             capacity,
+            string_bytes: 0,
         }
     }
 

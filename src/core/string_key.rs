@@ -28,13 +28,20 @@ pub fn string_key(s: &str) -> u64 {
 /// `None` when it is not well formed (a lone surrogate has no UTF-8 form).
 /// `utf8` is scratch space, reused between calls.
 pub fn string_key_utf16(units: &[u16], utf8: &mut Vec<u8>) -> Option<u64> {
+    utf8_from_utf16(units, utf8).map(string_key)
+}
+
+/// The UTF-8 form of a string given as UTF-16 code units, written into
+/// `utf8` (scratch space, reused between calls); `None` when it is not well
+/// formed (a lone surrogate has no UTF-8 form).
+pub fn utf8_from_utf16<'a>(units: &[u16], utf8: &'a mut Vec<u8>) -> Option<&'a str> {
     utf8.clear();
     let mut buf = [0u8; 4];
     for c in char::decode_utf16(units.iter().copied()) {
         utf8.extend_from_slice(c.ok()?.encode_utf8(&mut buf).as_bytes());
     }
     // The bytes came from `char`s, so they are UTF-8.
-    std::str::from_utf8(utf8).ok().map(string_key)
+    std::str::from_utf8(utf8).ok()
 }
 
 fn seed_words(seed: &[u8; 16]) -> (u64, u64) {

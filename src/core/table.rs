@@ -90,9 +90,9 @@ use std::fmt;
 
 use super::failpoint;
 use super::format::{
-    FormatError, Geometry, Layout, FORMAT_VERSION, HEADER_BYTES, MAGIC, OFF_BLOCK_COUNT,
-    OFF_CAPACITY, OFF_ENTRIES, OFF_FLAGS, OFF_HEADER_BYTES, OFF_K32, OFF_K64, OFF_MAGIC,
-    OFF_RESERVED, OFF_ROWS_PER_BLOCK, OFF_ROW_BYTES, OFF_VALUE_BITS, OFF_VERSION,
+    FormatError, Geometry, Layout, HEADER_BYTES, MAGIC, OFF_BLOCK_COUNT, OFF_CAPACITY, OFF_ENTRIES,
+    OFF_FLAGS, OFF_HEADER_BYTES, OFF_K32, OFF_K64, OFF_MAGIC, OFF_RESERVED, OFF_ROWS_PER_BLOCK,
+    OFF_ROW_BYTES, OFF_STRING_BYTES, OFF_STRING_SLOTS, OFF_VALUE_BITS, OFF_VERSION,
 };
 use super::hash::{hash_key, Probe};
 use super::memory::Words;
@@ -269,9 +269,10 @@ pub struct Table {
 }
 
 impl Table {
-    /// Lays out a new table in a zero-filled region. The magic number is
-    /// written last (Release), so a peer that reads it (Acquire) sees a
-    /// complete header.
+    /// Lays out a new table in a zero-filled region (the string area's
+    /// index and counters start at zero too). The magic number is written
+    /// last (Release), so a peer that reads it (Acquire) sees a complete
+    /// header.
     pub fn create(words: Words, geometry: Geometry) -> Result<Table, FormatError> {
         let layout = Layout::new(geometry)?;
         if words.len() < layout.total_bytes() {
@@ -286,7 +287,7 @@ impl Table {
         }
         let w32 = |off, v: u32| words.u32(off).store(v, Ordering::Relaxed);
         let w64 = |off, v: u64| words.u64(off).store(v, Ordering::Relaxed);
-        w32(OFF_VERSION, FORMAT_VERSION);
+        w32(OFF_VERSION, layout.version());
         w32(OFF_FLAGS, layout.flags());
         w32(OFF_K64, geometry.k64);
         w32(OFF_K32, geometry.k32);
@@ -296,6 +297,9 @@ impl Table {
         w32(OFF_HEADER_BYTES, HEADER_BYTES as u32);
         w64(OFF_BLOCK_COUNT, layout.block_count);
         w64(OFF_CAPACITY, geometry.capacity);
+        // Zero without a string area: a version-1 header, byte for byte.
+        w64(OFF_STRING_BYTES, geometry.string_bytes);
+        w64(OFF_STRING_SLOTS, layout.string_slots);
         words.u64(OFF_MAGIC).store(MAGIC, Ordering::Release);
         Ok(Table { layout, words })
     }

@@ -1,9 +1,10 @@
 //! `Table::verify`: an audit of a table's rows against its invariants, for
 //! tests, crash recovery checks and `npx atomic-dict inspect`-style tools.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use super::format::{OFF_ENTRIES, OFF_RESERVED};
+use super::format::{OFF_ENTRIES, OFF_RESERVED, OFF_STRINGS_COUNT, OFF_STRINGS_USED};
 use super::sync::Ordering;
 use super::table::Table;
 
@@ -24,6 +25,13 @@ pub struct Report {
     pub duplicate_keys: u64,
     /// Complete keys that a lookup from their home block does not reach.
     pub unreachable_keys: u64,
+    /// Entries published in the string index (0 without a string area).
+    pub strings: u64,
+    /// Published string entries that a lookup of their part would not
+    /// decode: pointing outside the arena or past `strings_used`, at a
+    /// record that does not validate, unreachable from their home entry, or
+    /// a second entry of a part already published.
+    pub bad_strings: u64,
     /// Human-readable descriptions of every violation (capped at 20).
     pub problems: Vec<String>,
 }
@@ -111,13 +119,124 @@ impl Table {
             );
             problem(&mut report, msg);
         }
+        self.verify_strings(&mut report, problem);
         report
+    }
+
+    /// The string area's part of the audit (string.rs, "Invariants").
+    fn verify_strings(&self, report: &mut Report, problem: impl Fn(&mut Report, String)) {
+        let Some(stats) = self.string_stats() else {
+            return;
+        };
+        let words = self.words();
+        let used = words.u64(OFF_STRINGS_USED).load(Ordering::Acquire);
+        let count = words.u64(OFF_STRINGS_COUNT).load(Ordering::Acquire);
+        if used > stats.bytes {
+            problem(
+                report,
+                format!(
+                    "strings_used is {used}, more than the arena's {} bytes",
+                    stats.bytes
+                ),
+            );
+        }
+        let slots = stats.slots;
+        let mask = slots - 1;
+        let arena = self.layout().arena_offset() as u64;
+        // Which entries are taken, to tell whether a lookup reaches each.
+        let mut taken = vec![0u64; slots.div_ceil(64) as usize];
+        // Valid entries: slot -> part, and part -> its first slot.
+        let mut good: HashMap<u64, u64> = HashMap::new();
+        let mut first_slot: HashMap<u64, u64> = HashMap::new();
+        for e in self.string_entries() {
+            report.strings += 1;
+            taken[(e.slot / 64) as usize] |= 1 << (e.slot % 64);
+            let r = match e.record {
+                Ok(r) => r,
+                Err(why) => {
+                    report.bad_strings += 1;
+                    problem(
+                        report,
+                        format!("string index entry {} = {:#x} {why}", e.slot, e.entry),
+                    );
+                    continue;
+                }
+            };
+            if r.record as u64 - arena + r.size > used {
+                report.bad_strings += 1;
+                problem(
+                    report,
+                    format!(
+                        "string index entry {} points at a record past strings_used ({used})",
+                        e.slot
+                    ),
+                );
+                continue;
+            }
+            match first_slot.entry(r.part) {
+                Entry::Occupied(first) => {
+                    report.bad_strings += 1;
+                    problem(
+                        report,
+                        format!(
+                            "string part {:#018x} is published twice, in index entries {} and {}",
+                            r.part,
+                            first.get(),
+                            e.slot
+                        ),
+                    );
+                }
+                Entry::Vacant(v) => {
+                    v.insert(e.slot);
+                    good.insert(e.slot, r.part);
+                }
+            }
+        }
+        // A lookup of a part walks from its home entry and stops at an empty
+        // one: an entry is reachable when no empty entry lies between. One
+        // pass over the index from an empty entry (there is none only when
+        // every entry is taken, and then every one is reachable), counting
+        // the taken entries since the last empty one.
+        let is_taken = |s: u64| taken[(s / 64) as usize] & (1 << (s % 64)) != 0;
+        if let Some(first_empty) = (0..slots).find(|&s| !is_taken(s)) {
+            let mut since_empty = 0u64;
+            for k in 1..=slots {
+                let slot = (first_empty + k) & mask;
+                if !is_taken(slot) {
+                    since_empty = 0;
+                    continue;
+                }
+                since_empty += 1;
+                let Some(&part) = good.get(&slot) else {
+                    continue;
+                };
+                // Entries a lookup visits from its home entry to this one.
+                let walk = (slot.wrapping_sub(part & mask) & mask) + 1;
+                if walk > since_empty {
+                    report.bad_strings += 1;
+                    problem(
+                        report,
+                        format!(
+                            "string part {part:#018x} in index entry {slot} is not found from its home entry"
+                        ),
+                    );
+                }
+            }
+        }
+        if count != report.strings {
+            let msg = format!(
+                "strings_count is {count} but {} string index entries are published",
+                report.strings
+            );
+            problem(report, msg);
+        }
     }
 }
 
 impl Table {
     /// Recounts the header's counters from the rows: `entries` = complete
-    /// rows, `reserved` = claimed rows. Only for a table nobody is changing
+    /// rows, `reserved` = claimed rows (and `strings_count` = published
+    /// string index entries). Only for a table nobody is changing
     /// at the moment (for example after the processes using it were killed):
     /// a process killed between claiming a key and counting it leaves
     /// `entries` one short, and one killed between its admission and its
@@ -134,6 +253,13 @@ impl Table {
             .u64(OFF_ENTRIES)
             .store(before.complete_rows, Ordering::Release);
         words.u64(OFF_RESERVED).store(claimed, Ordering::Release);
+        if self.has_strings() {
+            // A process killed between publishing a string and counting it
+            // leaves the count one short.
+            words
+                .u64(OFF_STRINGS_COUNT)
+                .store(before.strings, Ordering::Release);
+        }
         before
     }
 }
@@ -150,6 +276,7 @@ mod tests {
             value_bits: 64,
             signed: false,
             capacity,
+            string_bytes: 0,
         };
         Table::create(Words::heap(Layout::new(g).unwrap().total_bytes()), g).unwrap()
     }

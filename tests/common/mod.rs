@@ -49,6 +49,7 @@ pub fn dict(k64: u32, k32: u32, value_bits: u32, capacity: u64) -> Geometry {
         value_bits,
         signed: false,
         capacity,
+        string_bytes: 0,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn set(k64: u32, k32: u32, capacity: u64) -> Geometry {
         value_bits: 0,
         signed: false,
         capacity,
+        string_bytes: 0,
     }
 }
 
