@@ -66,20 +66,21 @@ const SHUTDOWN_DEADLINE_MS = 1400
  *    pm2 reload under load: 2 fresh connections of 4,678 requests hung.
  *  - server.closeIdleConnections(): keep-alive connections with no request
  *    in them are closed at once (a client that was just sending a request
- *    on one sees ECONNRESET on a reused socket: the request was never read,
- *    and an HTTP client retries it; Node's own docs show how, under
- *    request.reusedSocket).
+ *    on one sees ECONNRESET on a reused connection: the request was never
+ *    read, and an HTTP client retries it). A connection that has not sent
+ *    its first request yet is not idle: its request is answered.
  *  - requests in flight (and any that arrive on their connections before
  *    they answer) are answered with `Connection: close`, so no client sends
  *    another request on that connection; the connection closes after the
  *    response.
  *  - once no connection is left (and, in a cluster, the IPC channel is
  *    closed), `close()` (the app's cleanup) and exit 0.
- *  - `deadlineMs` (default 1400 ms) after the signal, whatever is still open
- *    is closed and the process exits anyway: pm2 SIGKILLs a process
- *    kill_timeout (default 1600 ms) after its SIGINT, and an exit of our own
- *    still runs `close()`. Requests slower than that are cut off (and, since
- *    a response is counted just before it is sent, not counted).
+ *  - `deadlineMs` (default 1400 ms) after the signal, whatever is still
+ *    open is closed (a line on stderr says so) and the process exits anyway:
+ *    pm2 SIGKILLs a process kill_timeout (default 1600 ms) after its SIGINT,
+ *    and an exit of our own still runs `close()`. Requests slower than that
+ *    are cut off (and, since a response is counted just before it is sent,
+ *    not counted).
  */
 function listen(server, { port, host, forkedVar, close, name = 'server', deadlineMs = SHUTDOWN_DEADLINE_MS }) {
   /** Responses not yet finished (nor aborted). */
@@ -120,9 +121,12 @@ function listen(server, { port, host, forkedVar, close, name = 'server', deadlin
     }
     server.closeIdleConnections()
     setTimeout(() => {
-      if (open.size > 0) console.error(`${name}: ${open.size} request(s) still unanswered ${deadlineMs} ms after the shutdown signal: closing them`)
+      const unanswered = open.size
       server.closeAllConnections()
-      exit()
+      // Under pm2 stderr goes to the log file through a stream: exit once
+      // the line is written, not before (or a moment later in any case).
+      process.stderr.write(`${name}: shutdown deadline (${deadlineMs} ms) reached with ${unanswered} request(s) unanswered: closed every connection\n`, exit)
+      setTimeout(exit, 100)
     }, deadlineMs).unref()
   }
   process.on('SIGTERM', shutdown)
