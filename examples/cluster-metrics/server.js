@@ -1,21 +1,23 @@
 'use strict'
-// A Node cluster HTTP server whose workers count requests per route and
-// status code in shared memory; any worker answers GET /metrics with the
+// A Node cluster HTTP server whose workers keep Prometheus metrics (requests
+// per route and status code, requests in flight, durations, bytes) in one
+// shared atomic-dict MetricsStore; any worker answers GET /metrics with the
 // totals of the whole cluster, in prom-client's Prometheus text format.
 // See README.md in this folder.
 //
-//   node examples/cluster-metrics/server.js                 4 workers, tables shared by the primary
-//   METRICS_FILE=/dev/shm/app-metrics node .../server.js    tables in named files (pm2, plain processes)
+//   node examples/cluster-metrics/server.js                 4 workers, the store shared by the primary
+//   METRICS_FILE=/dev/shm/app-metrics node .../server.js    the store in a named file (pm2, plain processes)
+//   METRICS_FILE=/dev/shm/app-metrics pm2 start examples/cluster-metrics/server.js -i 4
 //
 // Environment: PORT (default 3000; 0 picks a free port), HOST, WORKERS
-// (default 4; 0 serves in this one process), METRICS_FILE (a path prefix).
+// (default 4; 0 serves in this one process), METRICS_FILE (a path).
 
 const cluster = require('node:cluster')
 const http = require('node:http')
 // In your own project: require('atomic-dict').
 const { shareWithCluster } = require('../..')
 const { supervise, listen } = require('../shared/http-cluster')
-const { HttpMetrics, createTables, inheritTables, openTables } = require('./metrics')
+const { httpMetrics, createStore, inheritStore, openStore, SHARED_AS } = require('./metrics')
 
 const PORT = Number(process.env.PORT ?? 3000)
 const HOST = process.env.HOST || undefined
@@ -23,6 +25,8 @@ const WORKERS = Number(process.env.WORKERS ?? 4)
 const METRICS_FILE = process.env.METRICS_FILE || undefined
 /** Set in the environment of the workers forked by primary() below. */
 const FORKED = 'CLUSTER_METRICS_WORKER'
+/** The `route` label of every path that is not in the route table. */
+const OTHER = 'other'
 
 // ------------------------------------------------------------ the routes
 
@@ -73,21 +77,46 @@ function findRoute(pathname) {
 
 // ------------------------------------------------------------ a worker
 
+/** Whether pm2 started this process (pm2 puts these in its processes' environment). */
+function underPm2() {
+  return process.env.pm_id !== undefined || process.env.PM2_HOME !== undefined || process.env.pm2_env !== undefined
+}
+
+/**
+ * A cluster worker whose primary is not this script's (pm2 in cluster mode
+ * runs its own primary): nobody shared a store with it, and without
+ * METRICS_FILE each worker would count alone. Say so and exit 1.
+ *
+ * Under pm2, process.stderr.write is pm2's: it appends to the log file
+ * through a stream (asynchronously) and sends the line to pm2's daemon over
+ * IPC for a live `pm2 logs`. A process that exits at once loses both (pm2
+ * shows nothing), so the exit waits for the write's callback (the line is in
+ * the log file), then a moment for the IPC message; a backstop exits anyway.
+ */
+function refuseForeignPrimary() {
+  const hint = underPm2()
+    ? 'cluster-metrics: started by pm2 in cluster mode without METRICS_FILE. pm2 runs its own cluster primary, so no ' +
+      'metrics store can be shared with the workers: set METRICS_FILE to a path all of them open, e.g.\n' +
+      '  METRICS_FILE=/dev/shm/myapp-metrics pm2 start examples/cluster-metrics/server.js -i 4\n' +
+      '(or start this script in fork mode, without -i: it then runs its own primary and workers).'
+    : 'cluster-metrics: this cluster worker was not forked by this script\'s primary, so no metrics store was shared ' +
+      'with it: set METRICS_FILE to a path every process opens.'
+  process.exitCode = 1
+  process.stderr.write(`${hint}\n`, () => setTimeout(() => process.exit(1), 200))
+  setTimeout(() => process.exit(1), 3000)
+}
+
 function worker() {
-  let tables
-  try {
-    if (METRICS_FILE) tables = openTables(METRICS_FILE)
-    else if (cluster.isWorker) tables = inheritTables()
-    else tables = createTables() // WORKERS=0: one process, nothing to share
-  } catch (err) {
-    if (err.code === 'ERR_ATOMIC_DICT_NOT_SHARED') {
-      // A cluster worker whose primary is not ours: pm2 in cluster mode.
-      console.error('cluster-metrics: no tables were shared with this worker; under pm2, set METRICS_FILE')
-    }
-    throw err
+  if (!METRICS_FILE && cluster.isWorker && !process.env[FORKED]) {
+    refuseForeignPrimary()
+    return
   }
-  const metrics = new HttpMetrics(tables, ROUTES.map((r) => r.route))
-  const registry = metrics.registry()
+  let store
+  if (METRICS_FILE) store = openStore(METRICS_FILE)
+  else if (cluster.isWorker) store = inheritStore()
+  else store = createStore() // WORKERS=0: one process, nothing to share
+  const metrics = httpMetrics(store)
+  const registry = metrics.registry
 
   const server = http.createServer((req, res) => {
     res.setHeader('x-worker', process.pid)
@@ -98,16 +127,17 @@ function worker() {
       serveMetrics(res)
       return
     }
-    metrics.started()
     const found = findRoute(url.pathname)
-    const route = found?.route // undefined: counted as 'other'
+    // The label is the route's pattern, never the raw path: the set of
+    // series stays bounded (a Prometheus rule, and the store's room).
+    const finished = metrics.started(found?.route ?? OTHER)
     let sent = false
     const send = (code, body) => {
       if (sent) return
       sent = true
       const bytes = Buffer.from(body)
       try {
-        metrics.finished(route, code, bytes.length)
+        finished(code, bytes.length)
       } catch (err) {
         console.error('cluster-metrics: could not count a response:', err) // never costs the response
       }
@@ -136,17 +166,20 @@ function worker() {
     }
   }
 
-  // Graceful shutdown: stop accepting, let requests in flight finish, exit.
-  listen(server, { port: PORT, host: HOST, forkedVar: FORKED, close: () => metrics.close() })
+  // Shutdown (SIGTERM, SIGINT, pm2's 'shutdown' message): stop accepting,
+  // close idle keep-alive connections, answer the requests in flight with
+  // Connection: close, exit when they are done (at most 1.4 s: within pm2's
+  // kill_timeout). Closing the store drops this process's in-flight count.
+  listen(server, { port: PORT, host: HOST, forkedVar: FORKED, name: 'cluster-metrics', close: () => store.close() })
 }
 
 // ------------------------------------------------------------ the primary
 
 function primary() {
-  // Memfd tables made here and inherited by every worker (also the ones
+  // A store (a memfd) made here and inherited by every worker (also the ones
   // forked later to replace a worker that died). With METRICS_FILE the
-  // workers open the files themselves, as they would under pm2.
-  if (!METRICS_FILE) shareWithCluster(createTables())
+  // workers open the file themselves, as they would under pm2.
+  if (!METRICS_FILE) shareWithCluster({ [SHARED_AS]: createStore() })
 
   supervise({ name: 'cluster-metrics', workers: WORKERS, forkedVar: FORKED })
 }
