@@ -1,172 +1,170 @@
 'use strict'
-// examples/cluster-metrics: real servers (a 4-worker cluster, and plain
-// processes sharing named files) get real HTTP requests on fresh
-// connections, spread over their processes; GET /metrics from any of them
-// must report the exact totals of all of them, in prom-client's format.
+// examples/cluster-metrics without a cluster primary: plain processes that
+// share the store through a named file (METRICS_FILE), as pm2's workers do,
+// and what one process does when told to shut down. The 4-worker cluster,
+// pm2 and Prometheus are in real-clients.test.js.
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const http = require('node:http')
+const net = require('node:net')
+const { once } = require('node:events')
 const os = require('node:os')
 const path = require('node:path')
-const { startServer, request, pool, shuffled, sleep } = require('./fixtures/servers')
+const { startServer, request, sleep } = require('./fixtures/servers')
+const { SERVER, plan, Tally, load, from, expected, scrape, scrapeAll } = require('./fixtures/cluster-metrics')
 
-const SERVER = path.join(__dirname, '..', 'examples', 'cluster-metrics', 'server.js')
-
-/** [method, path, expected status, route label, times]: every status the server sends, and unknown paths. */
-const PLAN = [
-  ['GET', '/', 200, '/', 24],
-  ['GET', '/api/items', 200, '/api/items', 16],
-  ['POST', '/api/items', 201, '/api/items', 6],
-  ['DELETE', '/api/items', 405, '/api/items', 3],
-  ['GET', '/api/items/1', 200, '/api/items/:id', 10],
-  ['GET', '/api/items/42', 404, '/api/items/:id', 5],
-  ['GET', '/api/fail', 500, '/api/fail', 4],
-  ['GET', '/no/such/page', 404, 'other', 7],
-  ['GET', '/favicon.ico', 404, 'other', 3],
-]
-
-/**
- * Sends PLAN's requests (shuffled, 8 at a time) to `ports` in turn, checks
- * each status, and returns what a scrape must then report: the counts by
- * "route code", the body bytes, and the processes (x-worker) that answered.
- */
-async function sendPlan(ports) {
-  const requests = shuffled(PLAN.flatMap(([method, p, status, route, times]) => Array(times).fill({ method, p, status, route })))
-  const responses = await pool(
-    requests.map((r, i) => () => request(ports[i % ports.length], r.p, { method: r.method })),
-    8,
-  )
-  const counts = {}
-  let bytes = 0
-  const workers = new Set()
-  responses.forEach((res, i) => {
-    const r = requests[i]
-    assert.equal(res.status, r.status, `${r.method} ${r.p}`)
-    const key = `${r.route} ${r.status}`
-    counts[key] = (counts[key] ?? 0) + 1
-    bytes += Buffer.byteLength(res.body)
-    workers.add(res.headers['x-worker'])
-  })
-  return { counts, bytes, workers }
-}
-
-/** Parses prom-client's text format: { name: { 'label="v",...': value } }. */
-function parsePrometheus(text) {
-  const metrics = {}
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    assert.ok(m, `not a sample line: ${JSON.stringify(line)}`)
-    metrics[m[1]] ??= {}
-    metrics[m[1]][m[2] ?? ''] = Number(m[3])
-  }
-  return metrics
-}
-
-/** GET /metrics once: the x-worker that answered, and the parsed samples. */
-async function scrape(port) {
-  const res = await request(port, '/metrics')
-  assert.equal(res.status, 200)
-  assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
-  assert.match(res.body, /^# HELP http_requests_total /m)
-  assert.match(res.body, /^# TYPE http_requests_total counter$/m)
-  return { worker: res.headers['x-worker'], metrics: parsePrometheus(res.body) }
-}
-
-/** What a scrape must report, in parsePrometheus's form. */
-function expectedMetrics({ counts, bytes }, inFlight = 0) {
-  const requests = {}
-  for (const [key, n] of Object.entries(counts)) {
-    const [route, code] = key.split(' ')
-    requests[`route="${route}",code="${code}"`] = n
-  }
-  return {
-    http_requests_total: requests,
-    http_response_body_bytes_total: { '': bytes },
-    http_requests_in_flight: { '': inFlight },
-  }
-}
-
-/** Adds b's counts and bytes to a's. */
-function merge(a, b) {
-  const counts = { ...a.counts }
-  for (const [key, n] of Object.entries(b.counts)) counts[key] = (counts[key] ?? 0) + n
-  return { counts, bytes: a.bytes + b.bytes }
-}
-
-/**
- * Scrapes (fresh connections) until `minWorkers` processes have answered,
- * at most `tries` times; every answer must equal `expected` exactly.
- */
-async function scrapeAll(port, expected, minWorkers, tries = 40) {
-  const answered = new Set()
-  for (let i = 0; i < tries && answered.size < minWorkers; i++) {
-    const { worker, metrics } = await scrape(port)
-    assert.deepEqual(metrics, expected, `the scrape answered by worker ${worker}`)
-    answered.add(worker)
-  }
-  assert.ok(answered.size >= minWorkers, `only ${answered.size} worker(s) answered ${tries} scrapes`)
-  return answered
-}
-
-/** Scrapes until `n` requests are in flight (never more), for at most `ms`. */
-async function untilInFlight(port, n, ms) {
-  const end = Date.now() + ms
-  for (;;) {
-    const seen = (await scrape(port)).metrics.http_requests_in_flight['']
-    assert.ok(seen >= 0 && seen <= n, `in flight: ${seen}`)
-    if (seen === n) return
-    assert.ok(Date.now() < end, `${n} requests were not in flight within ${ms} ms (last seen ${seen})`)
-    await sleep(10)
-  }
-}
-
-test('cluster: any worker reports the exact cluster-wide totals; in-flight requests; graceful shutdown', async (t) => {
-  const server = await startServer(t, SERVER, { PORT: '0', WORKERS: '4' })
-  const { port } = server
-
-  const sent = await sendPlan([port])
-  assert.ok(sent.workers.size >= 2, `requests reached ${sent.workers.size} worker(s)`)
-  const answered = await scrapeAll(port, expectedMetrics(sent), 4)
-  assert.ok(answered.size >= 2)
-
-  // Three slow requests held by the workers: every scrape sees them in
-  // flight (once they have arrived), then not.
-  const slow = [1, 2, 3].map(() => request(port, '/api/slow?ms=1500'))
-  await untilInFlight(port, 3, 1000)
-  for (const res of await Promise.all(slow)) assert.equal(res.status, 200)
-  const afterSlow = merge(sent, { counts: { '/api/slow 200': 3 }, bytes: 3 * 'slept 1500 ms\n'.length })
-  await scrapeAll(port, expectedMetrics(afterSlow), 2)
-
-  // SIGTERM while a request is in flight: it is answered, then all exit.
-  const last = request(port, '/api/slow?ms=600')
-  await untilInFlight(port, 1, 500)
-  const status = await Promise.all([server.stop(), last.then((res) => assert.equal(res.status, 200))])
-  assert.deepEqual(status[0], { code: 0, signal: null }, server.output())
-})
-
-test('named files (pm2 mode): plain processes on their own ports report the same totals, which survive a restart', async (t) => {
+test('named file (METRICS_FILE): plain processes on their own ports report the same totals, which survive a restart', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-metrics-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   const env = { PORT: '0', WORKERS: '0', METRICS_FILE: path.join(dir, 'metrics') }
 
-  // Started together: they race to create the files, and one does.
+  // Started together: they race to create the file, and one does.
   const servers = await Promise.all([1, 2, 3].map(() => startServer(t, SERVER, env)))
   const ports = servers.map((s) => s.port)
   assert.equal(new Set(ports).size, 3)
 
-  const sent = await sendPlan(ports)
-  assert.equal(sent.workers.size, 3)
-  for (const port of ports) await scrapeAll(port, expectedMetrics(sent), 1, 1)
+  // Each process gets a third of the requests.
+  const requests = plan(3)
+  const tallies = await Promise.all(ports.map((port, k) => load(port, from(requests.filter((_, i) => i % 3 === k)), { keepAlive: 2, fresh: 2 })))
+  const sent = tallies.reduce((a, b) => a.merge(b), new Tally())
+  tallies.forEach((tally, k) => {
+    assert.deepEqual(tally.failures, [])
+    assert.deepEqual(tally.wrongStatus, [])
+    assert.deepEqual([...tally.workers], [servers[k].pids[0]])
+  })
+  assert.equal(sent.answered, requests.length)
+  for (const port of ports) await scrapeAll(port, expected(sent), 1, 1)
 
   for (const s of servers) assert.deepEqual(await s.stop(), { code: 0, signal: null }, s.output())
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['metrics.gauges', 'metrics.requests'])
+  assert.deepEqual(fs.readdirSync(dir), ['metrics'])
 
-  // The files keep the counts: a new process reports them, then adds to them.
+  // The file keeps the counts: a new process reports them, then adds to them.
   const again = await startServer(t, SERVER, env)
-  await scrapeAll(again.port, expectedMetrics(sent), 1, 1)
+  await scrapeAll(again.port, expected(sent), 1, 1)
   assert.equal((await request(again.port, '/')).status, 200)
-  await scrapeAll(again.port, expectedMetrics(merge(sent, { counts: { '/ 200': 1 }, bytes: 'hello\n'.length })), 1, 1)
+  const one = new Tally()
+  one.add({ method: 'GET', path: '/', status: 200, route: '/' }, { status: 200, headers: {}, body: 'hello\n' })
+  await scrapeAll(again.port, expected(sent.merge(one)), 1, 1)
   assert.deepEqual(await again.stop(), { code: 0, signal: null })
+})
+
+/** GET `p` on `agent`; resolves { status, connection, reused } or { error }. */
+function get(port, p, agent) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, reused: req.reusedSocket }))
+    })
+    req.on('error', (err) => resolve({ error: err.code ?? err.message }))
+    req.setTimeout(20_000, () => req.destroy(new Error('no response in 20 s')))
+  })
+}
+
+/**
+ * A server (WORKERS=0, its store in a file) with three idle keep-alive
+ * connections, a connection that has not sent its request yet and, in
+ * flight, a keep-alive request answered after 600 ms plus `slow` requests
+ * answered after 10 s; then SIGTERM, and once the idle connections are
+ * closed the late connection sends `GET /`. Returns the answers (the late
+ * one as raw text), the exit status, the events in the order they happened,
+ * the server's output and the file's env.
+ */
+async function shutdownWith(t, slow) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-metrics-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const env = { PORT: '0', WORKERS: '0', METRICS_FILE: path.join(dir, 'metrics') }
+  const server = await startServer(t, SERVER, env)
+  const { port } = server
+
+  // Three idle keep-alive connections.
+  const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 3 })
+  const busyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.after(() => (idleAgent.destroy(), busyAgent.destroy()))
+  const warm = await Promise.all([1, 2, 3].map(() => get(port, '/', idleAgent)))
+  assert.deepEqual(
+    warm.map((r) => r.status),
+    [200, 200, 200],
+  )
+  const idle = Object.values(idleAgent.freeSockets).flat()
+  assert.equal(idle.length, 3)
+
+  const events = []
+  // Connected, its request not sent yet.
+  const late = net.connect(port, '127.0.0.1')
+  t.after(() => late.destroy())
+  await once(late, 'connect')
+  let lateText = ''
+  late.setEncoding('utf8').on('data', (d) => (lateText += d))
+  const lateDone = new Promise((resolve) => late.once('close', resolve)).then(() => (events.push('late answered'), lateText))
+
+  let idleClosed
+  const allIdleClosed = new Promise((resolve) => (idleClosed = resolve))
+  for (const s of idle) {
+    s.once('close', () => {
+      events.push('idle closed')
+      if (events.filter((e) => e === 'idle closed').length === 3) idleClosed()
+    })
+  }
+  const exited = new Promise((resolve) => server.child.once('exit', (code, signal) => resolve({ code, signal })))
+  exited.then(() => events.push('exit'))
+  // In flight at the signal: a request on a keep-alive connection that ends
+  // well within the deadline, and `slow` that would end long after it.
+  const quick = get(port, '/api/slow?ms=600', busyAgent).then((r) => (events.push('quick answered'), r))
+  const tooSlow = Array.from({ length: slow }, () => get(port, '/api/slow?ms=10000', false).then((r) => (events.push('too slow ended'), r)))
+  for (let i = 0; (await scrape(port)).summary.inFlight !== 1 + slow; i++) {
+    assert.ok(i < 200, 'the requests never were in flight')
+    await sleep(10)
+  }
+
+  server.child.kill('SIGTERM')
+  await allIdleClosed
+  late.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  const [quickRes, lateRes, status, ...slowRes] = await Promise.all([quick, lateDone, exited, ...tooSlow])
+  return { quickRes, lateRes, slowRes, status, events, output: server.output(), env }
+}
+
+/** What a new process reads in the file: requests counted, and nothing in flight. */
+async function checkFile(t, env, want) {
+  const next = await startServer(t, SERVER, env)
+  await scrapeAll(next.port, expected(want), 1, 1)
+  assert.deepEqual(await next.stop(), { code: 0, signal: null })
+}
+
+/** The late connection's answer: 200, Connection: close, and the connection closed after it. */
+function assertLateAnswered(text) {
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/, JSON.stringify(text))
+  assert.match(text, /\r\nConnection: close\r\n/i, JSON.stringify(text))
+  assert.ok(text.endsWith('\r\n\r\nhello\n'), JSON.stringify(text))
+}
+
+/** The warm-up, the late and the quick request of shutdownWith(), as counted. */
+function counted() {
+  const want = new Tally()
+  for (let i = 0; i < 4; i++) want.add({ route: '/', status: 200 }, { status: 200, headers: {}, body: 'hello\n' })
+  want.add({ route: '/api/slow', status: 200 }, { status: 200, headers: {}, body: 'slept 600 ms\n' })
+  return want
+}
+
+test('shutdown: idle keep-alive connections close at once, requests in flight and the first request of a new connection are answered with Connection: close, then the process exits without waiting for the deadline', async (t) => {
+  const { quickRes, lateRes, status, events, output, env } = await shutdownWith(t, 0)
+  assert.deepEqual(quickRes, { status: 200, connection: 'close', reused: false })
+  assertLateAnswered(lateRes)
+  assert.deepEqual(status, { code: 0, signal: null }, output)
+  assert.deepEqual(events, ['idle closed', 'idle closed', 'idle closed', 'late answered', 'quick answered', 'exit'])
+  assert.doesNotMatch(output, /shutdown deadline/)
+  // The file: the process counted what it answered, and holds nothing in flight.
+  await checkFile(t, env, counted())
+})
+
+test('shutdown: a request still in flight at the deadline is cut off, not counted, and the process exits', async (t) => {
+  const { quickRes, lateRes, slowRes, status, events, output, env } = await shutdownWith(t, 2)
+  assert.deepEqual(quickRes, { status: 200, connection: 'close', reused: false })
+  assertLateAnswered(lateRes)
+  for (const r of slowRes) assert.equal(r.status, undefined, `a request past the deadline got ${JSON.stringify(r)}`)
+  assert.deepEqual(status, { code: 0, signal: null }, output)
+  assert.deepEqual(events.slice(0, 5), ['idle closed', 'idle closed', 'idle closed', 'late answered', 'quick answered'], events.join(', '))
+  assert.match(output, /cluster-metrics: shutdown deadline \(1400 ms\) reached with 2 request\(s\) unanswered/)
+  await checkFile(t, env, counted())
 })
