@@ -30,15 +30,15 @@ class Counter extends Metric {
 
   /** inc(labels?, value = 1), as prom-client's: adds `value` in every process's view. */
   inc(labels, value) {
-    let series
+    // The value is checked before the series is found (or made): a call
+    // that throws changes nothing.
     if (isLabels(labels)) {
-      series = this._series(labels)
+      const v = increment(value)
+      this._add(this._series(labels), labels, v)
     } else {
-      value = labels
-      labels = undefined
-      series = this._noLabels()
+      const v = increment(labels)
+      this._add(this._noLabels(), undefined, v)
     }
-    this._add(series, labels, increment(value))
   }
 
   /** Makes a series visible now (a metric without labels is listed from the start, as in prom-client). */

@@ -51,8 +51,15 @@ class Histogram extends Metric {
 
   /** observe(labels?, value), as prom-client's. */
   observe(labels, value) {
-    if (isLabels(labels)) this._observe(this._series(labels), labels, observation(value))
-    else this._observe(this._noLabels(), undefined, observation(labels))
+    // The value is checked before the series is found (or made): a call
+    // that throws changes nothing.
+    if (isLabels(labels)) {
+      const v = observation(value)
+      this._observe(this._series(labels), labels, v)
+    } else {
+      const v = observation(labels)
+      this._observe(this._noLabels(), undefined, v)
+    }
   }
 
   _observe(series, labels, v) {

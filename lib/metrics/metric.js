@@ -20,6 +20,10 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 /** prom-client's aggregator values (for its AggregatorRegistry; kept, not used here). */
 const AGGREGATORS = ['omit', 'sum', 'first', 'min', 'max', 'average']
 
+/** The most UTF-8 bytes of a series string (the string area's limit), and the characters below which no check is needed. */
+const MAX_SERIES_BYTES = 1 << 20
+const MAX_SERIES_CHARS = MAX_SERIES_BYTES / 3
+
 /** Label sets a metric's per-process cache holds before it starts over. */
 const CACHE_LIMIT = 1 << 16
 
@@ -106,8 +110,6 @@ class Metric {
     this._cached = 0
     /** The series of no labels (made on first use, or at once for a metric without labels). */
     this._none = null
-    /** The bits a row holds while unset (per-process 'max'/'min' gauges), else undefined. */
-    this._unset = undefined
     core.declare(this, { type, labelNames: fields.labelNames, ...shape })
   }
 
@@ -185,6 +187,13 @@ class Metric {
   _resolve(values) {
     const core = this._core
     const text = seriesText(this._declared, values)
+    if (text.length > MAX_SERIES_CHARS && Buffer.byteLength(text) > MAX_SERIES_BYTES) {
+      throw codedError(
+        'ERR_OUT_OF_RANGE',
+        `the label values of ${this._declared} make ${Buffer.byteLength(text)} bytes of text; a series' labels may take at most ${MAX_SERIES_BYTES}`,
+        RangeError,
+      )
+    }
     let series = core.seriesOf(text)
     if (series === undefined) {
       const word = core.intern(text)
@@ -213,16 +222,13 @@ class Metric {
     return series
   }
 
-  /**
-   * Adds `v` to this process's row of `series` (a float64; the `_unset`
-   * bits, when the metric has them, count as 0), making it visible first.
-   */
+  /** Adds `v` to this process's row of `series` (a float64), making it visible first. */
   _add(series, labels, v) {
     const slot = series.slot
     if (slot < 0) return this._dropped()
     try {
       if (!this._visible(series)) this._revive(series, labels)
-      addFloat(this._core.values, slot, v, this._unset)
+      addFloat(this._core.values, slot, v)
     } catch (err) {
       throw this._core.explain(err)
     }
@@ -274,7 +280,7 @@ class Metric {
    * each with `code` (its label order) read from its meta word.
    */
   _listed() {
-    this._core.refresh()
+    this._core.refresh(this._needsLiveness())
     const u32 = this._core.u32
     const out = []
     let sorted = true
@@ -302,6 +308,11 @@ class Metric {
     return out
   }
 
+  /** Whether reading this metric asks which contributors are alive (per-process gauges). */
+  _needsLiveness() {
+    return false
+  }
+
   /** The labels object printed for `series`. */
   _labels(series) {
     return series.outLabels(this.labelNames, series.code)
@@ -324,7 +335,7 @@ class Metric {
    */
   reset() {
     const core = this._core
-    core.refresh(true)
+    core.refresh(false)
     const keep = this._keepsNoLabels()
     for (const s of this._all) {
       const always = keep && s.values.every((v) => v === null)
@@ -345,7 +356,7 @@ class Metric {
     for (const label in labels) if (index[label] === undefined) throw this._unknown(label)
     const values = this.labelNames.map((label) => labelValue(labels[label], this._declared, label))
     const core = this._core
-    core.refresh(true)
+    core.refresh(false)
     const series = core.seriesOf(seriesText(this._declared, values))
     if (series === undefined || series === null) return
     core.hide(series)
