@@ -49,9 +49,12 @@ class Counter extends Metric {
   /** labels(...values | labels): a child bound to one series. */
   labels(...args) {
     const labels = this._labelsArg(args)
-    const series = this._series(labels)
+    const series = this._child(labels)
     return {
-      inc: (value) => this._add(series, labels, increment(value)),
+      inc: (value) => {
+        const v = increment(value)
+        this._add(series(), labels, v)
+      },
     }
   }
 

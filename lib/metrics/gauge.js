@@ -114,7 +114,7 @@ class Gauge extends Metric {
   _add(series, labels, v) {
     if (this._key === 0n) return super._add(series, labels, v)
     const slot = series.slot
-    if (slot < 0) return this._dropped()
+    if (slot < 0) return this._dropped(series, labels)
     try {
       if (!this._visible(series)) this._revive(series, labels)
       addKeyed(this._core.values, slot, v, this._key)
@@ -125,7 +125,7 @@ class Gauge extends Metric {
 
   _set(series, labels, v) {
     const slot = series.slot
-    if (slot < 0) return this._dropped()
+    if (slot < 0) return this._dropped(series, labels)
     try {
       if (!this._visible(series)) this._revive(series, labels)
       if (this._key === 0n) storeFloat(this._core.values, slot, v)
@@ -138,12 +138,22 @@ class Gauge extends Metric {
   /** labels(...values | labels): a child bound to one series. */
   labels(...args) {
     const labels = this._labelsArg(args)
-    const series = this._series(labels)
+    const series = this._child(labels)
+    const delta = (value) => (value === undefined ? 1 : number(value, 'value'))
     return {
-      inc: (value) => this._add(series, labels, value === undefined ? 1 : number(value, 'value')),
-      dec: (value) => this._add(series, labels, -(value === undefined ? 1 : number(value, 'value'))),
-      set: (value) => this._set(series, labels, number(value, 'value')),
-      setToCurrentTime: () => this._set(series, labels, Date.now() / 1000),
+      inc: (value) => {
+        const v = delta(value)
+        this._add(series(), labels, v)
+      },
+      dec: (value) => {
+        const v = delta(value)
+        this._add(series(), labels, -v)
+      },
+      set: (value) => {
+        const v = number(value, 'value')
+        this._set(series(), labels, v)
+      },
+      setToCurrentTime: () => this._set(series(), labels, Date.now() / 1000),
       startTimer: () => this.startTimer(labels),
     }
   }

@@ -11,7 +11,7 @@
 // through the store (lib/metrics/store.js).
 
 const { typeError, codedError, describe } = require('../errors')
-const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, DROPPED } = require('./series')
+const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, Dropped } = require('./series')
 const { addFloat } = require('./float')
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
@@ -23,6 +23,13 @@ const AGGREGATORS = ['omit', 'sum', 'first', 'min', 'max', 'average']
 /** The most UTF-8 bytes of a series string (the string area's limit), and the characters below which no check is needed. */
 const MAX_SERIES_BYTES = 1 << 20
 const MAX_SERIES_CHARS = MAX_SERIES_BYTES / 3
+
+/**
+ * How long a label set the store had no room for keeps being dropped before
+ * this process asks the store again (room can appear: another process
+ * finishing a string this one was refused, repairCounts() giving rows back).
+ */
+const RETRY_MS = 1000
 
 /** Label sets a metric's per-process cache holds before it starts over. */
 const CACHE_LIMIT = 1 << 16
@@ -131,7 +138,7 @@ class Metric {
   // ------------------------------------------------------------ finding series
 
   /**
-   * The series of the labels object `labels` (a Series, or DROPPED when the
+   * The series of the labels object `labels` (a Series, or a Dropped when the
    * store had no room for it). Throws for a label name not in labelNames.
    */
   _series(labels) {
@@ -159,9 +166,19 @@ class Metric {
 
   /** A label set not in the cache: resolve it, then remember it under its raw values. */
   _miss(labels) {
-    const names = this.labelNames
-    const values = names.map((label) => labelValue(labels[label], this._declared, label))
+    const values = this.labelNames.map((label) => labelValue(labels[label], this._declared, label))
     const series = this._resolve(values)
+    this._remember(labels, series)
+    return series
+  }
+
+  /** Caches `series` for the raw label values of `labels` (replacing what was there). */
+  _remember(labels, series) {
+    const names = this.labelNames
+    if (names.length === 0) {
+      this._none = series
+      return
+    }
     if (this._cached >= CACHE_LIMIT) {
       this._cache = new Map()
       this._cached = 0
@@ -173,16 +190,16 @@ class Metric {
       if (next === undefined) m.set(raw, (next = new Map()))
       m = next
     }
-    m.set(labels[names[names.length - 1]], series)
-    this._cached++
-    return series
+    const last = labels[names[names.length - 1]]
+    if (!m.has(last)) this._cached++
+    m.set(last, series)
   }
 
   /**
    * The series of `values` (strings or null, in labelNames order), with
-   * this process's rows: found in the store or made there. DROPPED when the
-   * store has no room for its string; a Series with `refused` set when it
-   * has none for this process's rows.
+   * this process's rows: found in the store or made there. A Dropped when
+   * the store has no room for its string; a Series with `refused` set when
+   * it has none for this process's rows.
    */
   _resolve(values) {
     const core = this._core
@@ -197,7 +214,7 @@ class Metric {
     let series = core.seriesOf(text)
     if (series === undefined) {
       const word = core.intern(text)
-      if (word < 0) return DROPPED
+      if (word < 0) return new Dropped(values, Date.now() + RETRY_MS)
       series = new Series(this, core.partOf(text), values, word)
       core.adopted(series)
       this._all.push(series)
@@ -205,8 +222,12 @@ class Metric {
     if (series.slot < 0 && !series.refused) {
       const fields = this._fields()
       const slots = core.insertRows(series.part, fields)
-      if (slots === null) series.refused = true
-      else for (let i = 0; i < fields.length; i++) this._attach(series, fields[i], slots[i])
+      if (slots === null) {
+        series.refused = true
+        series.retryAt = Date.now() + RETRY_MS
+      } else {
+        for (let i = 0; i < fields.length; i++) this._attach(series, fields[i], slots[i])
+      }
     }
     return series
   }
@@ -225,7 +246,7 @@ class Metric {
   /** Adds `v` to this process's row of `series` (a float64), making it visible first. */
   _add(series, labels, v) {
     const slot = series.slot
-    if (slot < 0) return this._dropped()
+    if (slot < 0) return this._dropped(series, labels)
     try {
       if (!this._visible(series)) this._revive(series, labels)
       addFloat(this._core.values, slot, v)
@@ -249,9 +270,25 @@ class Metric {
     }
   }
 
-  /** An observation of a series that has no row here: counted as dropped. */
-  _dropped() {
+  /**
+   * An observation of `series` (a Series without rows here, or a Dropped),
+   * for `labels` (undefined: no labels): counted as dropped. Once
+   * `retryAt` has passed, the store is asked again, for later observations.
+   */
+  _dropped(series, labels) {
     this._core.dropped()
+    const now = Date.now()
+    if (now < series.retryAt) return
+    series.retryAt = now + RETRY_MS
+    if (series.dropped) {
+      const again = this._resolve(series.values)
+      if (again.dropped) return
+      if (labels === undefined) this._none = again
+      else this._remember(labels, again)
+    } else {
+      series.refused = false
+      this._resolve(series.values)
+    }
   }
 
   /**
@@ -363,6 +400,15 @@ class Metric {
     this._zero(series)
   }
 
+  /**
+   * The series of a labels() child: found once; looked up again while it
+   * has no row here (the store may find room later, see _dropped).
+   */
+  _child(labels) {
+    let series = this._series(labels)
+    return () => (series.slot >= 0 ? series : (series = this._series(labels)))
+  }
+
   /** prom-client's labels(...values | labels) argument: a labels object. */
   _labelsArg(args) {
     if (isLabels(args[0])) return args[0]
@@ -384,4 +430,4 @@ function bySeq(a, b) {
   return a.seq - b.seq
 }
 
-module.exports = { Metric, checkConfig, isLabels, labelValue, invalid, DROPPED }
+module.exports = { Metric, checkConfig, isLabels, labelValue, invalid }
