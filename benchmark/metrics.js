@@ -470,6 +470,7 @@ async function clusterScrape() {
         aggregatorBytes: a.length,
         storeBytes: b.length,
         sameTotals,
+        sameText: a.text === b.text, // byte for byte, order included
         aggregator: { medianMs: median(agg), minMs: Math.min(...agg), samplesMs: agg },
         store: { medianMs: median(ours), minMs: Math.min(...ours), samplesMs: ours, roundTripMedianMs: median(oursRoundTrip) },
       }
@@ -522,7 +523,11 @@ async function main() {
   else console.log(JSON.stringify(out, null, 2))
 }
 
-main().catch((err) => {
-  console.error(err)
-  process.exitCode = 1
-})
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}
+
+module.exports = { hotPath, scrape, contention, clusterScrape, CONFIG }

@@ -702,13 +702,19 @@ function metricsTables(m, target) {
 
   // Contention.
   const by = (mode, n) => m.contention.find((c) => c.mode === mode && c.processes === n)
+  const spread = (c) => {
+    if (c.rounds.length < 2) return fmtOps(c.opsPerSec)
+    const r = c.rounds.map((x) => x.opsPerSec)
+    return `${fmtOps(c.opsPerSec)} (${fmtOps(Math.min(...r))}–${fmtOps(Math.max(...r))})`
+  }
   const procs = m.config.contentionProcesses
   printTable(
     `metrics: counter.inc({ route, code }) across processes, ${fmtOps(m.config.contentionOps)} per process, total ops/s (median of ${m.config.contentionRounds} round(s)); ${os.cpus().length} cores`,
     ['processes', 'store, one series', 'store, own series', `${prom}, own counter (unshared)`, 'one series vs 1 process'],
-    procs.map((n) => [String(n), fmtOps(by('same', n).opsPerSec), fmtOps(by('distinct', n).opsPerSec), fmtOps(by('prom', n).opsPerSec), fmtX(by('same', n).opsPerSec / by('same', 1).opsPerSec)]),
+    procs.map((n) => [String(n), spread(by('same', n)), spread(by('distinct', n)), spread(by('prom', n)), fmtX(by('same', n).opsPerSec / by('same', 1).opsPerSec)]),
     [0, 1, 2, 3, 4],
   )
+  if (m.config.contentionRounds > 1) console.log('  (in brackets: the slowest and the fastest round; processes sharing 2 cores move a lot from round to round)')
 
   // Cluster.
   const c = m.cluster
@@ -718,7 +724,7 @@ function metricsTables(m, target) {
     printTable(
       `metrics: one scrape of a ${c.workers}-worker cluster, median of ${m.config.clusterRounds} interleaved scrapes`,
       ['metrics', 'samples', 'AggregatorRegistry.clusterMetrics() (primary, IPC)', 'store registry.metrics() (one worker)', 'aggregator ÷ store', 'same totals'],
-      c.sets.map((x) => [x.set, String(x.samples), fmtMs(x.aggregator.medianMs), fmtMs(x.store.medianMs), fmtX(x.ratio), x.sameTotals ? 'yes' : 'NO']),
+      c.sets.map((x) => [x.set, String(x.samples), fmtMs(x.aggregator.medianMs), fmtMs(x.store.medianMs), fmtX(x.ratio), x.sameText ? 'yes (same text)' : x.sameTotals ? 'yes' : 'NO']),
       [1, 2, 3, 4],
     )
   }
