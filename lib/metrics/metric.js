@@ -320,6 +320,7 @@ class Metric {
     this._core.refresh(this._needsLiveness())
     const u32 = this._core.u32
     const out = []
+    const hidden = []
     let sorted = true
     let last = -1
     for (const s of this._all) {
@@ -331,7 +332,10 @@ class Metric {
         lo = Atomics.load(u32, s.lo)
         hi = Atomics.load(u32, s.hi)
       } while (Atomics.load(u32, s.lo) !== lo)
-      if ((hi & VISIBLE) === 0) continue
+      if ((hi & VISIBLE) === 0) {
+        hidden.push(s)
+        continue
+      }
       s.seq = lo
       s.code = hi & ORDER_MASK
       if (lo < last) sorted = false
@@ -340,7 +344,8 @@ class Metric {
     }
     if (!sorted) {
       out.sort(bySeq)
-      this._all.sort(bySeq) // kept in order: the next read need not sort
+      // Kept in this order (the hidden after): the next read need not sort.
+      this._all = out.concat(hidden)
     }
     return out
   }
