@@ -372,3 +372,35 @@ test('the base classes are exported for instanceof, and store classes say which 
     store.close()
   }
 })
+
+test('a label set dropped for want of room is asked about again once a second has passed (rows given back by repairCounts)', async (t) => {
+  const store = new MetricsStore({ series: 2 })
+  t.after(() => store.close())
+  const registry = new client.Registry()
+  const c = new store.Counter({ name: 'c_total', help: 'c', labelNames: ['k'], registers: [registry] })
+  process.on('warning', () => {})
+  c.inc({ k: 'a' }) // row 1
+  // A process SIGKILLed right after it took the last row's unit of
+  // capacity, before it claimed the row: the unit is leaked.
+  const dead = require('..').spawn(
+    process.execPath,
+    ['-e', `const s = require(${JSON.stringify(path.join(__dirname, '..', 'metrics.js'))}).MetricsStore.inherit('m'); new s.Counter({ name: 'c_total', help: 'c', labelNames: ['k'] }).inc({ k: 'x' })`],
+    { share: { m: store }, env: { ...process.env, ATOMIC_DICT_FAILPOINT: 'after-admit' }, stdio: ['ignore', 'ignore', 'inherit'] },
+  )
+  const [, signal] = await once(dead, 'exit')
+  assert.equal(signal, 'SIGKILL')
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
+  c.inc({ k: 'b' }) // the table reads full: dropped
+  const child = c.labels('b')
+  child.inc()
+  assert.equal(store.stats().dropped, 2)
+  assert.equal(store.table.repairCounts().reserved, 2, 'the leaked unit, before the repair')
+  c.inc({ k: 'b' }) // within the second: dropped without asking
+  assert.equal(store.stats().dropped, 3)
+  t.mock.timers.tick(1001)
+  c.inc({ k: 'b' }) // dropped, and asks again: the row fits now
+  child.inc()
+  c.inc({ k: 'b' }, 5)
+  assert.equal(store.stats().dropped, 4)
+  assert.match(await registry.metrics(), /^c_total\{k="b"\} 6$/m)
+})

@@ -15,6 +15,12 @@
 //   5. 1, 2, 4, 8 processes on their own keys and on one key, and the
 //      seed's README example: examples/tickets.js beside the seed itself
 //      (benchmark/seed-tickets.py), runs interleaved;
+//   6. the metrics module beside prom-client (benchmark/metrics.js, in a
+//      child process of its own): counter.inc, histogram.observe and more
+//      against prom-client's own in the same process, one registry.metrics()
+//      over 10,000 series against prom-client's, 1, 2, 4 processes on one
+//      counter, and a 4-worker cluster scrape against prom-client's
+//      AggregatorRegistry;
 // then prints a table per section, and writes benchmark/results/results.json,
 // benchmark/results/summary.md (the targets as a markdown table) and
 // benchmark/results/scaling.svg. A target that is not met is reported, not
@@ -54,6 +60,8 @@ const CONFIG = {
   seedSinglePasses: QUICK ? 1 : 3,
   seedSingleScale: QUICK ? 0.25 : 1,
   memoryCapacity: 1 << 20,
+  metricsTaskMs: QUICK ? 100 : 250, // the metrics section's tinybench budget per task and pass
+  metricsPasses: QUICK ? 1 : 5, // its hot-path figures are the lowest median over the passes
 }
 
 // The seed's README example as recorded on this kind of machine
@@ -80,6 +88,9 @@ const TARGETS = {
   peerFactor: 1000, // ≥, dict.add ops/s ÷ the peer's
   bytesPerEntry: 22, // ≤, file size ÷ capacity (one page of header allowed)
   page: 4096,
+  metricsIncVsProm: 1, // ≤, store counter.inc(labels) ns/op ÷ prom-client's, same process
+  metricsObserveVsProm: 1, // ≤, store histogram.observe(labels, v) ns/op ÷ prom-client's
+  metricsScrapeVsProm: 2, // ≤, one registry.metrics() over 10,000 series ÷ prom-client's, steady state
 }
 
 // The criterion ids each ratio target divides by: the same operation on a
@@ -546,6 +557,7 @@ function summaryMarkdown(out) {
     : `Seed README example: ${out.seed.why}; ${fmtOps(st.best.opsPerSec)} ops/s from ${st.best.source}.`)
   if (out.redis.skipped) extra.push(`Redis: ${out.redis.skipped}.`)
   else extra.push(`Redis ${out.redis.version} INCR over loopback (ioredis): ${fmtOps(out.redis.opsPerSec)} ops/s awaited, ${fmtOps(out.redis.pipelined.opsPerSec)} ops/s auto-pipelined (${out.redis.pipelined.window} in flight).`)
+  if (out.metrics) extra.push(...metricsNotes(out.metrics))
   extra.push(out.cargoBench?.ok ? `Rust core: \`cargo bench --bench core -- --quick\` in the same run (${out.cargoBench.seconds.toFixed(0)} s).` : `Rust core: ${out.cargoBench ? `cargo bench failed (${out.cargoBench.error})` : 'not run (--no-rust)'}; its ratios are skipped.`)
   lines.push('', ...extra.map((e) => `- ${e}`), '')
   return lines.join('\n')
@@ -624,6 +636,115 @@ function singleTarget(bits, s, r, native, noRustWhy) {
     return makeTarget({ ...common, valueText: `${fmtOps(r.opsPerSec)} keys/s`, basis: twin.opsPerSec, basisText: `${twin.label}: ${fmtOps(twin.opsPerSec)} keys/s`, ratio: twin.nsPerOp / r.nsPerOp, limit, direction: '≥', limitText: `≥ ${limit}x the single calls' keys/s` })
   }
   return null
+}
+
+// ---------------------------------------------------------------------------
+// 6. The metrics module beside prom-client: its targets and tables.
+
+const fmtMs = (ms) => (ms === null || ms === undefined ? '—' : `${ms >= 100 ? ms.toFixed(0) : ms.toFixed(2)} ms`)
+
+/** The metrics section's targets (via `target`) and printed tables. */
+function metricsTables(m, target) {
+  const prom = `prom-client ${m.promClient}`
+  const pair = (id) => m.hot.pairs.find((p) => p.id === id)
+  const passes = m.config.passes
+  const rows = []
+  const hotTarget = (id, limit) => {
+    const p = pair(id)
+    return target(makeTarget({
+      group: 'metrics',
+      figure: `metrics: ${p.label}`,
+      value: p.store.nsPerOp,
+      valueText: fmtNs(p.store.nsPerOp),
+      basis: p.prom.nsPerOp,
+      basisText: `${prom}'s, same process: ${fmtNs(p.prom.nsPerOp)}`,
+      ratio: p.ratio,
+      limit,
+      direction: '≤',
+      limitText: `≤ ${limit}x ${prom}`,
+    }))
+  }
+  const targets = { 'counter.inc': TARGETS.metricsIncVsProm, 'histogram.observe': TARGETS.metricsObserveVsProm }
+  for (const p of m.hot.pairs) {
+    const t = targets[p.id] === undefined ? null : hotTarget(p.id, targets[p.id])
+    rows.push([p.label, fmtNs(p.store.nsPerOp), fmtNs(p.prom.nsPerOp), fmtX(p.ratio), t ? t.limitText : '(no target)', t ? verdict(t.met) : ''])
+  }
+  const s = m.scrape
+  const limit = TARGETS.metricsScrapeVsProm
+  const scrapeTarget = target(makeTarget({
+    group: 'metrics',
+    figure: `metrics: one registry.metrics() over ${s.series.toLocaleString('en-US')} counter series, steady state (nothing new since the last read)`,
+    value: s.store.medianMs,
+    valueText: fmtMs(s.store.medianMs),
+    basis: s.prom.medianMs,
+    basisText: `${prom}'s registry.metrics() over the same series and values, same process: ${fmtMs(s.prom.medianMs)}`,
+    ratio: s.ratio,
+    limit,
+    direction: '≤',
+    limitText: `≤ ${limit}x ${prom}`,
+    note: s.equal ? null : 'the two texts differ: a parity bug',
+  }))
+  if (!s.equal) scrapeTarget.met = false // a scrape that prints something else is no match, whatever its speed
+  const fr = s.firstRead
+  rows.push(
+    [`registry.metrics(), ${s.series.toLocaleString('en-US')} series (${(s.bytes / 1024).toFixed(0)} KiB), steady state`, fmtMs(s.store.medianMs), fmtMs(s.prom.medianMs), fmtX(s.ratio), scrapeTarget.limitText, verdict(scrapeTarget.met)],
+    ['  first read by a store object new to the series (it rescans; this process)', fmtMs(fr.object.medianMs), fmtMs(s.prom.medianMs), fmtX(fr.object.medianMs / s.prom.medianMs), '(no target)', ''],
+    ['  first read in a process new to the series (it rescans; cold JIT)', fmtMs(fr.process.medianMs), fmtMs(s.prom.medianMs), fmtX(fr.process.medianMs / s.prom.medianMs), '(no target)', ''],
+  )
+  printTable(
+    `atomic-dict/metrics beside ${prom} (its own unshared metrics), same process; ns/op: median of batch means, best of ${passes} pass(es); scrapes: median of ${s.store.samplesMs.length} interleaved reads`,
+    ['operation', 'store', prom, 'store ÷ prom-client', 'target', 'status'],
+    rows,
+    [1, 2, 3],
+  )
+  console.log(`  the two texts over ${s.series} series: ${s.equal ? `equal byte for byte (${s.bytes} bytes)` : `DIFFER (store ${s.bytes} bytes, prom-client ${s.promBytes})`}; ` +
+    `first reads: median of ${fr.object.samplesMs.length} new store object(s) and of ${fr.process.samplesMs.length} new process(es) (their later reads: ${fmtMs(fr.process.laterMedianMs)}); texts equal: ${fr.object.equal && fr.process.equal ? 'yes' : 'NO'}`)
+
+  // Contention.
+  const by = (mode, n) => m.contention.find((c) => c.mode === mode && c.processes === n)
+  const spread = (c) => {
+    if (c.rounds.length < 2) return fmtOps(c.opsPerSec)
+    const r = c.rounds.map((x) => x.opsPerSec)
+    return `${fmtOps(c.opsPerSec)} (${fmtOps(Math.min(...r))}–${fmtOps(Math.max(...r))})`
+  }
+  const procs = m.config.contentionProcesses
+  printTable(
+    `metrics: counter.inc({ route, code }) across processes, ${fmtOps(m.config.contentionOps)} per process, total ops/s (median of ${m.config.contentionRounds} round(s)); ${os.cpus().length} cores`,
+    ['processes', 'store, one series', 'store, own series', `${prom}, own counter (unshared)`, 'one series vs 1 process'],
+    procs.map((n) => [String(n), spread(by('same', n)), spread(by('distinct', n)), spread(by('prom', n)), fmtX(by('same', n).opsPerSec / by('same', 1).opsPerSec)]),
+    [0, 1, 2, 3, 4],
+  )
+  if (m.config.contentionRounds > 1) console.log('  (in brackets: the slowest and the fastest round; processes sharing 2 cores move a lot from round to round)')
+
+  // Cluster.
+  const c = m.cluster
+  if (c.error) {
+    console.log(`\nmetrics: cluster scrape (${c.workers} workers): not measured (${c.error})`)
+  } else {
+    printTable(
+      `metrics: one scrape of a ${c.workers}-worker cluster, median of ${m.config.clusterRounds} interleaved scrapes`,
+      ['metrics', 'samples', 'AggregatorRegistry.clusterMetrics() (primary, IPC)', 'store registry.metrics() (one worker)', 'aggregator ÷ store', 'same totals'],
+      c.sets.map((x) => [x.set, String(x.samples), fmtMs(x.aggregator.medianMs), fmtMs(x.store.medianMs), fmtX(x.ratio), x.sameText ? 'yes (same text)' : x.sameTotals ? 'yes' : 'NO']),
+      [1, 2, 3, 4],
+    )
+  }
+}
+
+/** Lines for summary.md: the metrics section's figures without a target. */
+function metricsNotes(m) {
+  const prom = `prom-client ${m.promClient}`
+  const lines = []
+  const hot = m.hot.pairs.filter((p) => p.id !== 'counter.inc' && p.id !== 'histogram.observe')
+  lines.push(`Metrics, no target: ${hot.map((p) => `\`${p.short}\` ${fmtNs(p.store.nsPerOp)} (${prom}: ${fmtNs(p.prom.nsPerOp)}, ${fmtX(p.ratio)})`).join('; ')}.`)
+  const s = m.scrape
+  lines.push(`Metrics, first read over ${s.series} series (the store rescans): ${fmtMs(s.firstRead.object.medianMs)} by a store object new to them, ${fmtMs(s.firstRead.process.medianMs)} in a new process (${prom}'s steady read: ${fmtMs(s.prom.medianMs)}).`)
+  const by = (mode, n) => m.contention.find((c) => c.mode === mode && c.processes === n)
+  lines.push(`Metrics, counter.inc across ${m.config.contentionProcesses.join(', ')} processes (total ops/s): one series ${m.config.contentionProcesses.map((n) => fmtOps(by('same', n).opsPerSec)).join(' / ')}; own series ${m.config.contentionProcesses.map((n) => fmtOps(by('distinct', n).opsPerSec)).join(' / ')}; ${prom}, unshared ${m.config.contentionProcesses.map((n) => fmtOps(by('prom', n).opsPerSec)).join(' / ')}.`)
+  const c = m.cluster
+  lines.push(c.error
+    ? `Metrics, ${c.workers}-worker cluster scrape: not measured (${c.error}).`
+    : `Metrics, one scrape of a ${c.workers}-worker cluster: ${c.sets.map((x) => `${x.set}: AggregatorRegistry.clusterMetrics() ${fmtMs(x.aggregator.medianMs)}, store ${fmtMs(x.store.medianMs)} (${fmtX(x.ratio)})`).join('; ')}.`)
+  return lines
 }
 
 async function main() {
@@ -716,6 +837,10 @@ async function main() {
     : { measured: false, runs: seedRuns, best: SEED_TICKETS_FALLBACK, why: seed.available ? 'every seed run failed' : seed.why }
   if (seed.available && !goodSeed.length) out.seed.why = 'every run of benchmark/seed-tickets.py failed'
   out.tickets.vsSeed = out.tickets.best.opsPerSec / out.seed.tickets.best.opsPerSec
+
+  // 6. The metrics module beside prom-client.
+  log(`metrics module beside prom-client (benchmark/metrics.js; tinybench, ${CONFIG.metricsPasses} × ${CONFIG.metricsTaskMs} ms per task)…`)
+  out.metrics = await forkForMessage('metrics.js', [String(CONFIG.metricsTaskMs), String(CONFIG.metricsPasses), QUICK ? 'quick' : 'full'])
 
   // ---- Targets, and the printed tables.
   const target = (t) => {
@@ -876,6 +1001,8 @@ async function main() {
   console.log(`  atomic-dict runs: ${out.tickets.runs.map((r) => fmtOps(r.opsPerSec)).join(', ')}; checked: ${out.tickets.runs.every((r) => r.checked) ? 'yes' : 'NO'}`)
   if (st.runs.length) console.log(`  seed runs: ${st.runs.map((r) => (r.error ? 'failed' : fmtOps(r.opsPerSec))).join(', ')}; checked: ${st.runs.every((r) => r.checked) ? 'yes' : 'NO'}`)
   else console.log(`  seed: ${st.why}; ${fmtX(out.tickets.vsSeed)} the figure above, which is not measured in this run: target skipped`)
+
+  metricsTables(out.metrics, target)
 
   const met = out.targets.filter((t) => t.met === true).length
   const missed = out.targets.filter((t) => t.met === false)

@@ -233,7 +233,7 @@ class TableView {
     if (r === NO_STRINGS) throw noStringsError()
     if (r === BAD_ARGUMENT) {
       checkString(s, 'string')
-      throw new RangeError(`string must be at most ${MAX_STRING_LEN} bytes of UTF-8 to be interned, got ${Buffer.byteLength(s)}`)
+      throw rangeError("string's UTF-8 length", `at most ${MAX_STRING_LEN} bytes to be interned`, Buffer.byteLength(s))
     }
     throw this.failure(r, 'intern')
   }

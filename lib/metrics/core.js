@@ -81,7 +81,6 @@ class Core {
     this.byPart = new Map()
     /** The table's size at the last scan (-1: scan at the next refresh). */
     this.scanned = -1
-    this.fresh = false
     this.words = null
     // Contributors (per-process gauges), opened on first need.
     this.contributors = null
@@ -123,7 +122,7 @@ class Core {
    * declaration of the name, in any process.
    */
   declare(metric, shape) {
-    const name = metric.name
+    const name = metric._declared
     if (this.metrics.has(name)) {
       throw codedError(
         'ERR_ATOMIC_DICT_METRIC_EXISTS',
@@ -149,9 +148,15 @@ class Core {
     this.scanned = -1
   }
 
-  /** Forgets `metric` (a constructor that failed after declaring it). */
+  /**
+   * Forgets `metric` (a constructor that failed after declaring it) and the
+   * series it made or found, so that a retry finds them as its own.
+   */
   undeclare(metric) {
-    if (this.metrics.get(metric.name) === metric) this.metrics.delete(metric.name)
+    if (this.metrics.get(metric._declared) !== metric) return
+    this.metrics.delete(metric._declared)
+    for (const s of metric._all) this.byPart.delete(s.part)
+    this.scanned = -1
   }
 
   // ------------------------------------------------------------ rows
@@ -162,6 +167,14 @@ class Core {
    * before the one that did not fit stay, at zero).
    */
   insertRows(part, fields) {
+    // Several rows (a histogram's): refuse at once when they cannot all fit,
+    // rather than leave some inserted. Processes inserting at the same
+    // moment can still leave a part (documented), never more than the limit.
+    if (fields.length > 1 && this.view.capacity - this.view.size() < fields.length) {
+      let missing = 0
+      for (const f of fields) if (this.keys.slot([part, f], false) < 0) missing++
+      if (this.view.capacity - this.view.size() < missing) return null
+    }
     const keys = fields.map((f) => [part, f])
     try {
       return this.keys.many(keys, true, (r, n) => {
@@ -195,15 +208,11 @@ class Core {
   /**
    * Brings this process's view of the store up to date for reading: finds
    * series and rows other processes made since the last scan (the table's
-   * size tells), and which contributors are alive. Once per batch of reads
-   * (a registry's metrics() reads every metric in one go), unless `force`.
+   * size tells: rows are never removed, so an unchanged size means nothing
+   * new), and, when `liveness`, which contributors are alive (a few fcntl
+   * calls: only per-process gauges need them).
    */
-  refresh(force = false) {
-    if (this.fresh && !force) return
-    if (!this.fresh) {
-      this.fresh = true
-      process.nextTick(() => (this.fresh = false))
-    }
+  refresh(liveness) {
     const size = this.view.size()
     if (size !== this.scanned) {
       this.scan((part, field, slot) => {
@@ -213,7 +222,7 @@ class Core {
       })
       this.scanned = size
     }
-    if (this.contributors !== null) {
+    if (liveness && this.contributors !== null) {
       this.live.fill(0)
       for (const slot of this.contributors.live(this.processes)) this.live[slot] = 1
     }
@@ -309,6 +318,7 @@ class Core {
    */
   contributorSlot() {
     if (this.slot >= 0) return this.slot
+    if (this.closed) throw closedError()
     if (this.contributors === null) {
       try {
         this.contributors = this.openContributors(this.dict)

@@ -30,15 +30,15 @@ class Counter extends Metric {
 
   /** inc(labels?, value = 1), as prom-client's: adds `value` in every process's view. */
   inc(labels, value) {
-    let series
+    // The value is checked before the series is found (or made): a call
+    // that throws changes nothing.
     if (isLabels(labels)) {
-      series = this._series(labels)
+      const v = increment(value)
+      this._add(this._series(labels), labels, v)
     } else {
-      value = labels
-      labels = undefined
-      series = this._noLabels()
+      const v = increment(labels)
+      this._add(this._noLabels(), undefined, v)
     }
-    this._add(series, labels, increment(value))
   }
 
   /** Makes a series visible now (a metric without labels is listed from the start, as in prom-client). */
@@ -49,9 +49,12 @@ class Counter extends Metric {
   /** labels(...values | labels): a child bound to one series. */
   labels(...args) {
     const labels = this._labelsArg(args)
-    const series = this._series(labels)
+    const series = this._child(labels)
     return {
-      inc: (value) => this._add(series, labels, increment(value)),
+      inc: (value) => {
+        const v = increment(value)
+        this._add(series(), labels, v)
+      },
     }
   }
 

@@ -22,17 +22,46 @@ function storeFloat(words, i, v) {
   Atomics.store(words, i, BITS[0])
 }
 
-/**
- * Adds `v` to the float in word `i`, atomically. A word holding the bits
- * `unset` (when given) counts as 0.
- */
-function addFloat(words, i, v, unset) {
+/** Adds `v` to the float in word `i`, atomically. */
+function addFloat(words, i, v) {
   for (;;) {
     const old = Atomics.load(words, i)
     BITS[0] = old
-    if (old === unset) F64[0] = v
-    else F64[0] += v
+    F64[0] += v
     if (Atomics.compareExchange(words, i, old, BITS[0]) === old) return
+  }
+}
+
+// Keyed words: a value that may be "not set" is kept as its bits XOR `key`
+// (a NaN pattern arithmetic never makes), so that the word 0 (a new row, or
+// one zeroed by reset() or by a contributor taking over a dead one's slot)
+// means "not set", with no window in which it reads as the value 0.
+
+/** The float in the keyed word `i`, or undefined when it is not set. */
+function loadKeyed(words, i, key) {
+  const raw = Atomics.load(words, i)
+  if (raw === 0n) return undefined
+  BITS[0] = raw ^ key
+  return F64[0]
+}
+
+/** Stores the float `v` in the keyed word `i`. */
+function storeKeyed(words, i, v, key) {
+  F64[0] = v
+  Atomics.store(words, i, BITS[0] ^ key)
+}
+
+/** Adds `v` to the float in the keyed word `i` (not set counts as 0), atomically. */
+function addKeyed(words, i, v, key) {
+  for (;;) {
+    const old = Atomics.load(words, i)
+    if (old === 0n) {
+      F64[0] = v
+    } else {
+      BITS[0] = old ^ key
+      F64[0] += v
+    }
+    if (Atomics.compareExchange(words, i, old, BITS[0] ^ key) === old) return
   }
 }
 
@@ -42,4 +71,4 @@ function bitsOf(v) {
   return BITS[0]
 }
 
-module.exports = { loadFloat, storeFloat, addFloat, bitsOf }
+module.exports = { loadFloat, storeFloat, addFloat, bitsOf, loadKeyed, storeKeyed, addKeyed }

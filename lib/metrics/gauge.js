@@ -22,15 +22,16 @@
 const { typeError } = require('../errors')
 const { Metric, checkConfig, isLabels, invalid } = require('./metric')
 const { FIELD } = require('./series')
-const { loadFloat, storeFloat } = require('./float')
+const { loadFloat, storeFloat, loadKeyed, storeKeyed, addKeyed } = require('./float')
 
 const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'collect', 'aggregate']
 /**
- * What a 'max'/'min' contribution reset() cleared holds: a NaN that
- * arithmetic never makes (a signalling NaN with a payload), read as "not set"
- * (a row found new holds 0 only until the write that made it).
+ * 'max'/'min' contributions are keyed words (lib/metrics/float.js): bits
+ * XOR this key (a signalling NaN with a payload, which arithmetic never
+ * makes), so a row that is new, reset, or taken over from a dead
+ * contributor reads as not set, never as 0.
  */
-const UNSET = 0x7ff0_0000_dead_0001n
+const KEY = 0x7ff0_0000_dead_0001n
 const AGGREGATES = ['sum', 'max', 'min', 'last']
 const LAST_FIELDS = [FIELD.VALUE]
 
@@ -52,33 +53,51 @@ class Gauge extends Metric {
     super(core, fields, 'gauge', { aggregate })
     this.aggregate = aggregate
     this._shared = aggregate === 'last'
-    this._unset = aggregate === 'max' || aggregate === 'min' ? UNSET : undefined
+    this._key = aggregate === 'max' || aggregate === 'min' ? KEY : 0n
     this._fieldsMine = [FIELD.PROCESS + slot]
     this._finish(() => {
       // Listed from the start as in prom-client, at 0 ('max'/'min': once set).
-      if (this.labelNames.length === 0 && this._unset === undefined) {
+      if (this.labelNames.length === 0 && this._key === 0n) {
         const none = this._noLabels()
         if (none.slot >= 0 && !this._visible(none)) this._revive(none, undefined)
       }
     })
   }
 
+  // The value is checked before the series is found (or made): a call that
+  // throws changes nothing.
+
   /** inc(labels?, value = 1) */
   inc(labels, value) {
-    if (isLabels(labels)) this._add(this._series(labels), labels, value === undefined ? 1 : number(value, 'value'))
-    else this._add(this._noLabels(), undefined, labels === undefined ? 1 : number(labels, 'value'))
+    if (isLabels(labels)) {
+      const v = value === undefined ? 1 : number(value, 'value')
+      this._add(this._series(labels), labels, v)
+    } else {
+      const v = labels === undefined ? 1 : number(labels, 'value')
+      this._add(this._noLabels(), undefined, v)
+    }
   }
 
   /** dec(labels?, value = 1) */
   dec(labels, value) {
-    if (isLabels(labels)) this._add(this._series(labels), labels, -(value === undefined ? 1 : number(value, 'value')))
-    else this._add(this._noLabels(), undefined, -(labels === undefined ? 1 : number(labels, 'value')))
+    if (isLabels(labels)) {
+      const v = value === undefined ? 1 : number(value, 'value')
+      this._add(this._series(labels), labels, -v)
+    } else {
+      const v = labels === undefined ? 1 : number(labels, 'value')
+      this._add(this._noLabels(), undefined, -v)
+    }
   }
 
   /** set(labels?, value) */
   set(labels, value) {
-    if (isLabels(labels)) this._set(this._series(labels), labels, number(value, 'value'))
-    else this._set(this._noLabels(), undefined, number(labels, 'value'))
+    if (isLabels(labels)) {
+      const v = number(value, 'value')
+      this._set(this._series(labels), labels, v)
+    } else {
+      const v = number(labels, 'value')
+      this._set(this._noLabels(), undefined, v)
+    }
   }
 
   /** Sets the gauge to the current time in seconds since the epoch. */
@@ -92,12 +111,25 @@ class Gauge extends Metric {
     return this._timer(labels, (l, v) => this.set(l, v))
   }
 
-  _set(series, labels, v) {
+  _add(series, labels, v) {
+    if (this._key === 0n) return super._add(series, labels, v)
     const slot = series.slot
-    if (slot < 0) return this._dropped()
+    if (slot < 0) return this._dropped(series, labels)
     try {
       if (!this._visible(series)) this._revive(series, labels)
-      storeFloat(this._core.values, slot, v)
+      addKeyed(this._core.values, slot, v, this._key)
+    } catch (err) {
+      throw this._core.explain(err)
+    }
+  }
+
+  _set(series, labels, v) {
+    const slot = series.slot
+    if (slot < 0) return this._dropped(series, labels)
+    try {
+      if (!this._visible(series)) this._revive(series, labels)
+      if (this._key === 0n) storeFloat(this._core.values, slot, v)
+      else storeKeyed(this._core.values, slot, v, this._key)
     } catch (err) {
       throw this._core.explain(err)
     }
@@ -106,12 +138,22 @@ class Gauge extends Metric {
   /** labels(...values | labels): a child bound to one series. */
   labels(...args) {
     const labels = this._labelsArg(args)
-    const series = this._series(labels)
+    const series = this._child(labels)
+    const delta = (value) => (value === undefined ? 1 : number(value, 'value'))
     return {
-      inc: (value) => this._add(series, labels, value === undefined ? 1 : number(value, 'value')),
-      dec: (value) => this._add(series, labels, -(value === undefined ? 1 : number(value, 'value'))),
-      set: (value) => this._set(series, labels, number(value, 'value')),
-      setToCurrentTime: () => this._set(series, labels, Date.now() / 1000),
+      inc: (value) => {
+        const v = delta(value)
+        this._add(series(), labels, v)
+      },
+      dec: (value) => {
+        const v = delta(value)
+        this._add(series(), labels, -v)
+      },
+      set: (value) => {
+        const v = number(value, 'value')
+        this._set(series(), labels, v)
+      },
+      setToCurrentTime: () => this._set(series(), labels, Date.now() / 1000),
       startTimer: () => this.startTimer(labels),
     }
   }
@@ -134,8 +176,8 @@ class Gauge extends Metric {
     if (series.contributions !== null) {
       for (const [contributor, index] of series.contributions) {
         if (live[contributor] !== 1) continue
-        if (this._unset !== undefined && Atomics.load(values, index) === UNSET) continue
-        const v = loadFloat(values, index)
+        const v = this._key === 0n ? loadFloat(values, index) : loadKeyed(values, index, this._key)
+        if (v === undefined) continue // a 'max'/'min' contribution not set
         if (out === undefined) out = v
         else if (this.aggregate === 'sum') out += v
         else if (this.aggregate === 'max') out = Math.max(out, v)
@@ -143,6 +185,10 @@ class Gauge extends Metric {
       }
     }
     return out === undefined && this.aggregate === 'sum' ? 0 : out
+  }
+
+  _needsLiveness() {
+    return !this._shared
   }
 
   _fields() {
@@ -166,10 +212,8 @@ class Gauge extends Metric {
     if (this._shared) {
       if (series.slot >= 0) storeFloat(values, series.slot, 0)
     } else if (series.contributions !== null) {
-      for (const index of series.contributions.values()) {
-        if (this._unset === undefined) storeFloat(values, index, 0)
-        else Atomics.store(values, index, UNSET)
-      }
+      // 0 bits: a 'sum' contribution of 0, a 'max'/'min' one not set.
+      for (const index of series.contributions.values()) Atomics.store(values, index, 0n)
     }
   }
 }

@@ -14,9 +14,13 @@ const OPTIONS = ['name', 'help', 'labelNames', 'registers', 'aggregator', 'colle
 /** prom-client's default buckets. */
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
+/** The most buckets a histogram may have (bucket rows' fields stay below the per-process gauges'). */
+const MAX_BUCKETS = 4096
+
 function checkBuckets(buckets) {
   if (buckets === undefined) return DEFAULT_BUCKETS
   if (!Array.isArray(buckets)) throw typeError('config.buckets', 'an array of numbers', buckets)
+  if (buckets.length > MAX_BUCKETS) throw rangeError('config.buckets', `at most ${MAX_BUCKETS} bounds`, buckets)
   buckets.forEach((b, i) => {
     if (typeof b !== 'number') throw typeError(`config.buckets[${i}]`, 'a number', b)
     if (!Number.isFinite(b)) throw rangeError(`config.buckets[${i}]`, 'a finite number (+Inf is always the last bucket)', b)
@@ -51,13 +55,20 @@ class Histogram extends Metric {
 
   /** observe(labels?, value), as prom-client's. */
   observe(labels, value) {
-    if (isLabels(labels)) this._observe(this._series(labels), labels, observation(value))
-    else this._observe(this._noLabels(), undefined, observation(labels))
+    // The value is checked before the series is found (or made): a call
+    // that throws changes nothing.
+    if (isLabels(labels)) {
+      const v = observation(value)
+      this._observe(this._series(labels), labels, v)
+    } else {
+      const v = observation(labels)
+      this._observe(this._noLabels(), undefined, v)
+    }
   }
 
   _observe(series, labels, v) {
     const slot = series.slot
-    if (slot < 0) return this._dropped()
+    if (slot < 0) return this._dropped(series, labels)
     const bounds = this.upperBounds
     let i = 0
     while (i < bounds.length && v > bounds[i]) i++
@@ -78,7 +89,7 @@ class Histogram extends Metric {
   zero(labels) {
     if (!isLabels(labels)) labels = {}
     const series = this._series(labels)
-    if (series.slot < 0) return this._dropped()
+    if (series.slot < 0) return this._dropped(series, labels)
     try {
       this._zero(series)
       this._revive(series, labels, true)
@@ -95,9 +106,12 @@ class Histogram extends Metric {
   /** labels(...values | labels): a child bound to one series. */
   labels(...args) {
     const labels = this._labelsArg(args)
-    const series = this._series(labels)
+    const series = this._child(labels)
     return {
-      observe: (value) => this._observe(series, labels, observation(value)),
+      observe: (value) => {
+        const v = observation(value)
+        this._observe(series(), labels, v)
+      },
       startTimer: () => this.startTimer(labels),
     }
   }

@@ -11,7 +11,7 @@
 // through the store (lib/metrics/store.js).
 
 const { typeError, codedError, describe } = require('../errors')
-const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, DROPPED } = require('./series')
+const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, Dropped } = require('./series')
 const { addFloat } = require('./float')
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
@@ -19,6 +19,17 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /** prom-client's aggregator values (for its AggregatorRegistry; kept, not used here). */
 const AGGREGATORS = ['omit', 'sum', 'first', 'min', 'max', 'average']
+
+/** The most UTF-8 bytes of a series string (the string area's limit), and the characters below which no check is needed. */
+const MAX_SERIES_BYTES = 1 << 20
+const MAX_SERIES_CHARS = MAX_SERIES_BYTES / 3
+
+/**
+ * How long a label set the store had no room for keeps being dropped before
+ * this process asks the store again (room can appear: another process
+ * finishing a string this one was refused, repairCounts() giving rows back).
+ */
+const RETRY_MS = 1000
 
 /** Label sets a metric's per-process cache holds before it starts over. */
 const CACHE_LIMIT = 1 << 16
@@ -106,8 +117,6 @@ class Metric {
     this._cached = 0
     /** The series of no labels (made on first use, or at once for a metric without labels). */
     this._none = null
-    /** The bits a row holds while unset (per-process 'max'/'min' gauges), else undefined. */
-    this._unset = undefined
     core.declare(this, { type, labelNames: fields.labelNames, ...shape })
   }
 
@@ -129,7 +138,7 @@ class Metric {
   // ------------------------------------------------------------ finding series
 
   /**
-   * The series of the labels object `labels` (a Series, or DROPPED when the
+   * The series of the labels object `labels` (a Series, or a Dropped when the
    * store had no room for it). Throws for a label name not in labelNames.
    */
   _series(labels) {
@@ -157,9 +166,19 @@ class Metric {
 
   /** A label set not in the cache: resolve it, then remember it under its raw values. */
   _miss(labels) {
-    const names = this.labelNames
-    const values = names.map((label) => labelValue(labels[label], this._declared, label))
+    const values = this.labelNames.map((label) => labelValue(labels[label], this._declared, label))
     const series = this._resolve(values)
+    this._remember(labels, series)
+    return series
+  }
+
+  /** Caches `series` for the raw label values of `labels` (replacing what was there). */
+  _remember(labels, series) {
+    const names = this.labelNames
+    if (names.length === 0) {
+      this._none = series
+      return
+    }
     if (this._cached >= CACHE_LIMIT) {
       this._cache = new Map()
       this._cached = 0
@@ -171,24 +190,31 @@ class Metric {
       if (next === undefined) m.set(raw, (next = new Map()))
       m = next
     }
-    m.set(labels[names[names.length - 1]], series)
-    this._cached++
-    return series
+    const last = labels[names[names.length - 1]]
+    if (!m.has(last)) this._cached++
+    m.set(last, series)
   }
 
   /**
    * The series of `values` (strings or null, in labelNames order), with
-   * this process's rows: found in the store or made there. DROPPED when the
-   * store has no room for its string; a Series with `refused` set when it
-   * has none for this process's rows.
+   * this process's rows: found in the store or made there. A Dropped when
+   * the store has no room for its string; a Series with `refused` set when
+   * it has none for this process's rows.
    */
   _resolve(values) {
     const core = this._core
     const text = seriesText(this._declared, values)
+    if (text.length > MAX_SERIES_CHARS && Buffer.byteLength(text) > MAX_SERIES_BYTES) {
+      throw codedError(
+        'ERR_OUT_OF_RANGE',
+        `the label values of ${this._declared} make ${Buffer.byteLength(text)} bytes of text; a series' labels may take at most ${MAX_SERIES_BYTES}`,
+        RangeError,
+      )
+    }
     let series = core.seriesOf(text)
     if (series === undefined) {
       const word = core.intern(text)
-      if (word < 0) return DROPPED
+      if (word < 0) return new Dropped(values, Date.now() + RETRY_MS)
       series = new Series(this, core.partOf(text), values, word)
       core.adopted(series)
       this._all.push(series)
@@ -196,8 +222,12 @@ class Metric {
     if (series.slot < 0 && !series.refused) {
       const fields = this._fields()
       const slots = core.insertRows(series.part, fields)
-      if (slots === null) series.refused = true
-      else for (let i = 0; i < fields.length; i++) this._attach(series, fields[i], slots[i])
+      if (slots === null) {
+        series.refused = true
+        series.retryAt = Date.now() + RETRY_MS
+      } else {
+        for (let i = 0; i < fields.length; i++) this._attach(series, fields[i], slots[i])
+      }
     }
     return series
   }
@@ -213,16 +243,13 @@ class Metric {
     return series
   }
 
-  /**
-   * Adds `v` to this process's row of `series` (a float64; the `_unset`
-   * bits, when the metric has them, count as 0), making it visible first.
-   */
+  /** Adds `v` to this process's row of `series` (a float64), making it visible first. */
   _add(series, labels, v) {
     const slot = series.slot
-    if (slot < 0) return this._dropped()
+    if (slot < 0) return this._dropped(series, labels)
     try {
       if (!this._visible(series)) this._revive(series, labels)
-      addFloat(this._core.values, slot, v, this._unset)
+      addFloat(this._core.values, slot, v)
     } catch (err) {
       throw this._core.explain(err)
     }
@@ -243,9 +270,25 @@ class Metric {
     }
   }
 
-  /** An observation of a series that has no row here: counted as dropped. */
-  _dropped() {
+  /**
+   * An observation of `series` (a Series without rows here, or a Dropped),
+   * for `labels` (undefined: no labels): counted as dropped. Once
+   * `retryAt` has passed, the store is asked again, for later observations.
+   */
+  _dropped(series, labels) {
     this._core.dropped()
+    const now = Date.now()
+    if (now < series.retryAt) return
+    series.retryAt = now + RETRY_MS
+    if (series.dropped) {
+      const again = this._resolve(series.values)
+      if (again.dropped) return
+      if (labels === undefined) this._none = again
+      else this._remember(labels, again)
+    } else {
+      series.refused = false
+      this._resolve(series.values)
+    }
   }
 
   /**
@@ -274,9 +317,10 @@ class Metric {
    * each with `code` (its label order) read from its meta word.
    */
   _listed() {
-    this._core.refresh()
+    this._core.refresh(this._needsLiveness())
     const u32 = this._core.u32
     const out = []
+    const hidden = []
     let sorted = true
     let last = -1
     for (const s of this._all) {
@@ -288,7 +332,10 @@ class Metric {
         lo = Atomics.load(u32, s.lo)
         hi = Atomics.load(u32, s.hi)
       } while (Atomics.load(u32, s.lo) !== lo)
-      if ((hi & VISIBLE) === 0) continue
+      if ((hi & VISIBLE) === 0) {
+        hidden.push(s)
+        continue
+      }
       s.seq = lo
       s.code = hi & ORDER_MASK
       if (lo < last) sorted = false
@@ -297,9 +344,15 @@ class Metric {
     }
     if (!sorted) {
       out.sort(bySeq)
-      this._all.sort(bySeq) // kept in order: the next read need not sort
+      // Kept in this order (the hidden after): the next read need not sort.
+      this._all = out.concat(hidden)
     }
     return out
+  }
+
+  /** Whether reading this metric asks which contributors are alive (per-process gauges). */
+  _needsLiveness() {
+    return false
   }
 
   /** The labels object printed for `series`. */
@@ -324,7 +377,7 @@ class Metric {
    */
   reset() {
     const core = this._core
-    core.refresh(true)
+    core.refresh(false)
     const keep = this._keepsNoLabels()
     for (const s of this._all) {
       const always = keep && s.values.every((v) => v === null)
@@ -345,11 +398,20 @@ class Metric {
     for (const label in labels) if (index[label] === undefined) throw this._unknown(label)
     const values = this.labelNames.map((label) => labelValue(labels[label], this._declared, label))
     const core = this._core
-    core.refresh(true)
+    core.refresh(false)
     const series = core.seriesOf(seriesText(this._declared, values))
     if (series === undefined || series === null) return
     core.hide(series)
     this._zero(series)
+  }
+
+  /**
+   * The series of a labels() child: found once; looked up again while it
+   * has no row here (the store may find room later, see _dropped).
+   */
+  _child(labels) {
+    let series = this._series(labels)
+    return () => (series.slot >= 0 ? series : (series = this._series(labels)))
   }
 
   /** prom-client's labels(...values | labels) argument: a labels object. */
@@ -373,4 +435,4 @@ function bySeq(a, b) {
   return a.seq - b.seq
 }
 
-module.exports = { Metric, checkConfig, isLabels, labelValue, invalid, DROPPED }
+module.exports = { Metric, checkConfig, isLabels, labelValue, invalid }

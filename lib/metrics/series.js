@@ -116,8 +116,9 @@ class Series {
     this.buckets = null
     /** A per-process gauge's rows: contributor slot -> u64 index. */
     this.contributions = null
-    /** This process found no room for its rows: its observations are dropped. */
+    /** This process found no room for its rows: its observations are dropped (retried at `retryAt`, ms). */
     this.refused = false
+    this.retryAt = 0
     // The labels object printed for it, for the order code it was made for.
     this.labels = null
     this.labelsCode = -1
@@ -139,7 +140,19 @@ class Series {
   }
 }
 
-/** What the label cache holds for a label set whose series could not be stored. */
-const DROPPED = Object.freeze({ slot: -1, refused: true, dropped: true })
+/**
+ * What the label cache holds for a label set whose series string found no
+ * room: its observations are dropped; the store is asked again at
+ * `retryAt` (ms).
+ */
+class Dropped {
+  constructor(values, retryAt) {
+    this.slot = -1
+    this.refused = true
+    this.dropped = true
+    this.values = values
+    this.retryAt = retryAt
+  }
+}
 
-module.exports = { VISIBLE, ORDER_MASK, FIELD, MAX_ORDERED, orderCode, orderOf, seriesText, parseSeries, Series, DROPPED }
+module.exports = { VISIBLE, ORDER_MASK, FIELD, MAX_ORDERED, orderCode, orderOf, seriesText, parseSeries, Series, Dropped }
