@@ -31,6 +31,7 @@ const client = require('prom-client')
 const { MetricsStore } = require('../metrics')
 const { AtomicDict, fork, shareWithCluster } = require('..')
 const M = require('./metrics-sets')
+const { nextMessage } = require('./children')
 
 const TIME = Number(process.argv[2] ?? 250)
 const PASSES = Number(process.argv[3] ?? 5)
@@ -312,26 +313,6 @@ async function scrape() {
 // ---------------------------------------------------------------------------
 // 3. The hot path under contention: 1, 2, 4 processes.
 
-function nextMessage(child, test) {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m) => {
-      if (!test(m)) return
-      cleanup()
-      resolve(m)
-    }
-    const onExit = (code) => {
-      cleanup()
-      reject(new Error(`metrics worker exited with ${code}`))
-    }
-    const cleanup = () => {
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-    }
-    child.on('message', onMessage)
-    child.on('exit', onExit)
-  })
-}
-
 async function contention(processes, mode) {
   const store = new MetricsStore({ series: 64 })
   const sync = new AtomicDict(64)
@@ -344,10 +325,10 @@ async function contention(processes, mode) {
     }))
   }
   try {
-    await Promise.all(children.map((c) => nextMessage(c, (m) => m.warm)))
+    await Promise.all(children.map((c) => nextMessage(c, (m) => m.warm, 'metrics worker')))
     const rounds = []
     for (let round = 1; round <= CONFIG.contentionRounds; round++) {
-      const reports = children.map((c) => nextMessage(c, (m) => m.round === round))
+      const reports = children.map((c) => nextMessage(c, (m) => m.round === round, 'metrics worker'))
       for (const c of children) c.send({ round })
       const r = await Promise.all(reports)
       const seconds = (Math.max(...r.map((x) => x.end)) - Math.min(...r.map((x) => x.start))) / 1000
@@ -356,7 +337,7 @@ async function contention(processes, mode) {
     }
     // Exact check: every increment landed, and each process reads the total.
     const finals = await Promise.all(children.map((c) => {
-      const f = nextMessage(c, (m) => m.final !== undefined)
+      const f = nextMessage(c, (m) => m.final !== undefined, 'metrics worker')
       c.send({ exit: true })
       return f
     }))

@@ -37,6 +37,7 @@ const { setTimeout: sleep } = require('node:timers/promises')
 const { AtomicDict, fork } = require('..')
 const { workerKeys } = require('./scaling-keys')
 const { scalingSvg } = require('./chart')
+const { nextMessage } = require('./children')
 
 const ROOT = path.join(__dirname, '..')
 const RESULTS = path.join(__dirname, 'results')
@@ -405,26 +406,6 @@ function memoryPerEntry(capacity) {
 // ---------------------------------------------------------------------------
 // 5. Multi-process
 
-function nextMessage(child, test) {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m) => {
-      if (!test(m)) return
-      cleanup()
-      resolve(m)
-    }
-    const onExit = (code) => {
-      cleanup()
-      reject(new Error(`scaling worker exited with ${code}`))
-    }
-    const cleanup = () => {
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-    }
-    child.on('message', onMessage)
-    child.on('exit', onExit)
-  })
-}
-
 async function scalingRun(processes, mode, ops, rounds) {
   const dict = new AtomicDict(4096)
   const children = []
@@ -435,10 +416,10 @@ async function scalingRun(processes, mode, ops, rounds) {
     }))
   }
   try {
-    await Promise.all(children.map((c) => nextMessage(c, (m) => m.warm)))
+    await Promise.all(children.map((c) => nextMessage(c, (m) => m.warm, 'scaling worker')))
     const results = []
     for (let round = 1; round <= rounds; round++) {
-      const reports = children.map((c) => nextMessage(c, (m) => m.round === round))
+      const reports = children.map((c) => nextMessage(c, (m) => m.round === round, 'scaling worker'))
       // The processes start together by themselves: a Latch per round.
       for (const c of children) c.send({ round })
       const r = await Promise.all(reports)
