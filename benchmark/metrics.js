@@ -32,6 +32,7 @@ const { MetricsStore } = require('../metrics')
 const { AtomicDict, fork, shareWithCluster } = require('..')
 const M = require('./metrics-sets')
 const { nextMessage } = require('./children')
+const { runPasses } = require('./passes')
 
 const TIME = Number(process.argv[2] ?? 250)
 const PASSES = Number(process.argv[3] ?? 5)
@@ -162,30 +163,14 @@ function hotTasks() {
 }
 
 async function hotPath() {
-  const { Bench } = await import('tinybench')
   const { tasks, store } = hotTasks()
   const id = (pair, side) => `${pair}.${side}`
-  const runs = new Map()
-  for (let pass = 1; pass <= PASSES; pass++) {
-    const bench = new Bench({ time: TIME, warmupTime: 100, iterations: 16, warmupIterations: 8 })
-    // Each pair's two tasks run one after the other; the order of the whole
-    // list alternates from pass to pass, so neither side always goes first.
-    for (const [pair, side, , body] of pass % 2 ? tasks : [...tasks].reverse()) {
-      bench.add(id(pair, side), () => {
-        const ms = body(CONFIG.batch)
-        return { overriddenDuration: ms / CONFIG.batch, overriddenIterationCost: ms }
-      }, { async: false })
-    }
-    await bench.run()
-    for (const task of bench.tasks) {
-      const r = task.result
-      if (r.state !== 'completed') throw new Error(`${task.name}: ${r.state} ${r.error?.stack ?? ''}`)
-      const list = runs.get(task.name) ?? []
-      list.push({ medianNs: r.latency.p50 * 1e6, meanNs: r.latency.mean * 1e6, rmePercent: r.latency.rme, samples: r.latency.samplesCount })
-      runs.set(task.name, list)
-    }
-    log(`hot path: pass ${pass}/${PASSES} done`)
-  }
+  // Each pair's two tasks run one after the other; the order of the whole
+  // list alternates from pass to pass, so neither side always goes first.
+  const runs = await runPasses(
+    tasks.map(([pair, side, , body]) => ({ id: id(pair, side), batch: CONFIG.batch, body })),
+    { passes: PASSES, time: TIME, onPass: (pass) => log(`hot path: pass ${pass}/${PASSES} done`) },
+  )
   store.close()
   const pairs = []
   const short = {

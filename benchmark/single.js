@@ -24,6 +24,7 @@
 const fs = require('node:fs')
 const { performance } = require('node:perf_hooks')
 const { AtomicDict, AtomicSet, counters } = require('..')
+const { runPasses } = require('./passes')
 
 const BITS = Number(process.argv[2] ?? 64)
 const TIME = Number(process.argv[3] ?? 300)
@@ -446,32 +447,11 @@ TASKS.push(
 )
 
 async function main() {
-  const { Bench } = await import('tinybench')
-  const runs = new Map() // task id -> one summary per pass
-  for (let pass = 1; pass <= PASSES; pass++) {
-    const bench = new Bench({ time: TIME, warmupTime: 100, iterations: 16, warmupIterations: 8 })
-    // Alternate the order, so no task always runs at the same point of a pass.
-    for (const [id, , batch, body] of pass % 2 ? TASKS : [...TASKS].reverse()) {
-      bench.add(id, () => {
-        const ms = body(batch)
-        return { overriddenDuration: ms / batch, overriddenIterationCost: ms }
-      }, { async: false })
-    }
-    await bench.run()
-    for (const task of bench.tasks) {
-      const r = task.result
-      if (r.state !== 'completed') throw new Error(`${task.name}: ${r.state} ${r.error?.stack ?? ''}`)
-      const list = runs.get(task.name) ?? []
-      list.push({
-        medianNs: r.latency.p50 * 1e6,
-        meanNs: r.latency.mean * 1e6,
-        rmePercent: r.latency.rme,
-        samples: r.latency.samplesCount,
-      })
-      runs.set(task.name, list)
-    }
-    log(`pass ${pass}/${PASSES} done`)
-  }
+  // task id -> one summary per pass
+  const runs = await runPasses(
+    TASKS.map(([id, , batch, body]) => ({ id, batch, body })),
+    { passes: PASSES, time: TIME, onPass: (pass) => log(`pass ${pass}/${PASSES} done`) },
+  )
   const results = TASKS.map(([id, label, batch, , unit = 'op']) => {
     const list = runs.get(id)
     const b = list.reduce((x, y) => (y.medianNs < x.medianNs ? y : x))
