@@ -101,13 +101,14 @@ class Core {
     return this.view.intern(text)
   }
 
+  /** The key part of a series string (its stringKey). */
   partOf(text) {
     return stringPart(text)
   }
 
-  /** The series whose string is `text`, if this process knows it. */
-  seriesOf(text) {
-    const s = this.byPart.get(stringPart(text))
+  /** The series of key part `part`, if this process knows it. */
+  seriesOf(part) {
+    const s = this.byPart.get(part)
     return s === null ? undefined : s
   }
 

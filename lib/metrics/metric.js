@@ -211,11 +211,12 @@ class Metric {
         RangeError,
       )
     }
-    let series = core.seriesOf(text)
+    const part = core.partOf(text)
+    let series = core.seriesOf(part)
     if (series === undefined) {
       const word = core.intern(text)
       if (word < 0) return new Dropped(values, Date.now() + RETRY_MS)
-      series = new Series(this, core.partOf(text), values, word)
+      series = new Series(this, part, values, word)
       core.adopted(series)
       this._all.push(series)
     }
@@ -399,7 +400,7 @@ class Metric {
     const values = this.labelNames.map((label) => labelValue(labels[label], this._declared, label))
     const core = this._core
     core.refresh(false)
-    const series = core.seriesOf(seriesText(this._declared, values))
+    const series = core.seriesOf(core.partOf(seriesText(this._declared, values)))
     if (series === undefined || series === null) return
     core.hide(series)
     this._zero(series)
