@@ -61,7 +61,10 @@ function contend() {
       process.disconnect()
       return
     }
-    new Latch(sync, M.startKey(m.round), PROCESSES).arriveAndWait()
+    // Bounded: a sibling that died before arriving must not hang the run.
+    if (!new Latch(sync, M.startKey(m.round), PROCESSES).arriveAndWait(60_000)) {
+      throw new Error(`round ${m.round}: not every worker arrived within 60 s`)
+    }
     const start = clock()
     run(counter, route, OPS)
     const end = clock()

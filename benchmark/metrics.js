@@ -171,7 +171,10 @@ async function hotPath() {
     tasks.map(([pair, side, , body]) => ({ id: id(pair, side), batch: CONFIG.batch, body })),
     { passes: PASSES, time: TIME, onPass: (pass) => log(`hot path: pass ${pass}/${PASSES} done`) },
   )
+  // The store's side must have recorded every observation it was timed on.
+  const dropped = store.stats().dropped
   store.close()
+  if (dropped !== 0) throw new Error(`the store dropped ${dropped} observations of the hot path: its figures would not be comparable`)
   const pairs = []
   const short = {
     'counter.inc': 'counter.inc(labels)',
@@ -333,7 +336,10 @@ async function contention(processes, mode) {
     return { processes, mode, opsPerProcess: ops, rounds, opsPerSec: median(rounds.map((r) => r.opsPerSec)), checked }
   } finally {
     for (const c of children) if (c.connected) c.disconnect()
+    // Bounded: a worker still running 10 s after its channel closed is killed.
+    const backstop = setTimeout(() => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')), 10_000)
     await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : null)))
+    clearTimeout(backstop)
     store.close()
     sync.close()
   }

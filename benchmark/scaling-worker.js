@@ -37,7 +37,10 @@ process.on('message', (m) => {
     process.disconnect()
     return
   }
-  new Latch(dict, startKey(m.round), PROCESSES).arriveAndWait()
+  // Bounded: a sibling that died before arriving must not hang the run.
+  if (!new Latch(dict, startKey(m.round), PROCESSES).arriveAndWait(60_000)) {
+    throw new Error(`round ${m.round}: not every worker arrived within 60 s`)
+  }
   const start = clock()
   run(keys, OPS)
   const end = clock()

@@ -85,17 +85,21 @@ function httpMetrics(store) {
      * A request for `route` (a route pattern, or 'other') has arrived.
      * Returns `finished(code, bytes)`, to call just before the response is
      * sent (res.end()), not on 'finish': a client that has its response, and
-     * scrapes next (maybe another worker), always finds it counted.
+     * scrapes next (maybe another worker), always finds it counted; or
+     * `finished.abandoned()` when the client left first (no longer in
+     * flight, not counted as answered). Either once.
      */
     started(route) {
       inFlight.inc()
       const endTimer = duration.startTimer({ route })
-      return (code, bytes) => {
+      const finished = (code, bytes) => {
         requests.inc({ route, code })
         bodyBytes.inc(bytes)
         endTimer()
         inFlight.dec()
       }
+      finished.abandoned = () => inFlight.dec()
+      return finished
     },
   }
 }

@@ -16,7 +16,7 @@ const cluster = require('node:cluster')
 const http = require('node:http')
 // In your own project: require('atomic-dict').
 const { shareWithCluster } = require('../..')
-const { supervise, listen } = require('../shared/http-cluster')
+const { supervise, listen, underPm2, exitWithHint } = require('../shared/http-cluster')
 const { httpMetrics, createStore, inheritStore, openStore, SHARED_AS } = require('./metrics')
 
 const PORT = Number(process.env.PORT ?? 3000)
@@ -77,21 +77,11 @@ function findRoute(pathname) {
 
 // ------------------------------------------------------------ a worker
 
-/** Whether pm2 started this process (pm2 puts these in its processes' environment). */
-function underPm2() {
-  return process.env.pm_id !== undefined || process.env.PM2_HOME !== undefined || process.env.pm2_env !== undefined
-}
-
 /**
  * A cluster worker whose primary is not this script's (pm2 in cluster mode
  * runs its own primary): nobody shared a store with it, and without
- * METRICS_FILE each worker would count alone. Say so and exit 1.
- *
- * Under pm2, process.stderr.write is pm2's: it appends to the log file
- * through a stream (asynchronously) and sends the line to pm2's daemon over
- * IPC for a live `pm2 logs`. A process that exits at once loses both (pm2
- * shows nothing), so the exit waits for the write's callback (the line is in
- * the log file), then a moment for the IPC message; a backstop exits anyway.
+ * METRICS_FILE each worker would count alone. Say so (in a way that reaches
+ * pm2's logs) and exit 1.
  */
 function refuseForeignPrimary() {
   const hint = underPm2()
@@ -101,9 +91,7 @@ function refuseForeignPrimary() {
       '(or start this script in fork mode, without -i: it then runs its own primary and workers).'
     : 'cluster-metrics: this cluster worker was not forked by this script\'s primary, so no metrics store was shared ' +
       'with it: set METRICS_FILE to a path every process opens.'
-  process.exitCode = 1
-  process.stderr.write(`${hint}\n`, () => setTimeout(() => process.exit(1), 200))
-  setTimeout(() => process.exit(1), 3000)
+  exitWithHint(hint)
 }
 
 function worker() {
@@ -120,18 +108,30 @@ function worker() {
 
   const server = http.createServer((req, res) => {
     res.setHeader('x-worker', process.pid)
-    const url = new URL(req.url, 'http://localhost')
-    if (url.pathname === '/metrics') {
+    let url
+    try {
+      url = new URL(req.url, 'http://localhost')
+    } catch {
+      url = null // a target Node's parser takes and URL refuses (`//[`): a 400, counted as 'other'
+    }
+    if (url?.pathname === '/metrics') {
       // Scrapes are not counted themselves: they would change the totals
       // they report.
       serveMetrics(res)
       return
     }
-    const found = findRoute(url.pathname)
+    const found = url === null ? undefined : findRoute(url.pathname)
     // The label is the route's pattern, never the raw path: the set of
     // series stays bounded (a Prometheus rule, and the store's room).
     const finished = metrics.started(found?.route ?? OTHER)
     let sent = false
+    // A client that leaves before its response (an upload cut off, a slow
+    // request given up on): no longer in flight, and not counted as answered.
+    res.once('close', () => {
+      if (sent) return
+      sent = true
+      finished.abandoned()
+    })
     const send = (code, body) => {
       if (sent) return
       sent = true
@@ -146,11 +146,12 @@ function worker() {
     }
     const handler = found?.[req.method]
     try {
-      if (!found) send(404, 'not found\n')
+      if (url === null) send(400, 'bad request target\n')
+      else if (!found) send(404, 'not found\n')
       else if (!handler) send(405, 'method not allowed\n')
       else handler(req, url, send)
     } catch (err) {
-      console.error(`cluster-metrics: ${req.method} ${url.pathname}:`, err.message)
+      console.error(`cluster-metrics: ${req.method} ${url?.pathname}:`, err.message)
       send(500, 'internal server error\n')
     }
   })

@@ -15,7 +15,7 @@ const cluster = require('node:cluster')
 const http = require('node:http')
 // In your own project: require('atomic-dict').
 const { AtomicDict, shareWithCluster } = require('../..')
-const { supervise, listen } = require('../shared/http-cluster')
+const { supervise, listen, underPm2, exitWithHint } = require('../shared/http-cluster')
 const { FixedWindowLimiter } = require('./limiter')
 
 const PORT = Number(process.env.PORT ?? 3000)
@@ -49,7 +49,12 @@ function worker() {
   } catch (err) {
     if (err.code === 'ERR_ATOMIC_DICT_NOT_SHARED') {
       // A cluster worker whose primary is not ours: pm2 in cluster mode.
-      console.error('rate-limit: no table was shared with this worker; under pm2, set RATE_LIMIT_FILE')
+      exitWithHint(
+        `rate-limit: no table was shared with this worker (${underPm2() ? 'pm2 runs its own cluster primary' : 'its primary is not this script'}); ` +
+          'set RATE_LIMIT_FILE to a path every process opens, e.g.\n' +
+          '  RATE_LIMIT_FILE=/dev/shm/myapp-limits pm2 start examples/rate-limit/server.js -i 4',
+      )
+      return
     }
     throw err
   }

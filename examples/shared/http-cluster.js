@@ -6,17 +6,28 @@
 // (with `env[forkedVar] = '1'`, so a worker knows it has a primary to talk
 // to), prints `listening on <port> (workers: <pids>)` once every worker has
 // reported its port (process.send({ listening: port })), replaces a worker
-// that dies, and on SIGTERM/SIGINT stops the workers and exits.
+// that dies, and on SIGTERM, SIGINT or pm2's 'shutdown' message (fork mode)
+// stops the workers and exits. Workers that die before they listen (a port
+// taken, a file that cannot be opened) are replaced after a growing pause,
+// and after MAX_EARLY_DEATHS in a row the primary gives up (exit 1) rather
+// than fork for ever.
 
 const cluster = require('node:cluster')
+
+/** Workers dying before they listen, in a row, after which the primary gives up. */
+const MAX_EARLY_DEATHS = 5
 
 function supervise({ name, workers, forkedVar }) {
   let stopping = false
   const alive = new Set() // workers not yet exited
   const ready = new Map() // worker pid -> port
+  const listened = new Set() // workers that have listened
+  let earlyDeaths = 0
   let announced = false
   cluster.on('message', (w, message) => {
     if (message?.listening === undefined) return
+    listened.add(w)
+    earlyDeaths = 0
     ready.set(w.process.pid, message.listening)
     if (!announced && ready.size === workers) {
       announced = true
@@ -28,12 +39,28 @@ function supervise({ name, workers, forkedVar }) {
   cluster.on('exit', (w, code, signal) => {
     alive.delete(w)
     ready.delete(w.process.pid)
+    const early = !listened.delete(w)
     if (stopping) {
       if (alive.size === 0) process.exit(0)
       return
     }
-    console.error(`${name}: worker ${w.process.pid} died (${signal ?? code}); forking another`)
-    fork()
+    if (!early) {
+      console.error(`${name}: worker ${w.process.pid} died (${signal ?? code}); forking another`)
+      fork()
+      return
+    }
+    earlyDeaths++
+    if (earlyDeaths >= MAX_EARLY_DEATHS) {
+      console.error(`${name}: ${earlyDeaths} workers in a row died before listening (the last: ${signal ?? code}); giving up`)
+      stopping = true
+      for (const other of alive) other.process.kill('SIGTERM')
+      process.exitCode = 1
+      if (alive.size === 0) process.exit(1)
+      return
+    }
+    const pause = 100 * 2 ** earlyDeaths
+    console.error(`${name}: worker ${w.process.pid} died before listening (${signal ?? code}); forking another in ${pause} ms`)
+    setTimeout(() => stopping || fork(), pause)
   })
   const stop = () => {
     if (stopping) return
@@ -43,6 +70,8 @@ function supervise({ name, workers, forkedVar }) {
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  // pm2 in fork mode with --shutdown-with-message sends this to the primary.
+  if (process.send) process.on('message', (message) => message === 'shutdown' && stop())
   for (let i = 0; i < workers; i++) fork()
 }
 
@@ -85,12 +114,44 @@ const SHUTDOWN_DEADLINE_MS = 1400
 function listen(server, { port, host, forkedVar, close, name = 'server', deadlineMs = SHUTDOWN_DEADLINE_MS }) {
   /** Responses not yet finished (nor aborted). */
   const open = new Set()
+  /** Per connection: responses not yet flushed, and requests seen. */
+  const connections = new Map()
   let closing = false
+  server.on('connection', (socket) => {
+    connections.set(socket, { unflushed: 0, requests: 0 })
+    socket.once('close', () => connections.delete(socket))
+  })
   server.prependListener('request', (req, res) => {
     if (closing) res.setHeader('connection', 'close')
     open.add(res)
-    res.once('close', () => open.delete(res))
+    const c = connections.get(res.socket)
+    if (c) {
+      c.requests++
+      c.unflushed++
+    }
+    // 'finish': the last byte went to the kernel; 'close': or never will.
+    let done = false
+    const flushed = () => {
+      if (done) return
+      done = true
+      open.delete(res)
+      if (c) c.unflushed--
+      if (closing) server.closeIdleConnections()
+    }
+    res.once('finish', flushed)
+    res.once('close', flushed)
   })
+  // Node's own closeIdleConnections() (also called by server.close())
+  // counts a connection idle once its response has ended, before its bytes
+  // are written: it would cut off a large response to a slow reader. Idle
+  // here: it has had a request, and every response on it is flushed. (A
+  // connection that has not sent its first request yet is not idle.)
+  server.closeIdleConnections = function closeIdleConnections() {
+    for (const [socket, c] of connections) {
+      if (c.requests > 0 && c.unflushed === 0 && socket.writableLength === 0) socket.destroy()
+    }
+  }
+  server.on('error', (err) => exitWithHint(`${name}: cannot listen on ${host ?? '*'}:${port}: ${err.message}`))
   server.listen(port, host, () => {
     const { port: actual } = server.address()
     if (process.env[forkedVar]) process.send({ listening: actual })
@@ -134,4 +195,23 @@ function listen(server, { port, host, forkedVar, close, name = 'server', deadlin
   if (process.send) process.on('message', (message) => message === 'shutdown' && shutdown())
 }
 
-module.exports = { supervise, listen }
+/** Whether pm2 started this process (pm2 puts these in its processes' environment). */
+function underPm2() {
+  return process.env.pm_id !== undefined || process.env.PM2_HOME !== undefined || process.env.pm2_env !== undefined
+}
+
+/**
+ * Prints `hint` on stderr and exits 1 once it is written. Under pm2,
+ * process.stderr.write is pm2's: it appends to the log file through a
+ * stream (asynchronously) and sends the line to pm2's daemon over IPC for a
+ * live `pm2 logs`. A process that exits at once loses both (pm2 shows
+ * nothing), so the exit waits for the write's callback (the line is in the
+ * log file), then a moment for the IPC message; a backstop exits anyway.
+ */
+function exitWithHint(hint) {
+  process.exitCode = 1
+  process.stderr.write(`${hint}\n`, () => setTimeout(() => process.exit(1), 200))
+  setTimeout(() => process.exit(1), 3000)
+}
+
+module.exports = { supervise, listen, underPm2, exitWithHint }

@@ -191,6 +191,10 @@ class Gauge extends Metric {
     return !this._shared
   }
 
+  _retries() {
+    return this.aggregate !== 'sum'
+  }
+
   _fields() {
     return this._shared ? LAST_FIELDS : this._fieldsMine
   }

@@ -278,6 +278,7 @@ class Metric {
    */
   _dropped(series, labels) {
     this._core.dropped()
+    if (!this._retries()) return
     const now = Date.now()
     if (now < series.retryAt) return
     series.retryAt = now + RETRY_MS
@@ -290,6 +291,16 @@ class Metric {
       series.refused = false
       this._resolve(series.values)
     }
+  }
+
+  /**
+   * Whether a label set dropped for want of room is asked about again
+   * later. Not for per-process 'sum' gauges: a process that joined a series
+   * late would apply the dec() of incs it dropped (its share would go
+   * negative); it stays out of that series instead.
+   */
+  _retries() {
+    return true
   }
 
   /**
