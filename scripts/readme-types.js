@@ -1,5 +1,5 @@
 'use strict'
-// Compiles the TypeScript blocks (```ts) of README.md with `tsc --strict`
+// Compiles the TypeScript blocks (```ts) of README.md and docs/*.md with `tsc --strict`
 // against index.d.ts, each block as its own module. A line marked
 // `// @ts-expect-error` must fail to compile (tsc reports the directive
 // otherwise), so the README's misuse examples are checked too.
@@ -10,10 +10,18 @@ const os = require('node:os')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
-const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
-const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1])
+const pages = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const blocks = []
+const origin = [] // block i came from origin[i] (page, its n-th ts block)
+for (const page of pages) {
+  const text = fs.readFileSync(path.join(root, page), 'utf8')
+  for (const [n, m] of [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].entries()) {
+    blocks.push(m[1])
+    origin.push(`${page}, ts block ${n + 1}`)
+  }
+}
 if (blocks.length === 0) {
-  console.error('readme-types: README.md has no ```ts blocks')
+  console.error('readme-types: README.md and docs/*.md have no ```ts blocks')
   process.exit(1)
 }
 
@@ -44,13 +52,13 @@ try {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   const r = childProcess.spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' })
   if (r.status !== 0) {
-    // Point at the README, not the temporary files.
-    const out = (r.stdout + r.stderr).replace(/^block-/gm, 'README.md, ts block ')
+    // Point at the pages, not the temporary files.
+    const out = (r.stdout + r.stderr).replace(/^block-(\d+)\.ts/gm, (_, i) => origin[i - 1])
     console.error(out)
-    console.error(`readme-types: the README's TypeScript does not compile (blocks kept in ${dir})`)
+    console.error(`readme-types: the documentation's TypeScript does not compile (blocks kept in ${dir})`)
     process.exit(1)
   }
-  console.log(`readme-types: ${blocks.length} TypeScript blocks of README.md compile with tsc --strict`)
+  console.log(`readme-types: ${blocks.length} TypeScript blocks of ${pages.join(', ')} compile with tsc --strict`)
   fs.rmSync(dir, { recursive: true, force: true })
 } catch (err) {
   fs.rmSync(dir, { recursive: true, force: true })
