@@ -89,12 +89,26 @@ export type StringsIf<S extends number, P extends KeyParts> = S extends 0 ? P : 
  * A key as you pass it to a table whose parts are `P`: a tuple of exactly
  * that many parts, or, for one-part keys, the part alone.
  */
-export type KeyIn<P extends KeyParts> = P extends readonly [infer Only]
-  ? PartIn<Only> | readonly [PartIn<Only>]
-  : { readonly [I in keyof P]: PartIn<P[I]> }
+export type KeyIn<P extends KeyParts> = number extends P['length']
+  ? Part64 | readonly Part64[]
+  : P extends readonly [infer Only]
+    ? PartIn<Only> | readonly [PartIn<Only>]
+    : { readonly [I in keyof P]: PartIn<P[I]> }
 
 /** A key as iteration hands it back: a one-part key alone, a composite key as its tuple (its 64-bit parts `bigint | string` with a string area). */
-export type KeyOut<P extends KeyParts> = P extends readonly [infer Only] ? Only : P
+export type KeyOut<P extends KeyParts> = number extends P['length']
+  ? P[number] | P
+  : P extends readonly [infer Only]
+    ? Only
+    : P
+
+/**
+ * The parts of a table whose shape is not known to the compiler (`inherit`
+ * or `attach` without `expect.k64` and `expect.k32`): a key is passed as
+ * any part or array of parts (the table checks it at run time) and comes
+ * back as a part or an array of them.
+ */
+export type AnyParts = (bigint | number | string)[]
 
 /**
  * The 64-bit key part (a bigint) that a string stands for as a key:
@@ -122,8 +136,71 @@ export type ValueIn<V extends bigint | number> = V extends number ? number : big
 
 // ------------------------------------------------------------------ options
 
+/** How many 64-bit parts a key can have: 0 to 8. */
+export type K64Count = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8
+
+/** How many 32-bit parts a key can have: 0 to 16. */
+export type K32Count = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16
+
+/** 0 to N. */
+interface UpTo {
+  0: 0
+  1: 0 | 1
+  2: UpTo[1] | 2
+  3: UpTo[2] | 3
+  4: UpTo[3] | 4
+  5: UpTo[4] | 5
+  6: UpTo[5] | 6
+  7: UpTo[6] | 7
+  8: UpTo[7] | 8
+  9: UpTo[8] | 9
+  10: UpTo[9] | 10
+  11: UpTo[10] | 11
+  12: UpTo[11] | 12
+  13: UpTo[12] | 13
+  14: UpTo[13] | 14
+  15: UpTo[14] | 15
+  16: UpTo[15] | 16
+}
+
+/**
+ * The most 32-bit parts a row of 64 bytes leaves room for, by 64-bit parts
+ * (8 bytes each, 32-bit parts 4, then the value aligned to its width):
+ * for 64-bit values, for 32-bit values, and for a set (no value).
+ */
+interface MaxK32 {
+  64: [14, 12, 10, 8, 6, 4, 2, 0, never]
+  32: [15, 13, 11, 9, 7, 5, 3, 1, never]
+  0: [16, 14, 12, 10, 8, 6, 4, 2, 0]
+}
+
+/**
+ * The `k32` a table of `K64` 64-bit parts can have: a row must fit in 64
+ * bytes, and a key has at least one part. `W` is the value width (0 for a
+ * set). `{ k64: 8 }` fits only a set; `{ k64: 0, k32: 0 }` nothing. When
+ * `K64` is not a literal (a `K64Count`), any `k32`: the table checks it.
+ */
+export type K32For<W extends 0 | ValueBits, K64 extends K64Count> = [K64Count] extends [K64]
+  ? K32Count // k64 not known statically: checked at run time
+  : K64 extends K64Count
+    ? Exclude<UpTo[MaxK32[W][K64]], K64 extends 0 ? 0 : never>
+    : never
+
+/**
+ * What the key counts given as literals also need: with `k64: 0` the key
+ * is all 32-bit parts, so `k32` must be given (at least 1); `k64: 8`
+ * leaves a row no room for a value (a set, `W` 0, is fine).
+ */
+export type KeyShapeCheck<W extends 0 | ValueBits, K64 extends K64Count> = [K64] extends [0]
+  ? { k32: K32Count }
+  : [K64] extends [8]
+    ? W extends 0
+      ? unknown
+      : { k64: never }
+    : unknown
+
 /** The shape of a table's keys. */
-export interface KeyOptions<K64 extends number = number, K32 extends number = number> {
+export interface KeyOptions<K64 extends K64Count = K64Count, K32 extends K32Count = K32Count> {
   /** 64-bit key parts (default 1). */
   k64?: K64
   /** 32-bit key parts (default 0). */
@@ -158,8 +235,8 @@ export interface StringAreaStats {
 /** The shape of an AtomicDict. */
 export interface DictOptions<
   B extends ValueBits = ValueBits,
-  K64 extends number = number,
-  K32 extends number = number,
+  K64 extends K64Count = K64Count,
+  K32 extends K32Count = K32Count,
   S extends number = number,
 > extends KeyOptions<K64, K32>,
     StringOptions<S> {
@@ -185,8 +262,8 @@ export interface FileOptions {
  */
 export interface OpenOptions<
   B extends ValueBits = ValueBits,
-  K64 extends number = number,
-  K32 extends number = number,
+  K64 extends K64Count = K64Count,
+  K32 extends K32Count = K32Count,
   S extends number = number,
 > extends DictOptions<B, K64, K32, S>,
     FileOptions {
@@ -195,7 +272,7 @@ export interface OpenOptions<
 }
 
 /** Options of `AtomicSet.open`. */
-export interface OpenSetOptions<K64 extends number = number, K32 extends number = number, S extends number = number>
+export interface OpenSetOptions<K64 extends K64Count = K64Count, K32 extends K32Count = K32Count, S extends number = number>
   extends KeyOptions<K64, K32>,
     StringOptions<S>,
     FileOptions {
@@ -372,9 +449,60 @@ export interface AtomicValue<V extends bigint | number = bigint> {
 /** The class of `dict.slot(key)` handles (not constructible by users). */
 export declare const AtomicValue: {
   prototype: AtomicValue<bigint | number>
+  /** `x instanceof AtomicValue` narrows `x`. */
+  [Symbol.hasInstance](x: unknown): x is AtomicValue<bigint | number>
 }
 
 // ------------------------------------------------------------------ AtomicDict
+
+/**
+ * What the live iterations (`keys()`, `values()`, `entries()`, and
+ * iterating the table) return: generator objects. They are
+ * `IterableIterator`s everywhere, and have the iterator helpers (`.map`,
+ * `.filter`, `.take`, `.toArray`, ...) where Node has them (22 and later):
+ * with TypeScript 5.6+ and `lib` `esnext` (or `es2025`) they type-check.
+ * A `TableIterator<T>` is assignable to `MapIterator<T>`.
+ */
+export type TableIterator<T> = Generator<T, undefined, unknown>
+
+/**
+ * What `inherit` and `attach` check the table against (`options.expect`):
+ * each field given must be the table's (else `ERR_ATOMIC_DICT_GEOMETRY`,
+ * and the table is closed again); the result is typed from them.
+ * Fields not given are not checked, and typed as anything they could be:
+ * without `valueBits`, values are `bigint | number`; without both `k64`
+ * and `k32`, keys are any parts ({@link AnyParts}); without `strings: 0`,
+ * 64-bit parts may come back as strings.
+ */
+export interface DictExpect {
+  k64?: K64Count
+  k32?: K32Count
+  valueBits?: ValueBits
+  signed?: boolean
+  /** The string area's bytes (0: none). */
+  strings?: number
+}
+
+/** What `AtomicSet.inherit`/`attach` check the set against: as {@link DictExpect}, for keys. */
+export interface SetExpect {
+  k64?: K64Count
+  k32?: K32Count
+  strings?: number
+}
+
+/** Options of `inherit` and `attach`. */
+export interface ShareOpenOptions<E> {
+  /** The shape the table must have; see {@link DictExpect}. */
+  expect?: E
+}
+
+/** The values of a table as `expect` says it is. */
+export type ExpectedValue<E extends DictExpect> = E extends { valueBits: infer B extends ValueBits } ? ValueOf<B> : bigint | number
+
+/** The key parts of a table as `expect` says it is. */
+export type ExpectedParts<E extends SetExpect> = E extends { k64: infer K64 extends K64Count; k32: infer K32 extends K32Count }
+  ? StringsIf<E extends { strings: infer S extends number } ? S : number, PartsOf<K64, K32>>
+  : AnyParts
 
 /**
  * A lock-free `Map<u64, u64>` in shared memory. `V` is `bigint` for 64-bit
@@ -464,15 +592,15 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
    * back as their `stringKey`, or, in a table with a string area, as the
    * strings (README, "String keys").
    */
-  entries(): IterableIterator<[KeyOut<P>, V]>
+  entries(): TableIterator<[KeyOut<P>, V]>
   /** Live iteration over keys. */
-  keys(): IterableIterator<KeyOut<P>>
+  keys(): TableIterator<KeyOut<P>>
   /** Live iteration over values. */
-  values(): IterableIterator<V>
+  values(): TableIterator<V>
   /** Calls `callback(value, key, dict)` for each entry, as `Map#forEach`. */
   forEach(callback: (value: V, key: KeyOut<P>, dict: this) => void, thisArg?: unknown): void
   /** Same as `entries()`. */
-  [Symbol.iterator](): IterableIterator<[KeyOut<P>, V]>
+  [Symbol.iterator](): TableIterator<[KeyOut<P>, V]>
   readonly [Symbol.toStringTag]: 'AtomicDict'
 }
 
@@ -484,19 +612,22 @@ export declare const AtomicDict: {
    * `{ strings: 65536 }` gives it a string area (64-bit parts come back as
    * `bigint | string`).
    */
-  new <B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
+  new <B extends ValueBits = 64, K64 extends K64Count = 1, K32 extends K32For<B, K64> = Extract<0, K32For<B, K64>>, S extends number = 0>(
     capacity: number,
-    options?: DictOptions<B, K64, K32, S>,
+    options?: DictOptions<B, K64, K32, S> & KeyShapeCheck<B, K64>,
   ): AtomicDict<ValueOf<B>, StringsIf<S, PartsOf<K64, K32>>>
   prototype: AtomicDict<bigint | number, KeyParts>
   /**
    * The table a parent shared as `name` (the `share` option of `spawn`/`fork`,
-   * or `shareWithCluster`). Its shape comes from the parent: say it with the
-   * type parameters (`AtomicDict.inherit<number, [bigint, number]>('pairs')`).
+   * or `shareWithCluster`). Its shape comes from the parent: say what you
+   * rely on in `options.expect`, which is checked and types the result
+   * (`AtomicDict.inherit('pairs', { expect: { k64: 1, k32: 1, valueBits: 32, strings: 0 } })`
+   * is an `AtomicDict<number, [bigint, number]>`). Without it, values are
+   * `bigint | number` and keys any parts.
    */
-  inherit<V extends bigint | number = bigint, P extends KeyParts = [bigint]>(name: string): AtomicDict<V, P>
-  /** The table a `share()` descriptor names, in a worker thread of the same process. */
-  attach<V extends bigint | number = bigint, P extends KeyParts = [bigint]>(descriptor: ShareDescriptor): AtomicDict<V, P>
+  inherit<const E extends DictExpect = {}>(name: string, options?: ShareOpenOptions<E>): AtomicDict<ExpectedValue<E>, ExpectedParts<E>>
+  /** The table a `share()` descriptor names, in a worker thread of the same process; `options.expect` as for `inherit`. */
+  attach<const E extends DictExpect = {}>(descriptor: ShareDescriptor, options?: ShareOpenOptions<E>): AtomicDict<ExpectedValue<E>, ExpectedParts<E>>
   /**
    * The table in the file at `path`, created when absent (unless
    * `create: false`; creating needs `capacity`). Shape options that are
@@ -504,9 +635,9 @@ export declare const AtomicDict: {
    * Without `strings`, an existing file's string area is used all the same:
    * type such a table with the type parameters (`open<64, 1, 0, number>`).
    */
-  open<B extends ValueBits = 64, K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
+  open<B extends ValueBits = 64, K64 extends K64Count = 1, K32 extends K32For<B, K64> = Extract<0, K32For<B, K64>>, S extends number = 0>(
     path: string,
-    options?: OpenOptions<B, K64, K32, S>,
+    options?: OpenOptions<B, K64, K32, S> & KeyShapeCheck<B, K64>,
   ): AtomicDict<ValueOf<B>, StringsIf<S, PartsOf<K64, K32>>>
   /** Removes a named table's file; processes that have it open keep their mapping. */
   unlink(path: string): void
@@ -534,15 +665,15 @@ export interface AtomicSet<P extends KeyParts = [bigint]> extends SharedTable {
   /** The set's shape (`strings`: the string area's bytes, 0 for none). */
   readonly options: { capacity: number; k64: number; k32: number; strings: number }
   /** Live iteration over keys; string keys come back as their `stringKey` (as the strings with a string area). */
-  keys(): IterableIterator<KeyOut<P>>
+  keys(): TableIterator<KeyOut<P>>
   /** Same as `keys()`, as `Set#values`. */
-  values(): IterableIterator<KeyOut<P>>
+  values(): TableIterator<KeyOut<P>>
   /** `[key, key]` pairs, as `Set#entries`. */
-  entries(): IterableIterator<[KeyOut<P>, KeyOut<P>]>
+  entries(): TableIterator<[KeyOut<P>, KeyOut<P>]>
   /** Calls `callback(key, key, set)` for each key, as `Set#forEach`. */
   forEach(callback: (value: KeyOut<P>, key: KeyOut<P>, set: this) => void, thisArg?: unknown): void
   /** Same as `keys()`. */
-  [Symbol.iterator](): IterableIterator<KeyOut<P>>
+  [Symbol.iterator](): TableIterator<KeyOut<P>>
   readonly [Symbol.toStringTag]: 'AtomicSet'
 }
 
@@ -551,19 +682,19 @@ export declare const AtomicSet: {
    * A new set in shared memory with room for exactly `capacity` keys of the
    * shape `options` says (`strings`: a string area, as for AtomicDict).
    */
-  new <K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
+  new <K64 extends K64Count = 1, K32 extends K32For<0, K64> = Extract<0, K32For<0, K64>>, S extends number = 0>(
     capacity: number,
-    options?: KeyOptions<K64, K32> & StringOptions<S>,
+    options?: KeyOptions<K64, K32> & StringOptions<S> & KeyShapeCheck<0, K64>,
   ): AtomicSet<StringsIf<S, PartsOf<K64, K32>>>
   prototype: AtomicSet<KeyParts>
-  /** The set a parent shared as `name`; say its key shape with the type parameter. */
-  inherit<P extends KeyParts = [bigint]>(name: string): AtomicSet<P>
-  /** The set a `share()` descriptor names, in a worker thread of the same process. */
-  attach<P extends KeyParts = [bigint]>(descriptor: ShareDescriptor): AtomicSet<P>
+  /** The set a parent shared as `name`; `options.expect` (k64, k32, strings) is checked and types it, as for AtomicDict. */
+  inherit<const E extends SetExpect = {}>(name: string, options?: ShareOpenOptions<E>): AtomicSet<ExpectedParts<E>>
+  /** The set a `share()` descriptor names, in a worker thread of the same process; `options.expect` as for `inherit`. */
+  attach<const E extends SetExpect = {}>(descriptor: ShareDescriptor, options?: ShareOpenOptions<E>): AtomicSet<ExpectedParts<E>>
   /** The set in the file at `path`, created when absent (unless `create: false`). */
-  open<K64 extends number = 1, K32 extends number = 0, S extends number = 0>(
+  open<K64 extends K64Count = 1, K32 extends K32For<0, K64> = Extract<0, K32For<0, K64>>, S extends number = 0>(
     path: string,
-    options?: OpenSetOptions<K64, K32, S>,
+    options?: OpenSetOptions<K64, K32, S> & KeyShapeCheck<0, K64>,
   ): AtomicSet<StringsIf<S, PartsOf<K64, K32>>>
   /** Removes a named table's file. */
   unlink(path: string): void
@@ -684,16 +815,18 @@ export declare function counters<const Names extends readonly string[], B extend
 
 // ------------------------------------------------------------------ Latch, Semaphore
 
-/** A dict a Latch or Semaphore can live in: values of either width. */
-export type SyncTable = AtomicDict<bigint, any> | AtomicDict<number, any>
+/** A dict a Latch can live in, with keys of parts `P`: values of either width. */
+export type SyncTable<P extends KeyParts = AnyParts> = AtomicDict<bigint, P> | AtomicDict<number, P> | AtomicDict<bigint | number, P>
+
+/** The dicts a Semaphore can live in: keys of one 64-bit part (or a shape not known statically: checked at run time). */
+export type SemaphoreTable = SyncTable<[bigint]> | SyncTable<[bigint | string]> | SyncTable<AnyParts>
 
 /**
  * A one-shot barrier across processes: `parties` arrivals open it. Its
  * state is the value of `key` in a shared dict (the arrivals so far), so
  * every process makes its own Latch over the same key.
  */
-export declare class Latch {
-  constructor(table: SyncTable, key: Part64 | Part32 | readonly (Part64 | Part32)[], parties: number)
+export interface Latch {
   /** Arrivals so far, in every process. */
   readonly arrived: number
   /** Arrivals still needed (0 once open). */
@@ -715,6 +848,15 @@ export declare class Latch {
   readonly [Symbol.toStringTag]: 'Latch'
 }
 
+/** The keys of table `T` as a Latch takes them (as `T`'s methods do). */
+export type KeyOfTable<T> = T extends AtomicDict<infer _V, infer P> ? KeyIn<P> : never
+
+export declare const Latch: {
+  /** `key` is a key of `table`: a one-part key, or a tuple of the table's parts. */
+  new <T extends SharedTable & { readonly [Symbol.toStringTag]: 'AtomicDict' }>(table: T, key: KeyOfTable<T>, parties: number): Latch
+  prototype: Latch
+}
+
 /**
  * At most `permits` holders at once across every process sharing the
  * table. Its state is the value of `name` (permits held); each process
@@ -723,7 +865,7 @@ export declare class Latch {
  */
 export declare class Semaphore {
   constructor(
-    table: AtomicDict<bigint, [bigint]> | AtomicDict<number, [bigint]> | AtomicDict<bigint, [bigint | string]> | AtomicDict<number, [bigint | string]>,
+    table: SemaphoreTable,
     name: string,
     permits: number,
   )
@@ -749,7 +891,7 @@ export declare class Semaphore {
 // ------------------------------------------------------------------ processes
 
 /** Tables to hand to child processes, by the name they `inherit` them under. */
-export type SharedTables = Record<string, AtomicDict<any, any> | AtomicSet<any> | Counters<any, any>>
+export type SharedTables = Record<string, { share(): ShareDescriptor; readonly [Symbol.toStringTag]: 'AtomicDict' | 'AtomicSet' | 'Counters' }>
 
 /** `child_process.spawn`, plus `options.share`: tables the child can `inherit`. */
 export declare function spawn(command: string, options?: SpawnOptions & { share?: SharedTables }): ChildProcess

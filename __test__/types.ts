@@ -15,7 +15,8 @@ import {
   stringKey,
   type WaitResult,
   type AtomicValue,
-  type KeyParts,
+  type AnyParts,
+  type K64Count,
   type ShareDescriptor,
 } from 'atomic-dict'
 import type { ChildProcess } from 'node:child_process'
@@ -115,11 +116,14 @@ const wrongMany: bigint[] = small.loadMany([1])
 pairs.getMany([[1n, 2n]])
 void many, loadedMany, beforeMany, beforeOne, smallMany, pairMany
 
-// A shape known only at run time gives arrays of either kind of part.
-const dynamicK64: number = Number(process.env.K64 ?? 1)
-const dynamic = new AtomicDict(100, { k64: dynamicK64 })
+// A shape known only at run time: k64 is one of 0..8, the keys one of the tuples.
+const dynamicK64 = Number(process.env.K64 ?? 1) as K64Count
+const dynamic = new AtomicDict(100, { k64: dynamicK64, k32: 0 })
 dynamic.add([1n, 2n, 3n], 1n)
-const dynamicKeys: Array<bigint | number> = [...dynamic.keys()][0] ?? []
+const dynamicKey: bigint | bigint[] | undefined = [...dynamic.keys()][0]
+const dynamicKeys = dynamicKey
+// @ts-expect-error a k64 known only as a number could be 9: say it is a K64Count
+new AtomicDict(100, { k64: Number(process.env.K64) })
 
 const set = new AtomicSet(100)
 const inserted: boolean = set.add(1n)
@@ -178,7 +182,7 @@ const zeroStrings = new AtomicDict(10, { strings: 0 })
 const zeroKey: bigint | undefined = [...zeroStrings.keys()][0]
 const sizedAtRunTime = new AtomicDict(10, { strings: Number(process.env.STRINGS ?? 0) })
 const runTimeKey: bigint | string | undefined = [...sizedAtRunTime.keys()][0]
-const inheritedNamed = AtomicDict.inherit<bigint, [bigint | string, number]>('named')
+const inheritedNamed = AtomicDict.inherit('named', { expect: { k64: 1, k32: 1, valueBits: 64, strings: 4096 } })
 inheritedNamed.add(['x', 1], 1n)
 const namedJobs = new Semaphore(named, 'jobs', 2)
 const namedLatch = new Latch(named, 'start', 2)
@@ -258,15 +262,15 @@ void [waited, waitedAsync, woke, waited32, slotWaited, slotWoke, latchOpen, open
 const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set, metrics }, silent: true })
 const child2: ChildProcess = spawn(process.execPath, ['worker.js'], { share: { counts }, stdio: 'inherit' })
 shareWithCluster({ counts, set })
-const inheritedCounts: AtomicDict<bigint> = AtomicDict.inherit('counts')
-const inheritedPairs = AtomicDict.inherit<number, [bigint, number]>('pairs')
+const inheritedCounts: AtomicDict<bigint> = AtomicDict.inherit('counts', { expect: { valueBits: 64, k64: 1, k32: 0, strings: 0 } })
+const inheritedPairs = AtomicDict.inherit('pairs', { expect: { k64: 1, k32: 1, valueBits: 32, strings: 0 } })
 inheritedPairs.add(['x', 1], 1)
-const anyShape: AtomicDict<bigint, KeyParts> = AtomicDict.inherit<bigint, KeyParts>('any')
-const inheritedSmall = AtomicDict.inherit<number>('small')
+const anyShape: AtomicDict<bigint, AnyParts> = AtomicDict.inherit('any', { expect: { valueBits: 64 } })
+const inheritedSmall = AtomicDict.inherit('small', { expect: { valueBits: 32 } })
 const smallValue: number = inheritedSmall.load(1)
-const inheritedSet: AtomicSet = AtomicSet.inherit('set')
+const inheritedSet: AtomicSet = AtomicSet.inherit('set', { expect: { k64: 1, k32: 0, strings: 0 } })
 const descriptor: ShareDescriptor = counts.share()
-const attached: AtomicDict<bigint> = AtomicDict.attach(descriptor)
+const attached: AtomicDict<bigint> = AtomicDict.attach(descriptor, { expect: { valueBits: 64, k64: 1, k32: 0, strings: 0 } })
 const opened = AtomicDict.open('/dev/shm/counts', { capacity: 1000, mode: 0o600 })
 const openedValue: bigint = opened.add(1n, 1n)
 const opened32 = AtomicDict.open('/dev/shm/small', { capacity: 1000, valueBits: 32 })

@@ -6,20 +6,29 @@
 const tables = require('./tables')
 const share = require('./share')
 const { ClosedKeys } = require('./keyed')
+const { expectOf, checkExpect } = require('./expect')
 
 /** Static symbols a subclass defines: its kind ('dict' | 'set') and options parser. */
 const KIND = Symbol('atomic-dict kind')
 const GEOMETRY = Symbol('atomic-dict geometry')
 
 class SharedTable {
-  /** The table a parent shared as `name` (spawn/fork `share` option, or shareWithCluster). */
-  static inherit(name) {
-    return new this(tables.FROM_NATIVE, share.inherit(name, this[KIND]))
+  /**
+   * The table a parent shared as `name` (spawn/fork `share` option, or
+   * shareWithCluster). `options.expect`, when given, is the shape it must
+   * have (else ERR_ATOMIC_DICT_GEOMETRY, and the table is closed again).
+   */
+  static inherit(name, options) {
+    const expect = expectOf(options, this[KIND])
+    const parts = share.inherit(name, this[KIND])
+    return new this(tables.FROM_NATIVE, checkExpect(parts, expect, this[KIND], `shared table ${JSON.stringify(name)}`, tables.closeTable))
   }
 
-  /** The table a `share()` descriptor names, in a worker thread of the same process. */
-  static attach(descriptor) {
-    return new this(tables.FROM_NATIVE, share.attachDescriptor(descriptor, this[KIND]))
+  /** The table a `share()` descriptor names, in a worker thread of the same process; `options.expect` as for inherit. */
+  static attach(descriptor, options) {
+    const expect = expectOf(options, this[KIND])
+    const parts = share.attachDescriptor(descriptor, this[KIND])
+    return new this(tables.FROM_NATIVE, checkExpect(parts, expect, this[KIND], 'the descriptor', tables.closeTable))
   }
 
   /** The table in the file at `path`, created when absent (unless `create: false`). */

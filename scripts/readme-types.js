@@ -1,6 +1,9 @@
 'use strict'
-// Compiles the TypeScript blocks (```ts) of README.md and docs/*.md with `tsc --strict`
-// against index.d.ts, each block as its own module. A line marked
+// Compiles the TypeScript blocks (```ts) of README.md and docs/*.md with `tsc --strict`,
+// each block as its own module: with `--consumer DIR` (what
+// scripts/type-check.js passes), in a consumer project DIR whose
+// node_modules/atomic-dict is the packed package; alone, against this
+// repository's index.d.ts (through `paths`, for a quick look). A line marked
 // `// @ts-expect-error` must fail to compile (tsc reports the directive
 // otherwise), so the README's misuse examples are checked too.
 
@@ -25,7 +28,9 @@ if (blocks.length === 0) {
   process.exit(1)
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-readme-'))
+const at = process.argv.indexOf('--consumer')
+const consumer = at === -1 ? undefined : process.argv[at + 1]
+const dir = consumer ? fs.mkdtempSync(path.join(consumer, 'readme-')) : fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-readme-'))
 try {
   const files = blocks.map((code, i) => {
     const file = path.join(dir, `block-${i + 1}.ts`)
@@ -41,10 +46,10 @@ try {
       module: 'node16',
       moduleResolution: 'node16',
       types: ['node'],
-      typeRoots: [path.join(root, 'node_modules', '@types')],
+      typeRoots: [path.join(consumer ?? root, 'node_modules', '@types')],
       exactOptionalPropertyTypes: true,
       noUncheckedIndexedAccess: true,
-      paths: { 'atomic-dict': [path.join(root, 'index.d.ts')] },
+      ...(consumer ? {} : { paths: { 'atomic-dict': [path.join(root, 'index.d.ts')] } }),
     },
     files,
   }
@@ -58,7 +63,10 @@ try {
     console.error(`readme-types: the documentation's TypeScript does not compile (blocks kept in ${dir})`)
     process.exit(1)
   }
-  console.log(`readme-types: ${blocks.length} TypeScript blocks of ${pages.join(', ')} compile with tsc --strict`)
+  console.log(
+    `readme-types: ${blocks.length} TypeScript blocks of ${pages.join(', ')} compile with tsc --strict` +
+      (consumer ? ' against the packed package' : ' against index.d.ts'),
+  )
   fs.rmSync(dir, { recursive: true, force: true })
 } catch (err) {
   fs.rmSync(dir, { recursive: true, force: true })
