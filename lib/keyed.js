@@ -201,9 +201,9 @@ class Keyed {
    * has checked as many values).
    */
   many(keys, insert, use, n = keyCount(keys)) {
-    if (n === 0) return use(null, 0)
     const view = this.view
     if (view.closed) throw closedError()
+    if (n === 0) return use(null, 0)
     const count = this.count
     // The scratch grows as keys are written, so a bad key early in a huge
     // (or sparse) array throws before its whole size is allocated.
