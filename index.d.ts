@@ -110,6 +110,12 @@ export type KeyOut<P extends KeyParts> = number extends P['length']
  */
 export type AnyParts = (bigint | number | string)[]
 
+/** A key part in `toJSON()`: a bigint as its decimal string. */
+export type JsonPart<T> = T extends bigint ? string : T
+
+/** A key as `AtomicDict#toJSON()` gives it: `KeyOut<P>` with bigints as decimal strings. */
+export type JsonKey<P extends KeyParts> = P extends readonly [infer Only] ? JsonPart<Only> : { [I in keyof P]: JsonPart<P[I]> }
+
 /**
  * The 64-bit key part (a bigint) that a string stands for as a key:
  * SipHash-2-4 of its UTF-8 bytes under the fixed key "atomic-dict:str1",
@@ -344,6 +350,10 @@ export interface SharedTable {
   share(): ShareDescriptor
   /** Releases this process's mapping; later calls throw `ERR_ATOMIC_DICT_CLOSED`. */
   close(): void
+  /** `close()`: `using table = new AtomicDict(...)` closes it at the end of the scope. */
+  [Symbol.dispose](): void
+  /** Whether `close()` has been called. */
+  readonly closed: boolean
   /** Whether this object created the table (false when it attached to one). */
   readonly created: boolean
   /**
@@ -397,8 +407,12 @@ export interface WaitOptions {
   ref?: boolean
 }
 
-/** Options of `Semaphore#acquire`. */
-export type AcquireOptions = Omit<WaitOptions, 'timeout'>
+/**
+ * Options of `Semaphore#acquire` and `Semaphore#run`: `timeout` (ms)
+ * rejects with `ERR_ATOMIC_DICT_TIMEOUT`, `signal` with an AbortError
+ * (`ABORT_ERR`), both holding nothing.
+ */
+export type AcquireOptions = WaitOptions
 
 // ------------------------------------------------------------------ AtomicValue
 
@@ -412,10 +426,10 @@ export interface AtomicValue<V extends bigint | number = bigint> {
   load(): V
   /** Stores `value`. */
   store(value: ValueIn<V>): void
-  /** Adds (wrapping); returns the value before. */
-  add(delta: ValueIn<V>): V
-  /** Subtracts (wrapping); returns the value before. */
-  sub(delta: ValueIn<V>): V
+  /** Adds `delta` (default 1, wrapping); returns the value before. */
+  add(delta?: ValueIn<V>): V
+  /** Subtracts `delta` (default 1, wrapping); returns the value before. */
+  sub(delta?: ValueIn<V>): V
   /** Bitwise and; returns the value before. */
   and(value: ValueIn<V>): V
   /** Bitwise or; returns the value before. */
@@ -512,9 +526,9 @@ export type ExpectedParts<E extends SetExpect> = E extends { k64: infer K64 exte
  */
 export interface AtomicDict<V extends bigint | number = bigint, P extends KeyParts = [bigint]> extends SharedTable {
   /** Adds (wrapping); returns the value before. Inserts the key when absent. */
-  add(key: KeyIn<P>, delta: ValueIn<V>): V
+  add(key: KeyIn<P>, delta?: ValueIn<V>): V
   /** Subtracts (wrapping); returns the value before. Inserts the key when absent. */
-  sub(key: KeyIn<P>, delta: ValueIn<V>): V
+  sub(key: KeyIn<P>, delta?: ValueIn<V>): V
   /** Bitwise and; returns the value before. Inserts the key when absent. */
   and(key: KeyIn<P>, value: ValueIn<V>): V
   /** Bitwise or; returns the value before. Inserts the key when absent. */
@@ -601,6 +615,12 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
   forEach(callback: (value: V, key: KeyOut<P>, dict: this) => void, thisArg?: unknown): void
   /** Same as `entries()`. */
   [Symbol.iterator](): TableIterator<[KeyOut<P>, V]>
+  /**
+   * For JSON.stringify: `[key, value]` pairs; 64-bit values and key parts
+   * as decimal strings, 32-bit ones as numbers, string parts as strings, a
+   * composite key as an array of parts.
+   */
+  toJSON(): Array<[JsonKey<P>, V extends bigint ? string : number]>
   readonly [Symbol.toStringTag]: 'AtomicDict'
 }
 
@@ -757,6 +777,20 @@ export interface Counters<N extends string = string, V extends bigint | number =
   reset(): { [K in N]: V }
   /** `[name, value]` pairs, in the order of `names`. */
   entries(): Array<[N, V]>
+  /** The names, in the order of `names` (a copy). */
+  keys(): N[]
+  /** The values, in the order of `names`. */
+  values(): V[]
+  /** Whether `name` is one of the names (never throws). */
+  has(name: unknown): name is N
+  /** The number of names. */
+  readonly size: number
+  /** Calls `callback(value, name, counters)` for each name, as `Map#forEach`. */
+  forEach(callback: (value: V, name: N, counters: this) => void, thisArg?: unknown): void
+  /** The `[name, value]` pairs of `entries()`. */
+  [Symbol.iterator](): IterableIterator<[N, V]>
+  /** For JSON.stringify: `{ name: value }`, 64-bit values as decimal strings, 32-bit ones as numbers. */
+  toJSON(): { [K in N]: V extends bigint ? string : number }
   /** The names, in the order given. */
   readonly names: readonly N[]
   /** The AtomicDict underneath; a name's key is `stringKey(name)`. */
@@ -767,6 +801,8 @@ export interface Counters<N extends string = string, V extends bigint | number =
   share(): ShareDescriptor
   /** Releases this process's mapping; later calls throw `ERR_ATOMIC_DICT_CLOSED`. */
   close(): void
+  /** `close()`, for `using`. */
+  [Symbol.dispose](): void
   readonly [Symbol.toStringTag]: 'Counters'
 }
 
@@ -877,8 +913,15 @@ export declare class Semaphore {
   readonly heldHere: number
   /** Takes a permit if one is free now; never waits. */
   tryAcquire(): boolean
-  /** Resolves once this caller holds a permit; `options.signal` rejects it with an AbortError, holding nothing. */
-  acquire(options?: AcquireOptions): Promise<void>
+  /**
+   * Resolves to a permit once this caller holds one (`using permit = await
+   * sem.acquire()` releases it at the end of the scope); `options.timeout`
+   * rejects with `ERR_ATOMIC_DICT_TIMEOUT`, `options.signal` with an
+   * AbortError, holding nothing.
+   */
+  acquire(options?: AcquireOptions): Promise<Permit>
+  /** Acquires a permit, runs `fn`, releases the permit however `fn` ends; what `fn` returns. */
+  run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<Awaited<T>>
   /** Blocks the thread until it holds a permit or `timeoutMs` passes; true when it holds one. */
   acquireSync(timeoutMs?: number): boolean
   /** Gives back a permit this process holds and wakes one waiter; throws if it holds none. */
@@ -886,6 +929,17 @@ export declare class Semaphore {
   /** Gives back every permit of process `pid`, which must be dead; returns how many. */
   releaseHeldBy(pid: number): number
   readonly [Symbol.toStringTag]: 'Semaphore'
+}
+
+/** A permit `Semaphore#acquire` took (not constructible by users). */
+export interface Permit {
+  /** Gives the permit back (`Semaphore#release`): true the first time, false (doing nothing) after. */
+  release(): boolean
+  /** Whether it has been given back. */
+  readonly released: boolean
+  /** `release()`. */
+  [Symbol.dispose](): void
+  readonly [Symbol.toStringTag]: 'Permit'
 }
 
 // ------------------------------------------------------------------ processes

@@ -275,5 +275,7 @@ export declare class MetricsStore {
   collectStoreMetrics(options: { register: Registry; prefix?: string }): StoreMetric[]
   /** Releases this object's mapping and contributor slot. */
   close(): void
+  /** `close()`, for `using store = new MetricsStore(...)`. */
+  [Symbol.dispose](): void
   readonly [Symbol.toStringTag]: 'MetricsStore'
 }

@@ -12,6 +12,7 @@ import {
   counters,
   Latch,
   Semaphore,
+  Permit,
   stringKey,
   type WaitResult,
   type AtomicValue,
@@ -241,7 +242,7 @@ const latchOpen: boolean = start.arriveAndWait(1000)
 const openedAsync: Promise<boolean> = start.waitAsync(undefined, { signal: new AbortController().signal })
 const left: number = start.remaining
 const jobs = new Semaphore(counts, 'jobs', 3)
-const acquiring: Promise<void> = jobs.acquire()
+const acquiring: Promise<Permit> = jobs.acquire()
 const gotSync: boolean = jobs.acquireSync(10) && jobs.tryAcquire()
 jobs.release()
 const recovered: number = jobs.releaseHeldBy(1234)
@@ -251,9 +252,26 @@ const metricWait: Promise<WaitResult> = metrics.waitAsync('requests', 0n)
 const optionsWait: Promise<WaitResult> = counts.waitAsync(1n, 0n, { timeout: 10, ref: false })
 const slotOptions: Promise<WaitResult> = handle.waitAsync(0n, { signal: AbortSignal.timeout(5) })
 const latchOptions: Promise<boolean> = start.waitAsync({ timeout: 10, ref: false })
-const unrefAcquire: Promise<void> = jobs.acquire({ ref: false })
-// @ts-expect-error acquire takes no timeout (acquireSync does)
-jobs.acquire({ timeout: 5 })
+const unrefAcquire: Promise<Permit> = jobs.acquire({ ref: false })
+const timedAcquire: Promise<Permit> = jobs.acquire({ timeout: 5, signal: AbortSignal.timeout(10) })
+const ran: Promise<number> = jobs.run(async () => 5, { timeout: 100 })
+const ranSync: Promise<string> = jobs.run(() => 'x')
+// @ts-expect-error run takes a function
+jobs.run(5)
+async function scoped(): Promise<boolean> {
+  using permit = await jobs.acquire()
+  using table = new AtomicDict(10)
+  using names = counters(['a'] as const)
+  table.add(1n)
+  table.slot(1n).sub()
+  const json: Array<[string, string]> = table.toJSON()
+  const counts: { a: string } = names.toJSON()
+  const has: boolean = names.has('b') && names.size === 1 && table.closed
+  const pairs: Array<['a', bigint]> = [...names]
+  void [json, counts, has, pairs, names.keys(), names.values()]
+  return permit.release() && permit.released
+}
+void [timedAcquire, ran, ranSync, scoped]
 // @ts-expect-error ref is a boolean
 counts.waitAsync(1n, 0n, { ref: 1 })
 void [waited, waitedAsync, woke, waited32, slotWaited, slotWoke, latchOpen, openedAsync, left, acquiring, gotSync, recovered, metricWait, optionsWait, slotOptions, latchOptions, unrefAcquire]

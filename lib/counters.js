@@ -10,7 +10,9 @@ const share = require('./share')
 const { AtomicDict } = require('./dict')
 const { dictOptions } = require('./options')
 const { valueChecker } = require('./values')
-const { typeError, closedError } = require('./errors')
+const { typeError } = require('./errors')
+const { atomicOp } = require('./atomic-op')
+const { DISPOSE, INSPECT, shown, jsonValue } = require('./node-conventions')
 const { checkString } = require('./strings')
 const { promised } = require('./wait')
 
@@ -161,52 +163,31 @@ class Counters {
       : typeError('name', 'a string', name)
   }
 
-  // A closed table's buffer is detached: Atomics on it throws; say why.
-  #explain(err) {
-    return this.#view.closed ? closedError() : err
-  }
-
   /** Adds `delta` (default 1); returns the value before. */
   add(name, delta) {
     const i = this.#index(name)
     const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
-    try {
-      return Atomics.add(this.#values, i, v)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.add, this.#view, this.#values, i, v)
   }
 
   /** Subtracts `delta` (default 1), wrapping; returns the value before. */
   sub(name, delta) {
     const i = this.#index(name)
     const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
-    try {
-      return Atomics.sub(this.#values, i, v)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.sub, this.#view, this.#values, i, v)
   }
 
   /** The value. */
   get(name) {
     const i = this.#index(name)
-    try {
-      return Atomics.load(this.#values, i)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.load, this.#view, this.#values, i)
   }
 
   /** Stores `value`; returns this. */
   set(name, value) {
     const i = this.#index(name)
     const v = this.#check(value, 'value')
-    try {
-      Atomics.store(this.#values, i, v)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    atomicOp(Atomics.store, this.#view, this.#values, i, v)
     return this
   }
 
@@ -214,11 +195,7 @@ class Counters {
   swap(name, value) {
     const i = this.#index(name)
     const v = this.#check(value, 'value')
-    try {
-      return Atomics.exchange(this.#values, i, v)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.exchange, this.#view, this.#values, i, v)
   }
 
   /** Stores `desired` if the value is `expected`; returns the value before. */
@@ -226,11 +203,7 @@ class Counters {
     const i = this.#index(name)
     const e = this.#check(expected, 'expected')
     const d = this.#check(desired, 'desired')
-    try {
-      return Atomics.compareExchange(this.#values, i, e, d)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.compareExchange, this.#view, this.#values, i, e, d)
   }
 
   /** Blocks while the counter is `expected`, until notified or `timeout` ms (AtomicDict#wait). */
@@ -270,20 +243,55 @@ class Counters {
   /** Sets every counter to 0; returns each one's value just before (as `snapshot()`). */
   reset() {
     const zero = this.#check(0, 'value')
-    try {
-      return Object.fromEntries(this.#names.map((n) => [n, Atomics.exchange(this.#values, this.#slots.get(n), zero)]))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return Object.fromEntries(this.#names.map((n) => [n, atomicOp(Atomics.exchange, this.#view, this.#values, this.#slots.get(n), zero)]))
   }
 
-  /** [name, value] pairs, in the order of `names`. */
+  /** [name, value] pairs, in the order of `names` (an array). */
   entries() {
-    try {
-      return this.#names.map((n) => [n, Atomics.load(this.#values, this.#slots.get(n))])
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return this.#names.map((n) => [n, this.#load(n)])
+  }
+
+  /** The names, in the order of `names` (an array, as `entries()`). */
+  keys() {
+    return [...this.#names]
+  }
+
+  /** The values, in the order of `names` (an array, as `entries()`). */
+  values() {
+    return this.#names.map((n) => this.#load(n))
+  }
+
+  /** Whether `name` is one of the names (any value: never throws). */
+  has(name) {
+    return this.#slots.has(name)
+  }
+
+  /** The number of names. */
+  get size() {
+    return this.#names.length
+  }
+
+  /** Calls `callback(value, name, counters)` for each name, in order, as Map#forEach. */
+  forEach(callback, thisArg) {
+    if (typeof callback !== 'function') throw typeError('callback', 'a function', callback)
+    for (const [name, value] of this.entries()) callback.call(thisArg, value, name, this)
+  }
+
+  /** The [name, value] pairs of `entries()`. */
+  [Symbol.iterator]() {
+    return this.entries()[Symbol.iterator]()
+  }
+
+  /**
+   * For JSON.stringify: { name: value }, 64-bit values as decimal strings
+   * (JSON has no bigint), 32-bit ones as numbers.
+   */
+  toJSON() {
+    return Object.fromEntries(this.#names.map((n) => [n, jsonValue(this.#load(n))]))
+  }
+
+  #load(name) {
+    return atomicOp(Atomics.load, this.#view, this.#values, this.#slots.get(name))
   }
 
   /** The names, in the order given. */
@@ -309,6 +317,19 @@ class Counters {
   /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
   close() {
     this.#dict.close()
+  }
+
+  /** `close()`, for `using c = counters(names)`. */
+  [DISPOSE]() {
+    this.close()
+  }
+
+  /** As a Map: `Counters(2) { 'requests' => 5n, 'errors' => 0n }`; `Counters(closed)` once closed. */
+  [INSPECT](depth, options) {
+    if (depth < 0) return options.stylize('[Counters]', 'special')
+    if (this.#view.closed) return 'Counters(closed)'
+    const pairs = this.entries().map(([n, v]) => `${shown(n, options)} => ${shown(v, options)}`)
+    return `Counters(${this.#names.length}) { ${pairs.join(', ')} }`
   }
 
   get [Symbol.toStringTag]() {

@@ -7,6 +7,7 @@ const { Keyed, keyCount } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 const { valueChecker, valuesArg } = require('./values')
 const { AtomicValue, CONSTRUCT } = require('./value')
+const { jsonKey, jsonValue } = require('./node-conventions')
 const { Waits, timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
 class AtomicDict extends SharedTable {
@@ -18,6 +19,7 @@ class AtomicDict extends SharedTable {
   #values
   #check
   #zero
+  #one
   #waits
 
   /**
@@ -37,6 +39,7 @@ class AtomicDict extends SharedTable {
     this.#values = view.values
     this.#check = valueChecker(view.valueBits)
     this.#zero = view.valueBits === 64 ? 0n : 0
+    this.#one = view.valueBits === 64 ? 1n : 1
     this.#waits = new Waits(parts.native, view)
     tables.internals.set(this, { ...parts, kind: 'dict', keys, waits: this.#waits })
   }
@@ -45,13 +48,15 @@ class AtomicDict extends SharedTable {
   // when absent. The operand is checked before the key is touched, so a
   // call that throws changes nothing.
 
+  /** Adds `delta` (default 1); returns the value before. */
   add(key, delta) {
-    const v = this.#check(delta, 'delta')
+    const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
     return Atomics.add(this.#values, this.#keys.slot(key, true), v)
   }
 
+  /** Subtracts `delta` (default 1), wrapping; returns the value before. */
   sub(key, delta) {
-    const v = this.#check(delta, 'delta')
+    const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
     return Atomics.sub(this.#values, this.#keys.slot(key, true), v)
   }
 
@@ -127,7 +132,7 @@ class AtomicDict extends SharedTable {
 
   /** A handle on the key's value (inserting the key when absent). */
   slot(key) {
-    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check, this.#waits)
+    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check, this.#waits, key)
   }
 
   // Bulk: many keys in one call into the core, which overlaps their memory
@@ -253,6 +258,18 @@ class AtomicDict extends SharedTable {
 
   [Symbol.iterator]() {
     return this.entries()
+  }
+
+  /**
+   * For JSON.stringify: the entries as [key, value] pairs, 64-bit values and
+   * key parts as decimal strings (JSON has no bigint), 32-bit ones as
+   * numbers, string parts as strings; a composite key is an array of parts.
+   * Read live, as `entries()`.
+   */
+  toJSON() {
+    const out = []
+    for (const [key, value] of this.entries()) out.push([jsonKey(key), jsonValue(value)])
+    return out
   }
 
   get [Symbol.toStringTag]() {

@@ -60,16 +60,24 @@ class Keyed {
     const entries = new ArrayBuffer(32 * size)
     this.f64 = new Float64Array(entries)
     this.u32 = new Uint32Array(entries)
-    for (let i = 0; i < size; i++) this.f64[4 * i] = NaN
     this.strings = new Map()
     this.stringLimit = size
     // Keys given as arrays; made on the first one.
     this.parts = null
+    this.empty()
     this.partsSize = Math.min(size, PARTS_CACHE_LIMIT)
     // The largest number a bare key may be.
     this.maxNumber = view.k64 === 1 ? Number.MAX_SAFE_INTEGER : 0xffff_ffff
     // The width of a one-part key: a bigint key is valid when asUintN keeps it.
     this.partBits = view.k64 === 1 ? 64 : 32
+  }
+
+  /** Empties every cache: from now on each key is a miss, which asks the view. */
+  empty() {
+    this.u32.fill(0)
+    for (let i = 0; i < this.f64.length; i += 4) this.f64[i] = NaN
+    this.strings.clear()
+    this.parts = null
   }
 
   /**
@@ -193,9 +201,9 @@ class Keyed {
    * has checked as many values).
    */
   many(keys, insert, use, n = keyCount(keys)) {
-    if (n === 0) return use(null, 0)
     const view = this.view
     if (view.closed) throw closedError()
+    if (n === 0) return use(null, 0)
     const count = this.count
     // The scratch grows as keys are written, so a bad key early in a huge
     // (or sparse) array throws before its whole size is allocated.
@@ -353,27 +361,4 @@ function internParts(view, parts, k64) {
   for (let i = 0; i < k64; i++) if (typeof parts[i] === 'string') view.internPart(parts[i])
 }
 
-/** What a closed table's methods reach: everything throws ERR_ATOMIC_DICT_CLOSED. */
-class ClosedKeys {
-  slot() {
-    throw closedError()
-  }
-
-  cached() {
-    throw closedError()
-  }
-
-  miss() {
-    throw closedError()
-  }
-
-  many() {
-    throw closedError()
-  }
-
-  rows() {
-    throw closedError()
-  }
-}
-
-module.exports = { Keyed, ClosedKeys, CACHE_LIMIT, keyCount }
+module.exports = { Keyed, CACHE_LIMIT, keyCount }

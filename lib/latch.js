@@ -6,6 +6,7 @@
 // first (the value starts at 0).
 
 const { typeError, rangeError } = require('./errors')
+const { INSPECT, inspected, shown } = require('./node-conventions')
 const { asyncOptions, promised, timeoutArg, deadlineOf, checkTable } = require('./wait')
 
 const now = () => performance.now()
@@ -103,6 +104,14 @@ class Latch {
       const opts = asyncOptions(timeout, options)
       this.arrive()
       return this.#waitUntil(opts)
+    })
+  }
+
+  /** `Latch(key 'start', arrived 2 / parties 4)`: arrivals in every process. */
+  [INSPECT](depth, options) {
+    return inspected('Latch', depth, options, () => {
+      const arrived = this.#table.closed ? 'table closed' : `arrived ${this.arrived} / parties ${this.#parties}`
+      return `key ${shown(this.#key, options)}, ${arrived}`
     })
   }
 

@@ -14,7 +14,8 @@
 // can leave a permit unreleasable (one permit fewer), never two holders
 // too many.
 
-const { typeError, rangeError } = require('./errors')
+const { typeError, rangeError, codedError } = require('./errors')
+const { DISPOSE, INSPECT, inspected, shown } = require('./node-conventions')
 const { asyncOptions, promised, deadlineOf, abortError, checkTable } = require('./wait')
 
 const now = () => performance.now()
@@ -86,19 +87,42 @@ class Semaphore {
   }
 
   /**
-   * A Promise that resolves once this caller holds a permit. It waits
-   * without blocking the thread; `options.signal` rejects it with an
-   * AbortError (holding nothing); `options.ref: false` lets the process
-   * exit while it waits. Bad arguments reject.
+   * A Promise of a Permit, once this caller holds a permit. It waits
+   * without blocking the thread. Options `{ timeout, signal, ref }`: `timeout` (ms) rejects it with
+   * ERR_ATOMIC_DICT_TIMEOUT, `signal` (an AbortSignal) with an AbortError
+   * (ABORT_ERR), both holding nothing; `ref: false` lets the process exit
+   * while it waits. Bad arguments reject.
    */
   acquire(options) {
-    return promised(() => this.#acquire(asyncOptions(options, undefined, ['signal', 'ref'])))
+    return promised(() => this.#acquire(acquireOptions(options)))
   }
 
-  async #acquire({ signal, ref }) {
+  /**
+   * Acquires a permit (`options` as `acquire`), runs `fn()` (sync or async)
+   * and releases the permit when it returns, throws or settles; a Promise
+   * of what `fn` returns, or rejected with what it throws.
+   */
+  run(fn, options) {
+    return promised(() => {
+      if (typeof fn !== 'function') throw typeError('fn', 'a function', fn)
+      return this.#run(fn, acquireOptions(options))
+    })
+  }
+
+  async #run(fn, opts) {
+    const permit = await this.#acquire(opts)
+    try {
+      return await fn()
+    } finally {
+      permit.release()
+    }
+  }
+
+  async #acquire({ timeout, signal, ref }) {
     this.#ready()
     const t = this.#table
-    for (let woken = false; ; woken = true) {
+    const deadline = timeout < 0 ? Infinity : now() + timeout
+    for (let woken = false; ; ) {
       if (signal !== undefined && signal.aborted) {
         // A release may have woken this caller (notify 1) just as it gave
         // up: pass the wakeup on, or the permit could wait with nobody told.
@@ -109,17 +133,25 @@ class Semaphore {
       if (Number(v) < this.#permits) {
         if (t.cas(this.#name, v, v + this.#one) === v) {
           t.add(this.#mine, this.#one)
-          return
+          return new Permit(PERMIT, this)
         }
         continue
       }
-      // Full: sleep until a release changes the value (or it changed already).
+      const left = deadline - now()
+      if (left <= 0) {
+        if (woken) t.notify(this.#name, 1) // as above
+        throw timeoutError(this.#name, timeout)
+      }
+      // Full: sleep until a release changes the value (or it changed
+      // already), or the time is up.
+      let r
       try {
-        await t.waitAsync(this.#name, v, { signal, ref })
+        r = await t.waitAsync(this.#name, v, { timeout: left === Infinity ? undefined : left, signal, ref })
       } catch (err) {
         if (err.name === 'AbortError') t.notify(this.#name, 1) // as above
         throw err
       }
+      woken = r === 'ok'
     }
   }
 
@@ -171,9 +203,72 @@ class Semaphore {
     return Number(n)
   }
 
+  /** `Semaphore('jobs', held 1 / permits 3)`: held in every process. */
+  [INSPECT](depth, options) {
+    return inspected('Semaphore', depth, options, () => {
+      const held = this.#table.closed ? 'table closed' : `held ${this.held} / permits ${this.#permits}`
+      return `${shown(this.#name, options)}, ${held}`
+    })
+  }
+
   get [Symbol.toStringTag]() {
     return 'Semaphore'
   }
 }
 
-module.exports = { Semaphore }
+const PERMIT = Symbol('Permit')
+
+/**
+ * One permit `acquire()` took: `release()` gives it back once (later calls
+ * do nothing and return false), and so does leaving the scope of
+ * `using permit = await semaphore.acquire()`.
+ */
+class Permit {
+  #semaphore
+  #released = false
+
+  /** @private made by Semaphore#acquire */
+  constructor(token, semaphore) {
+    if (token !== PERMIT) throw new TypeError('a Permit is made by Semaphore#acquire()')
+    this.#semaphore = semaphore
+  }
+
+  /** Whether the permit has been given back. */
+  get released() {
+    return this.#released
+  }
+
+  /** Gives the permit back (Semaphore#release); true the first time, false (doing nothing) after. */
+  release() {
+    if (this.#released) return false
+    this.#semaphore.release()
+    this.#released = true
+    return true
+  }
+
+  [DISPOSE]() {
+    this.release()
+  }
+
+  /** `Permit(held)` or `Permit(released)`. */
+  [INSPECT](depth, options) {
+    return inspected('Permit', depth, options, () => (this.#released ? 'released' : 'held'))
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Permit'
+  }
+}
+
+/** The options of acquire() and run(): an object (a bare number is not taken as a timeout). */
+function acquireOptions(options) {
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw typeError('options', 'an object', options)
+  return asyncOptions(options)
+}
+
+/** The error of an acquire whose `timeout` ran out. */
+function timeoutError(name, timeout) {
+  return codedError('ERR_ATOMIC_DICT_TIMEOUT', `atomic-dict: Semaphore ${JSON.stringify(name)}: no permit within ${timeout} ms`)
+}
+
+module.exports = { Semaphore, Permit }

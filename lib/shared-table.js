@@ -5,8 +5,8 @@
 
 const tables = require('./tables')
 const share = require('./share')
-const { ClosedKeys } = require('./keyed')
 const { expectOf, checkExpect } = require('./expect')
+const { DISPOSE, INSPECT, inspected, keyShape, valueType } = require('./node-conventions')
 
 /** Static symbols a subclass defines: its kind ('dict' | 'set') and options parser. */
 const KIND = Symbol('atomic-dict kind')
@@ -90,14 +90,46 @@ class SharedTable {
     return s === null ? null : { bytes: s.bytes, used: s.used, count: s.count, refused: s.refused }
   }
 
+  /** Whether `close()` has been called (on this object, or on one sharing its mapping). */
+  get closed() {
+    return tables.internals.get(this).view.closed
+  }
+
   /** Releases this process's mapping; later calls throw ERR_ATOMIC_DICT_CLOSED. */
   close() {
     const t = tables.internals.get(this)
     if (t.view.closed) return
     if (t.waits) t.waits.close()
-    // Every method reaches the table through its Keyed: from now on it throws.
-    Object.setPrototypeOf(t.keys, ClosedKeys.prototype)
     tables.closeTable(t)
+    // Every method reaches the table through its Keyed. With nothing
+    // cached, every key is a miss, which asks the closed view (a miss, a
+    // bulk call, an iteration): it throws ERR_ATOMIC_DICT_CLOSED. Nothing
+    // is checked on the hot path.
+    t.keys.empty()
+  }
+
+  /** `close()`, for `using table = new AtomicDict(...)`. */
+  [DISPOSE]() {
+    this.close()
+  }
+
+  /**
+   * `AtomicDict(size 4 / capacity 10, 1 x u64 -> u64)`, `AtomicSet(size 3 /
+   * capacity 10, 2 x u64 + 1 x u32)`, with `strings 96 / 4096 bytes` when
+   * the table has a string area; `AtomicDict(closed)` once closed.
+   */
+  [INSPECT](depth, options) {
+    const name = this[Symbol.toStringTag]
+    const t = tables.internals.get(this)
+    const v = t.view
+    return inspected(name, depth, options, () => {
+      if (v.closed) return 'closed'
+      let shape = keyShape(v.k64, v.k32)
+      if (t.kind === 'dict') shape += ` -> ${valueType(v.valueBits, v.signed)}`
+      const strings = v.stringStats()
+      const area = strings === null ? '' : `, strings ${strings.used} / ${strings.bytes} bytes`
+      return `size ${v.size()} / capacity ${v.capacity}, ${shape}${area}`
+    })
   }
 }
 

@@ -2,7 +2,8 @@
 // AtomicValue: a handle bound to one key's value (`dict.slot(key)`). Its
 // operations go straight to Atomics on the row.
 
-const { closedError } = require('./errors')
+const { atomicOp } = require('./atomic-op')
+const { INSPECT, inspected, shown } = require('./node-conventions')
 const { timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
 const CONSTRUCT = Symbol('AtomicValue')
@@ -13,96 +14,63 @@ class AtomicValue {
   #index
   #check
   #waits
+  #one
+  #key
 
   /** @private made by AtomicDict#slot */
-  constructor(token, view, index, check, waits) {
+  constructor(token, view, index, check, waits, key) {
     if (token !== CONSTRUCT) throw new TypeError('AtomicValue is made by dict.slot(key)')
     this.#view = view
     this.#values = view.values
     this.#index = index
     this.#check = check
     this.#waits = waits
-  }
-
-  // Once the table is closed its buffer is detached: Atomics on the empty
-  // view throws (never touches memory); say why. try/catch costs nothing
-  // while nothing throws.
-  #explain(err) {
-    return this.#view.closed ? closedError() : err
+    this.#one = view.valueBits === 64 ? 1n : 1
+    this.#key = key
   }
 
   load() {
-    try {
-      return Atomics.load(this.#values, this.#index)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.load, this.#view, this.#values, this.#index)
   }
 
   store(value) {
-    try {
-      Atomics.store(this.#values, this.#index, this.#check(value, 'value'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    atomicOp(Atomics.store, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
+  /** Adds `delta` (default 1); returns the value before. */
   add(delta) {
-    try {
-      return Atomics.add(this.#values, this.#index, this.#check(delta, 'delta'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.add, this.#view, this.#values, this.#index, this.#delta(delta))
   }
 
+  /** Subtracts `delta` (default 1); returns the value before. */
   sub(delta) {
-    try {
-      return Atomics.sub(this.#values, this.#index, this.#check(delta, 'delta'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.sub, this.#view, this.#values, this.#index, this.#delta(delta))
   }
 
   and(value) {
-    try {
-      return Atomics.and(this.#values, this.#index, this.#check(value, 'value'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.and, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   or(value) {
-    try {
-      return Atomics.or(this.#values, this.#index, this.#check(value, 'value'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.or, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   xor(value) {
-    try {
-      return Atomics.xor(this.#values, this.#index, this.#check(value, 'value'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.xor, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   swap(value) {
-    try {
-      return Atomics.exchange(this.#values, this.#index, this.#check(value, 'value'))
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.exchange, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   cas(expected, desired) {
     const e = this.#check(expected, 'expected')
     const d = this.#check(desired, 'desired')
-    try {
-      return Atomics.compareExchange(this.#values, this.#index, e, d)
-    } catch (err) {
-      throw this.#explain(err)
-    }
+    return atomicOp(Atomics.compareExchange, this.#view, this.#values, this.#index, e, d)
+  }
+
+  #delta(delta) {
+    return delta === undefined ? this.#one : this.#check(delta, 'delta')
   }
 
   /** Blocks while the value is `expected`, until notified or `timeout` ms: 'ok' | 'not-equal' | 'timed-out'. */
@@ -122,6 +90,13 @@ class AtomicValue {
   /** Wakes up to `count` (default all) waiters on this value, in every process; returns how many. */
   notify(count) {
     return this.#waits.notify(this.#index, countArg(count))
+  }
+
+  /** `AtomicValue(key 7 = 5n)`: the key as given to `slot()`, the value now; `AtomicValue(closed)`. */
+  [INSPECT](depth, options) {
+    return inspected('AtomicValue', depth, options, () =>
+      this.#view.closed ? 'closed' : `key ${shown(this.#key, options)} = ${shown(this.load(), options)}`,
+    )
   }
 
   get [Symbol.toStringTag]() {

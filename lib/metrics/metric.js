@@ -13,6 +13,7 @@
 const { typeError, codedError, describe } = require('../errors')
 const { VISIBLE, ORDER_MASK, orderCode, seriesText, Series, Dropped } = require('./series')
 const { addFloat } = require('./float')
+const { INSPECT, inspected, shown } = require('../node-conventions')
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
@@ -436,6 +437,14 @@ class Metric {
     const labels = {}
     for (let i = 0; i < names.length; i++) labels[names[i]] = args[i]
     return labels
+  }
+
+  /** `Counter(name 'http_requests_total', type counter, labels method, code)`. */
+  [INSPECT](depth, options) {
+    return inspected(this.constructor.name, depth, options, () => {
+      const labels = this.labelNames.length === 0 ? '' : `, labels ${this.labelNames.join(', ')}`
+      return `name ${shown(this.name, options)}, type ${this.type}${labels}`
+    })
   }
 
   get [Symbol.toStringTag]() {

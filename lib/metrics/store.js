@@ -8,6 +8,7 @@ const { AtomicDict } = require('../dict')
 const tables = require('../tables')
 const { typeError, rangeError, codedError, describe } = require('../errors')
 const { Core } = require('./core')
+const { DISPOSE, INSPECT, inspected } = require('../node-conventions')
 const { Counter: CounterBase } = require('./counter')
 const { Gauge: GaugeBase } = require('./gauge')
 const { Histogram: HistogramBase } = require('./histogram')
@@ -251,6 +252,20 @@ class MetricsStore {
    */
   close() {
     this.#core.close()
+  }
+
+  /** `close()`, for `using store = new MetricsStore(...)`. */
+  [DISPOSE]() {
+    this.close()
+  }
+
+  /** `MetricsStore(series 12 / limit 1000, metrics 3)`: series in the store, metrics declared on this object; `MetricsStore(closed)`. */
+  [INSPECT](depth, options) {
+    return inspected('MetricsStore', depth, options, () => {
+      if (this.#core.closed) return 'closed'
+      const dict = this.#core.dict
+      return `series ${dict.size} / limit ${dict.capacity}, metrics ${this.#core.metrics.size}`
+    })
   }
 
   get [Symbol.toStringTag]() {

@@ -1,0 +1,20 @@
+'use strict'
+// One Atomics operation on a table's values, for handles that keep an index
+// (AtomicValue, Counters) and so never go through the table's Keyed: once
+// the table is closed its buffer is detached, and Atomics on the empty view
+// throws (it never touches memory); this says why. try/catch costs nothing
+// while nothing throws, and `op` is one of Atomics' functions, which V8
+// inlines along with this function.
+
+const { closedError } = require('./errors')
+
+/** `op(values, index, a, b)` (an Atomics function), throwing ERR_ATOMIC_DICT_CLOSED once `view` is closed. */
+function atomicOp(op, view, values, index, a, b) {
+  try {
+    return op(values, index, a, b)
+  } catch (err) {
+    throw view.closed ? closedError() : err
+  }
+}
+
+module.exports = { atomicOp }
