@@ -445,11 +445,20 @@ pub fn proc_fd_path(path: &Path) -> bool {
 
 /// Opens a process's descriptor through /proc read-only (a new open file
 /// description of the same file: nothing about the process's own descriptor
-/// changes), after checking through the link that it is a regular file, so
-/// that no device, FIFO or socket is ever opened.
+/// changes), only if it is a regular file, so that no device, FIFO or socket
+/// is ever opened: the link is first opened with `O_PATH` (which opens
+/// nothing), checked with `fstat`, and that very file then reopened for
+/// reading through this process's own /proc entry for it (so a descriptor
+/// closed and reused in between cannot slip another file in).
 pub fn open_proc_fd(path: &Path) -> io::Result<File> {
     let what = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| with_context(e, &what))?;
+    let c = cstring(path)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let fd = check(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) })
+        .map_err(|e| with_context(e, &what))?;
+    // SAFETY: fd was just opened and is owned by nobody else.
+    let handle = unsafe { File::from_raw_fd(fd) };
+    let meta = handle.metadata().map_err(|e| with_context(e, &what))?;
     if !meta.file_type().is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -459,12 +468,13 @@ pub fn open_proc_fd(path: &Path) -> io::Result<File> {
             ),
         ));
     }
-    let c = cstring(path)?;
-    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
-    // SAFETY: c is a valid NUL-terminated path.
-    let fd = check(unsafe { libc::open(c.as_ptr(), flags) }).map_err(|e| with_context(e, &what))?;
-    // SAFETY: fd was just opened and is owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
+    let again = cstring(Path::new(&format!("/proc/self/fd/{fd}")))?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: again is a valid NUL-terminated path.
+    let file =
+        check(unsafe { libc::open(again.as_ptr(), flags) }).map_err(|e| with_context(e, &what))?;
+    // SAFETY: file was just opened and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(file) })
 }
 
 /// Whether the file starts with atomic-dict's magic number (a table, or
