@@ -119,8 +119,8 @@ describe('inspect --pid on a process with tables', () => {
     // What the child holds besides its tables: a plain file, a FIFO, pipes.
     assert.ok(Object.values(links).some((l) => l && l.startsWith('pipe:[')), JSON.stringify(links))
     assert.equal(links[c.info.fifo], fifo)
-    // The named table's descriptor, by inode (/proc names the file by the
-    // temporary name it was made under, since removed: see AtomicDict.open).
+    // The named table's descriptor, by inode: /proc names the file by the
+    // temporary name it was made under (see AtomicDict.open), since removed.
     const { ino } = fs.statSync(named)
     const namedFd = Number(Object.keys(links).find((fd) => links[fd] && fs.statSync(`/proc/${c.pid}/fd/${fd}`).ino === ino))
     assert.ok(namedFd > 2)
@@ -143,8 +143,11 @@ describe('inspect --pid on a process with tables', () => {
       assert.deepEqual(t.also, [])
       assert.equal(t.verify.ok, true)
     }
+    assert.match(links[namedFd], / \(deleted\)$/)
     assert.equal(byFd.get(namedFd).target, links[namedFd])
-    assert.equal(byFd.get(namedFd).what, `file ${links[namedFd]}`)
+    assert.equal(byFd.get(namedFd).name, named, 'found by its inode in its directory')
+    assert.equal(byFd.get(namedFd).what, `file ${named}`)
+    for (const fd of [dictFd, setFd, strFd]) assert.equal(byFd.get(fd).name, null)
 
     const dict = byFd.get(dictFd)
     assert.equal(dict.geometry.capacity, 100)
@@ -193,7 +196,7 @@ describe('inspect --pid on a process with tables', () => {
     assert.equal(r.stderr, '')
     assert.equal(r.status, 0)
     const direct = JSON.parse(r.stdout)
-    const { fd, also, target, what, ...rest } = byPid
+    const { fd, also, target, name, what, ...rest } = byPid
     assert.deepEqual(direct, rest)
     assert.equal(direct.path, p)
     // The FIFO, the plain file and a too-short file through /proc: refused
@@ -243,6 +246,31 @@ describe('inspect --pid: other processes', () => {
       assert.match(text, new RegExp(`^fd {12}\\d+: memfd "atomic-dict" \\(also open as fd ${tables[0].also[0]}\\)$`, 'm'))
     } finally {
       stop(c)
+    }
+  })
+
+  test('a named table another process made: its name as /proc gives it', async () => {
+    const file = path.join(dir, 'made-here.table')
+    const { AtomicDict } = require('..')
+    const mine = AtomicDict.open(file, { capacity: 10 })
+    mine.store(1n, 2n)
+    const c = await startChild(`
+      const t = AtomicDict.open(${JSON.stringify(file)})
+      ready({})
+    `)
+    try {
+      const r = run('inspect', '--pid', String(c.pid), '--json')
+      assert.equal(r.status, 0, r.stderr)
+      const [t, ...more] = JSON.parse(r.stdout)
+      assert.deepEqual(more, [])
+      assert.equal(t.target, file)
+      assert.equal(t.name, null)
+      assert.equal(t.what, `file ${file}`)
+      assert.deepEqual(t.entries, [{ key: '1', value: '2' }])
+      assert.match(run('inspect', '--pid', String(c.pid)).stdout, new RegExp(`^fd {12}${t.fd}: file ${file}$`, 'm'))
+    } finally {
+      stop(c)
+      mine.close()
     }
   })
 

@@ -90,13 +90,14 @@ function fromNative(path, r) {
 
 /**
  * What a descriptor's /proc link says it is, for people: `memfd "name"` for
- * a memfd (what `new AtomicDict` makes), else `file <path>` (with
- * " (deleted)" when the file has been removed since it was opened).
+ * a memfd (what `new AtomicDict` makes), else `file <path>`: the file's
+ * current `name` when known, else /proc's name (with " (deleted)" when the
+ * file has been removed since it was opened).
  */
-function describeTarget(target) {
+function describeTarget(target, name = null) {
   const memfd = /^\/memfd:(.*) \(deleted\)$/s.exec(target)
   if (memfd) return `memfd ${JSON.stringify(memfd[1])}`
-  return `file ${target}`
+  return `file ${name ?? target}`
 }
 
 /**
@@ -104,7 +105,9 @@ function describeTarget(target) {
  * { pid, descriptors (how many it had open), unreadable (descriptors that
  * could not be looked at), tables: [{ fd, also (its other descriptors for
  * the same file, read once), target (what /proc says: e.g.
- * "/memfd:atomic-dict (deleted)"), what (describeTarget), path
+ * "/memfd:atomic-dict (deleted)"), name (a named table's current name when
+ * /proc gives the temporary name it was made under, else null), what
+ * (describeTarget), path
  * ("/proc/<pid>/fd/<fd>"), and either the fields `inspect` returns, or
  * error (a file with the table magic number that is not a table this
  * version reads: hostile, corrupt, or newer) }] } in descriptor order.
@@ -121,8 +124,8 @@ function inspectPid(pid, { limit } = {}) {
     pid,
     descriptors: r.descriptors,
     unreadable: r.unreadable,
-    tables: r.tables.map(({ fd, also, target, path, inspection, error }) => {
-      const head = { fd, also: [...also], target, what: describeTarget(target) }
+    tables: r.tables.map(({ fd, also, target, name, path, inspection, error }) => {
+      const head = { fd, also: [...also], target, name, what: describeTarget(target, name) }
       return inspection ? { ...head, ...fromNative(path, inspection) } : { ...head, path, error }
     }),
   }

@@ -255,6 +255,13 @@ pub struct FdTable {
     /// What /proc says it is: "/memfd:atomic-dict (deleted)" for a table
     /// made by `new AtomicDict`, a file's path for a named table.
     pub target: String,
+    /// The file's name now, when /proc gives a name it no longer has: a
+    /// named table is made under a temporary name in its directory and
+    /// then linked to its own, so the process that made it holds it under
+    /// "/dir/.name.….tmp (deleted)"; the file in that directory with the
+    /// same inode is its name. Null when /proc's name is current, for a
+    /// memfd, and when no such file is found.
+    pub name: Option<String>,
     /// `/proc/<pid>/fd/<fd>`, the path it was read through.
     pub path: String,
     /// The table, or null when `error` says why it could not be read.
@@ -294,6 +301,30 @@ enum Found {
     Again((u64, u64)),
 }
 
+/// Directory entries looked at by [`current_name`], at most.
+const NAME_SEARCH_LIMIT: usize = 10_000;
+
+/// The current name of a file /proc names `target` ("/dir/x (deleted)")
+/// that is still linked somewhere (see `FdTable::name`): the entry of /dir
+/// with inode `id`, if one of its first entries is.
+fn current_name(target: &str, id: (u64, u64)) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let old = Path::new(target.strip_suffix(" (deleted)")?);
+    if !old.is_absolute() {
+        return None;
+    }
+    let dir = old.parent()?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .take(NAME_SEARCH_LIMIT)
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .find(|p| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && (m.dev(), m.ino()) == id)
+        })
+        .map(|p| p.display().to_string())
+}
+
 /// Looks at descriptor `fd` under `dir` (`/proc/<pid>/fd`); `seen` holds
 /// the (device, inode) of every file already looked at, and gets this one.
 fn look_at(
@@ -318,10 +349,11 @@ fn look_at(
         Err(e) if errno(&e) == Some(libc::ENOENT) => return Found::Nothing,
         Err(_) => return Found::Unreadable,
     };
-    let id = match file.metadata() {
-        Ok(m) => (m.dev(), m.ino()),
+    let meta = match file.metadata() {
+        Ok(m) => m,
         Err(_) => return Found::Unreadable,
     };
+    let id = (meta.dev(), meta.ino());
     if !seen.insert(id) {
         return Found::Again(id);
     }
@@ -334,10 +366,16 @@ fn look_at(
         Ok(snapshot) => (Some(build(gather(snapshot, limit))), None),
         Err(e) => (None, Some(plain_message(&e.to_string()))),
     };
+    let name = if meta.nlink() > 0 {
+        current_name(&target, id)
+    } else {
+        None
+    };
     Found::Table(
         Box::new(FdTable {
             fd,
             also: Vec::new(),
+            name,
             target,
             path,
             inspection,
