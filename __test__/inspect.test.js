@@ -455,7 +455,7 @@ describe('errors', () => {
   })
 
   test('a missing file, a directory, a symbolic link', () => {
-    fails(path.join(dir, 'no-such-file'), /No such file or directory/)
+    fails(path.join(dir, 'no-such-file'), /: no such file or directory$/)
     fails(dir, /is not a regular file \(a directory\)/)
     const target = fresh('target')
     AtomicDict.open(target, { capacity: 5 }).close()

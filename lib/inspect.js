@@ -12,6 +12,10 @@
 // A table with a string area (the `strings` option) shows each 64-bit key
 // part its area decodes as that string (checked natively: the string hashes
 // to the part), and the area's size and counters.
+//
+// `inspectPid` does the same for every table a running process holds open
+// (memfds made by `new AtomicDict`, and named files), read through
+// /proc/<pid>/fd/<n>: also read-only, from private copies.
 
 const binding = require('./binding')
 const native = require('./native')
@@ -49,10 +53,18 @@ function formatValue(bits, valueBits, signed) {
  */
 function inspect(path, { limit } = {}) {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string')
+  checkLimit(limit)
+  return fromNative(path, native.call(() => binding.inspectFile(path, limit)))
+}
+
+function checkLimit(limit) {
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
     throw new RangeError('limit must be a non-negative safe integer')
   }
-  const r = native.call(() => binding.inspectFile(path, limit))
+}
+
+/** The plain object of a native inspection of the table read at `path`. */
+function fromNative(path, r) {
   const g = r.geometry
   const isSet = g.kind === 'set'
   const entries = r.entries.map(({ key, strings, value }) => {
@@ -74,6 +86,54 @@ function inspect(path, { limit } = {}) {
     entries,
     omitted: keys - entries.length,
   }
+}
+
+/**
+ * What a descriptor's /proc link says it is, for people: `memfd "name"` for
+ * a memfd (what `new AtomicDict` makes), else `file <path>`: the file's
+ * current `name` when known, else /proc's name (with " (deleted)" when the
+ * file has been removed since it was opened).
+ */
+function describeTarget(target, name = null) {
+  const memfd = /^\/memfd:(.*) \(deleted\)$/s.exec(target)
+  if (memfd) return `memfd ${JSON.stringify(memfd[1])}`
+  return `file ${name ?? target}`
+}
+
+/**
+ * The atomic-dict tables process `pid` holds open:
+ * { pid, descriptors (how many it had open), unreadable (descriptors that
+ * could not be looked at), tables: [{ fd, also (its other descriptors for
+ * the same file, read once), target (what /proc says: e.g.
+ * "/memfd:atomic-dict (deleted)"), name (a named table's current name when
+ * /proc gives the temporary name it was made under, else null), what
+ * (describeTarget), path
+ * ("/proc/<pid>/fd/<fd>"), and either the fields `inspect` returns, or
+ * error (a file with the table magic number that is not a table this
+ * version reads: hostile, corrupt, or newer) }] } in descriptor order.
+ * Descriptors that are not tables are left out. Throws errors with a
+ * `code`: ESRCH (no such process), EACCES (its descriptors may not be read).
+ */
+function inspectPid(pid, { limit } = {}) {
+  if (!(Number.isSafeInteger(pid) && pid > 0 && pid <= 0xffff_ffff)) {
+    throw new RangeError('pid must be a positive integer')
+  }
+  checkLimit(limit)
+  const r = native.call(() => binding.inspectPid(pid, limit))
+  return {
+    pid,
+    descriptors: r.descriptors,
+    unreadable: r.unreadable,
+    tables: r.tables.map(({ fd, also, target, name, path, inspection, error }) => {
+      const head = { fd, also: [...also], target, name, what: describeTarget(target, name) }
+      return inspection ? { ...head, ...fromNative(path, inspection) } : { ...head, path, error }
+    }),
+  }
+}
+
+/** The table format versions this version reads, e.g. [1, 2]. */
+function formatVersions() {
+  return [...binding.formatVersions()]
 }
 
 /** JSON text of an inspection: bigints as decimal strings. */
@@ -101,6 +161,7 @@ function formatText(result) {
     .filter((s) => s !== null)
     .join(', ')
   const lines = [
+    ...fdLine(result),
     ['path', result.path],
     ['kind', isSet ? 'set' : 'dict'],
     ['key', `${plural(g.k64 + g.k32, 'part')}: ${keyShape.join(' + ')}`],
@@ -142,6 +203,30 @@ function formatText(result) {
   return all.join('\n') + '\n'
 }
 
+/** The descriptor's line, for a table found by `inspectPid`. */
+function fdLine(result) {
+  return result.fd === undefined ? [] : [['fd', fdText(result)]]
+}
+
+function fdText({ fd, also, what }) {
+  const others = also.length > 0 ? ` (also open as fd ${also.join(', ')})` : ''
+  return `${fd}: ${what}${others}`
+}
+
+/**
+ * The text of `inspectPid`'s tables: each described as `formatText`
+ * describes a file's (with its descriptor first), a table that could not be
+ * read by its descriptor, path and error; a blank line between them.
+ */
+function formatPidText(found) {
+  return found.tables
+    .map((t) => {
+      if (t.error === undefined) return formatText(t)
+      return `fd     ${fdText(t)}\npath   ${t.path}\nerror  ${t.error}\n`
+    })
+    .join('\n')
+}
+
 /** The string area's line (none for a table without one): its use, and its refusals. */
 function stringsLine(strings) {
   if (strings === null) return []
@@ -178,4 +263,4 @@ function entryTable(result) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  ')].concat(rows.map(line))
 }
 
-module.exports = { inspect, toJSON, formatText }
+module.exports = { inspect, inspectPid, formatVersions, describeTarget, toJSON, formatText, formatPidText }

@@ -400,7 +400,9 @@ const READ_CHUNK: usize = 1 << 20;
 /// Reads a copy of the table in the file at `path` into heap memory, for
 /// inspection. The file is opened read-only (`O_RDONLY | O_NOFOLLOW |
 /// O_CLOEXEC`), so this needs only read permission and never changes it;
-/// symbolic links and files other than regular files are refused. Its header
+/// symbolic links and files other than regular files are refused, except a
+/// process's descriptor as /proc shows it ([`proc_fd_path`]), which is
+/// opened read-only through its link ([`open_proc_fd`]). Its header
 /// is checked first (only 128 bytes are read from a file that is not a
 /// table), then the table's bytes are copied and the copy is checked again
 /// by [`Table::attach`], the code that attaching to a shared table runs.
@@ -411,10 +413,92 @@ const READ_CHUNK: usize = 1 << 20;
 /// slightly different moments). Errors name the path; a file that is not a
 /// table gives an `InvalidData` or `InvalidInput` error saying so.
 pub fn read_snapshot(path: &Path) -> io::Result<Snapshot> {
-    use std::os::unix::fs::FileExt;
     let what = path.display().to_string();
-    let file = open_no_follow(path, libc::O_RDONLY)?;
-    let file_len = table_file_len(&file, &what)?;
+    let file = if proc_fd_path(path) {
+        open_proc_fd(path)?
+    } else {
+        open_no_follow(path, libc::O_RDONLY)?
+    };
+    snapshot_of(&file, &what)
+}
+
+/// Whether `path` is a descriptor of a process as /proc shows it
+/// (`/proc/<pid>/fd/<n>`, `/proc/self/fd/<n>`, `/proc/thread-self/fd/<n>`,
+/// `/dev/fd/<n>`): a link the kernel resolves to the open file itself, which
+/// [`read_snapshot`] follows (it refuses every other symbolic link).
+pub fn proc_fd_path(path: &Path) -> bool {
+    let Some(text) = path.to_str() else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(n) = text.strip_prefix("/dev/fd/") {
+        return digits(n);
+    }
+    let Some(rest) = text.strip_prefix("/proc/") else {
+        return false;
+    };
+    match rest.split_once("/fd/") {
+        Some((pid, n)) => (digits(pid) || pid == "self" || pid == "thread-self") && digits(n),
+        None => false,
+    }
+}
+
+/// Opens a process's descriptor through /proc read-only (a new open file
+/// description of the same file: nothing about the process's own descriptor
+/// changes), only if it is a regular file, so that no device, FIFO or socket
+/// is ever opened: the link is first opened with `O_PATH` (which opens
+/// nothing), checked with `fstat`, and that very file then reopened for
+/// reading through this process's own /proc entry for it (so a descriptor
+/// closed and reused in between cannot slip another file in).
+pub fn open_proc_fd(path: &Path) -> io::Result<File> {
+    let what = path.display();
+    let c = cstring(path)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let fd = check(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) })
+        .map_err(|e| with_context(e, &what))?;
+    // SAFETY: fd was just opened and is owned by nobody else.
+    let handle = unsafe { File::from_raw_fd(fd) };
+    let meta = handle.metadata().map_err(|e| with_context(e, &what))?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} is not a regular file ({})",
+                file_type_name(meta.file_type())
+            ),
+        ));
+    }
+    let again = cstring(Path::new(&format!("/proc/self/fd/{fd}")))?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: again is a valid NUL-terminated path.
+    let file =
+        check(unsafe { libc::open(again.as_ptr(), flags) }).map_err(|e| with_context(e, &what))?;
+    // SAFETY: file was just opened and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(file) })
+}
+
+/// Whether the file starts with atomic-dict's magic number (a table, or
+/// something posing as one); false for a shorter file.
+pub fn has_table_magic(file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut magic = [0u8; 8];
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read_at(&mut magic[got..], got as u64) {
+            Ok(0) => return Ok(false),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(u64::from_le_bytes(magic) == crate::core::format::MAGIC)
+}
+
+/// [`read_snapshot`] of a file already open for reading; `what` names it
+/// in errors.
+pub fn snapshot_of(file: &File, what: &str) -> io::Result<Snapshot> {
+    use std::os::unix::fs::FileExt;
+    let file_len = table_file_len(file, what)?;
     let not_a_table = |e: FormatError| {
         let why = match e {
             FormatError::NotATable(msg) => msg,
@@ -494,6 +578,45 @@ pub fn read_snapshot(path: &Path) -> io::Result<Snapshot> {
     })
 }
 
+/// An error message as a person reads it: Rust's " (os error N)" suffixes
+/// removed, and the system's text that preceded each lower-cased ("/x: No
+/// such file or directory (os error 2)" becomes "/x: no such file or
+/// directory").
+pub fn plain_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(" (os error ") {
+        let after = &rest[at + " (os error ".len()..];
+        let digits = after
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'-')
+            .count();
+        if digits == 0 || !after[digits..].starts_with(')') {
+            out.push_str(&rest[..at + 1]);
+            rest = &rest[at + 1..];
+            continue;
+        }
+        let text = &rest[..at];
+        // The system's text starts after the last ": " (or at the start).
+        let start = text.rfind(": ").map_or(0, |i| i + 2);
+        out.push_str(&text[..start]);
+        let detail = &text[start..];
+        let mut chars = detail.chars();
+        match (chars.next(), chars.next()) {
+            (Some(first), Some(second))
+                if first.is_ascii_uppercase() && second.is_ascii_lowercase() =>
+            {
+                out.push(first.to_ascii_lowercase());
+                out.push_str(&detail[1..]);
+            }
+            _ => out.push_str(detail),
+        }
+        rest = &after[digits + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A table file being made under a temporary name; removed if dropped
 /// unpublished.
 pub struct Draft {
@@ -565,4 +688,55 @@ fn create_temp_beside(path: &Path) -> io::Result<(PathBuf, File)> {
         io::ErrorKind::AlreadyExists,
         "cannot find a free temporary name",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_message_drops_os_error_suffixes() {
+        assert_eq!(
+            plain_message("/x: No such file or directory (os error 2)"),
+            "/x: no such file or directory"
+        );
+        assert_eq!(
+            plain_message("Permission denied (os error 13)"),
+            "permission denied"
+        );
+        assert_eq!(
+            plain_message(
+                "cannot read /a: Input/output error (os error 5); and b: EOF (os error 7)"
+            ),
+            "cannot read /a: input/output error; and b: EOF"
+        );
+        // Not a suffix Rust writes: left alone.
+        assert_eq!(plain_message("a (os error x)"), "a (os error x)");
+        assert_eq!(plain_message("a (os error 3"), "a (os error 3");
+        assert_eq!(plain_message("no error here"), "no error here");
+    }
+
+    #[test]
+    fn proc_fd_paths() {
+        for p in [
+            "/proc/1/fd/0",
+            "/proc/self/fd/12",
+            "/proc/thread-self/fd/3",
+            "/dev/fd/4",
+        ] {
+            assert!(proc_fd_path(Path::new(p)), "{p}");
+        }
+        for p in [
+            "/proc/1/fd/",
+            "/proc/1/fd/x",
+            "/proc/a/fd/1",
+            "/proc/1/fdinfo/1",
+            "/proc/1/fd/1/x",
+            "/tmp/proc/1/fd/1",
+            "/dev/fd/",
+            "proc/1/fd/1",
+        ] {
+            assert!(!proc_fd_path(Path::new(p)), "{p}");
+        }
+    }
 }
