@@ -5,7 +5,7 @@
 // format's probe; this file never reads the shared header, and never probes:
 // it is built from the layout Rust validated at attach.
 
-const { AtomicDictFullError, closedError, typeError, rangeError } = require('./errors')
+const { AtomicDictFullError, closedError, typeError, rangeError, codedError } = require('./errors')
 const { checkString } = require('./strings')
 const { OFF, MAX_STRING_LEN } = require('./format')
 
@@ -53,9 +53,7 @@ function internalError(what, r) {
 }
 
 function noStringsError() {
-  const e = new Error('atomic-dict: the table has no string area (make it with the strings option)')
-  e.code = 'ERR_ATOMIC_DICT_NO_STRINGS'
-  return e
+  return codedError('ERR_ATOMIC_DICT_NO_STRINGS', 'atomic-dict: the table has no string area (make it with the strings option)')
 }
 
 class TableView {
