@@ -14,7 +14,7 @@
 // can leave a permit unreleasable (one permit fewer), never two holders
 // too many.
 
-const { typeError, rangeError } = require('./errors')
+const { typeError, rangeError, codedError } = require('./errors')
 const { asyncOptions, promised, deadlineOf, abortError, checkTable } = require('./wait')
 
 const now = () => performance.now()
@@ -146,7 +146,7 @@ class Semaphore {
     const t = this.#table
     if (Number(t.sub(this.#mine, this.#one)) <= 0) {
       t.add(this.#mine, this.#one)
-      throw new Error('atomic-dict: Semaphore#release(): this process holds no permit of ' + JSON.stringify(this.#name))
+      throw codedError('ERR_INVALID_STATE', 'atomic-dict: Semaphore#release(): this process holds no permit of ' + JSON.stringify(this.#name))
     }
     t.sub(this.#name, this.#one)
     t.notify(this.#name, 1)
