@@ -295,7 +295,7 @@ describe('in one process', () => {
       [() => d.waitAsync(1, 0n, 10, { signal: {} }), TypeError, /^options\.signal must be an AbortSignal/],
       [() => d.waitAsync(1, 0n, { signal: 'no' }), TypeError, /^options\.signal must be an AbortSignal/],
       [() => d.waitAsync(1, 0n, 10, 5), TypeError, /^options must be an object/],
-      [() => d.waitAsync(1, 0n, { timeuot: 5 }), TypeError, /^options\.timeuot must be left out/],
+      [() => d.waitAsync(1, 0n, { timeuot: 5 }), TypeError, /^options\.timeuot is not an option of this wait/],
       [() => d.waitAsync(1, 0n, { ref: 1 }), TypeError, /^options\.ref must be a boolean/],
       [() => d.waitAsync(1, 0n, AbortSignal.timeout(10)), TypeError, /^options must be an object such as \{ signal \}/],
       [() => d.waitAsync(1, 0n, 10, new AbortController().signal), TypeError, /^options must be an object such as \{ signal \}/],
@@ -306,7 +306,7 @@ describe('in one process', () => {
       [() => latch.waitAsync({ signal: 5 }), TypeError, /^options\.signal/],
       [() => latch.arriveAndWaitAsync('soon'), TypeError, /^timeout must be/],
       [() => sem.acquire(5), TypeError, /^options must be an object/],
-      [() => sem.acquire({ timeout: 5 }), TypeError, /^options\.timeout must be left out/],
+      [() => sem.acquire({ timeout: 5 }), TypeError, /^options\.timeout is not an option of this wait/],
       [() => sem.acquire({ signal: {} }), TypeError, /^options\.signal/],
     ]
     for (const [fn, type, message] of bad) {

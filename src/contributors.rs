@@ -144,7 +144,7 @@ fn fcntl_lock(file: &File, cmd: libc::c_int, fl: &mut libc::flock) -> io::Result
                     ),
                 ))
             }
-            _ => return Err(from_syscall(err, "fcntl", None)),
+            _ => return Err(err),
         }
     }
 }
@@ -156,7 +156,7 @@ fn lock_context(err: io::Error, what: &str, start: i64, len: i64) -> io::Error {
         return err;
     }
     with_context(
-        err,
+        from_syscall(err, "fcntl", None),
         format!(
             "cannot {what} bytes [{start}, {}) of the table's file",
             start + len
