@@ -8,9 +8,9 @@
 const tables = require('./tables')
 const share = require('./share')
 const { AtomicDict } = require('./dict')
-const { dictOptions } = require('./options')
+const { dictOptions, checkOptions } = require('./options')
 const { valueChecker } = require('./values')
-const { typeError } = require('./errors')
+const { typeError, codedError } = require('./errors')
 const { atomicOp } = require('./atomic-op')
 const { DISPOSE, INSPECT, shown, jsonValue } = require('./node-conventions')
 const { checkString } = require('./strings')
@@ -23,31 +23,18 @@ const FROM_DICT = Symbol('atomic-dict: counters over a dict')
 
 function checkNames(names) {
   if (!Array.isArray(names)) throw typeError('names', 'an array of strings', names)
-  if (names.length === 0) throw new RangeError('names must hold at least one name, got an empty array')
+  if (names.length === 0) throw codedError('ERR_OUT_OF_RANGE', 'names must hold at least one name, got an empty array', RangeError)
   const seen = new Set()
   names.forEach((name, i) => {
     checkString(name, `names[${i}]`)
-    if (seen.has(name)) throw new RangeError(`names must not repeat a name, got ${JSON.stringify(name)} twice`)
+    if (seen.has(name)) throw codedError('ERR_INVALID_ARG_VALUE', `names must not repeat a name, got ${JSON.stringify(name)} twice`, RangeError)
     seen.add(name)
   })
   return Object.freeze([...names])
 }
 
-function checkOptions(options, allowed) {
-  if (options === undefined) return {}
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new TypeError(`options.${key} is not an option of counters (they are: ${allowed.join(', ')})`)
-    }
-  }
-  return options
-}
-
 function geometryError(message) {
-  const e = new Error(`atomic-dict: ${message}`)
-  e.code = 'ERR_ATOMIC_DICT_GEOMETRY'
-  return e
+  return codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: ${message}`)
 }
 
 /** Checks that an existing table can hold counters, as `expect` says (valueBits, signed). */
@@ -81,7 +68,7 @@ class Counters {
       return
     }
     names = checkNames(names)
-    const o = checkOptions(options, ['capacity', 'valueBits', 'signed'])
+    const o = checkOptions(options, ['capacity', 'valueBits', 'signed'], 'counters')
     const capacity = o.capacity === undefined ? Math.max(names.length, DEFAULT_CAPACITY) : o.capacity
     const dict = new AtomicDict(capacity, { valueBits: o.valueBits, signed: o.signed })
     this.#bind(dict, names)
@@ -124,14 +111,14 @@ class Counters {
    */
   static inherit(name, names, expect) {
     names = checkNames(names)
-    expect = checkOptions(expect, ['valueBits', 'signed'])
+    expect = checkOptions(expect, ['valueBits', 'signed'], 'counters')
     return Counters.#over(AtomicDict.inherit(name), names, expect, `shared table ${JSON.stringify(name)}`)
   }
 
   /** The counters a `share()` descriptor names, in a worker thread of the same process. */
   static attach(descriptor, names, expect) {
     names = checkNames(names)
-    expect = checkOptions(expect, ['valueBits', 'signed'])
+    expect = checkOptions(expect, ['valueBits', 'signed'], 'counters')
     return Counters.#over(AtomicDict.attach(descriptor), names, expect, 'the descriptor')
   }
 
@@ -143,7 +130,7 @@ class Counters {
    */
   static open(path, names, options) {
     names = checkNames(names)
-    const o = checkOptions(options, ['capacity', 'valueBits', 'signed', 'create', 'mode', 'allowInsecure'])
+    const o = checkOptions(options, ['capacity', 'valueBits', 'signed', 'create', 'mode', 'allowInsecure'], 'counters')
     const { capacity, ...rest } = o
     const parts = share.open(path, { ...rest, capacity }, 'dict', dictOptions, Math.max(names.length, DEFAULT_CAPACITY))
     const dict = new AtomicDict(tables.FROM_NATIVE, parts)
@@ -159,7 +146,7 @@ class Counters {
     const i = this.#slots.get(name)
     if (i !== undefined) return i
     throw typeof name === 'string'
-      ? new TypeError(`name must be one of ${this.#names.map((n) => JSON.stringify(n)).join(', ')}, got ${JSON.stringify(name)}`)
+      ? codedError('ERR_INVALID_ARG_VALUE', `name must be one of ${this.#names.map((n) => JSON.stringify(n)).join(', ')}, got ${JSON.stringify(name)}`, TypeError)
       : typeError('name', 'a string', name)
   }
 

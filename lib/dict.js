@@ -3,6 +3,7 @@
 
 const tables = require('./tables')
 const options = require('./options')
+const { typeError } = require('./errors')
 const { Keyed, keyCount } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 const { valueChecker, valuesArg } = require('./values')
@@ -252,7 +253,7 @@ class AtomicDict extends SharedTable {
   }
 
   forEach(callback, thisArg) {
-    if (typeof callback !== 'function') throw new TypeError('callback must be a function')
+    if (typeof callback !== 'function') throw typeError('callback', 'a function', callback)
     for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this)
   }
 

@@ -1,5 +1,8 @@
 'use strict'
-// The errors the JS API throws. Every message names the argument at fault.
+// The errors the JS API throws. Every message names the argument at fault;
+// every error has a `code` (docs/ERRORS.md lists them all).
+
+const { getSystemErrorMap } = require('node:util')
 
 function typeError(name, expected, got) {
   return codedError('ERR_INVALID_ARG_TYPE', `${name} must be ${expected}, got ${describe(got)}`, TypeError)
@@ -13,6 +16,21 @@ function rangeError(name, expected, got) {
 function codedError(code, message, Class = Error) {
   const e = new Class(message)
   e.code = code
+  return e
+}
+
+/**
+ * A system error as Node's fs makes them: `code` the errno's name from
+ * Node's own table ('ENOENT'), `errno` Node's negative number (-2),
+ * `syscall`, and `path` when there is one. `errno` is given positive, as
+ * the kernel reports it; one Node has no name for gets ERR_ATOMIC_DICT_IO.
+ */
+function systemError(errno, syscall, message, path) {
+  const known = getSystemErrorMap().get(-errno)
+  const e = codedError(known === undefined ? 'ERR_ATOMIC_DICT_IO' : known[0], `atomic-dict: ${message}`)
+  e.errno = -errno
+  if (syscall !== undefined) e.syscall = syscall
+  if (path !== undefined) e.path = path
   return e
 }
 
@@ -36,9 +54,7 @@ class AtomicDictFullError extends Error {
 }
 
 function closedError() {
-  const e = new Error('atomic-dict: the table is closed')
-  e.code = 'ERR_ATOMIC_DICT_CLOSED'
-  return e
+  return codedError('ERR_ATOMIC_DICT_CLOSED', 'atomic-dict: the table is closed')
 }
 
-module.exports = { typeError, rangeError, codedError, describe, AtomicDictFullError, closedError }
+module.exports = { typeError, rangeError, codedError, systemError, describe, AtomicDictFullError, closedError }

@@ -23,7 +23,7 @@
 // Only keys the core has checked are ever cached, so a hit needs no checks.
 
 const { KeyCodec } = require('./keys')
-const { closedError, typeError, AtomicDictFullError } = require('./errors')
+const { closedError, typeError, codedError, AtomicDictFullError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
 const { stringPart } = require('./strings')
 const { partsCache } = require('./parts-cache')
@@ -219,7 +219,7 @@ class Keyed {
       }
       // Reading a key or a value may have run a getter that changed the
       // array or closed the table: refuse the call before anything changes.
-      if (keys.length !== n) throw new RangeError(`keys changed length while the call read them (${n}, now ${keys.length})`)
+      if (keys.length !== n) throw codedError('ERR_INVALID_ARG_VALUE', `keys changed length while the call read them (${n}, now ${keys.length})`, RangeError)
       if (view.closed) throw closedError()
       if (strings !== null) for (let i = 0; i < strings.length; i++) view.internPart(strings[i])
       try {

@@ -4,7 +4,7 @@
 // key may be given bare (bigint, number or string); any key may be given as
 // an array. A string stands for a 64-bit part (lib/strings.js).
 
-const { typeError, rangeError } = require('./errors')
+const { typeError, rangeError, codedError } = require('./errors')
 const { stringKey, checkString } = require('./strings')
 
 const MAX_U64 = (1n << 64n) - 1n
@@ -41,7 +41,7 @@ class KeyCodec {
   parts(key, name = 'key', strings = null) {
     if (Array.isArray(key)) {
       if (key.length !== this.count) {
-        throw new RangeError(`${name} must have ${this.count} part${this.count === 1 ? '' : 's'}, got ${key.length}`)
+        throw codedError('ERR_INVALID_ARG_VALUE', `${name} must have ${this.count} part${this.count === 1 ? '' : 's'}, got ${key.length}`, RangeError)
       }
       const parts = new Array(this.count)
       for (let i = 0; i < this.count; i++) {

@@ -1,14 +1,20 @@
 'use strict'
 // The native addon, with its errors made into ordinary Node errors: the
-// binding reports "CODE|message", which becomes an Error with that `code`.
+// binding reports one JSON object as the message (src/binding/table.rs,
+// Failure), `{ code, message, errno?, syscall?, path? }`. One with an errno
+// becomes a system error named as fs errors are; the others an Error with
+// that `code` (and `path` when the binding names one).
 
 const binding = require('./binding')
+const { codedError, systemError } = require('./errors')
 
 function convert(err) {
-  const m = /^([A-Z][A-Z0-9_]*)\|([\s\S]*)$/.exec(err && err.message)
-  if (!m) return err
-  const e = new Error(`atomic-dict: ${m[2]}`)
-  e.code = m[1]
+  const message = err && err.message
+  if (typeof message !== 'string' || !message.startsWith('{"code":')) return err
+  const f = JSON.parse(message)
+  if (f.errno !== undefined) return systemError(f.errno, f.syscall, f.message, f.path)
+  const e = codedError(f.code, `atomic-dict: ${f.message}`)
+  if (f.path !== undefined) e.path = f.path
   return e
 }
 

@@ -2,7 +2,29 @@
 // Checking the arguments that make a table.
 
 const { MAX_CAPACITY, MIN_STRING_BYTES, MAX_STRING_BYTES } = require('./format')
-const { typeError, rangeError } = require('./errors')
+const { typeError, rangeError, codedError } = require('./errors')
+
+/**
+ * `options` (undefined: {}) after checking it is an object whose own keys
+ * are all in `known`: an unknown name is a TypeError with Node's
+ * ERR_INVALID_ARG_VALUE (the argument has the right type, an object, but a
+ * value that is not allowed), naming it and the known ones, and the right
+ * spelling when it differs only in case. `what` names the call.
+ */
+function checkOptions(options, known, what) {
+  options = object(options)
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase())
+    const hint = near === undefined ? '' : `; did you mean ${JSON.stringify(near)}?`
+    throw codedError(
+      'ERR_INVALID_ARG_VALUE',
+      `options.${key} is not an option of ${what} (they are: ${known.join(', ')})${hint}`,
+      TypeError,
+    )
+  }
+  return options
+}
 
 function capacity(v) {
   if (typeof v !== 'number') throw typeError('capacity', 'a number', v)
@@ -39,18 +61,28 @@ function object(options) {
 function keyShape(options, valueBytes) {
   const k64 = integer(options, 'k64', 1, 0, 8)
   const k32 = integer(options, 'k32', 0, 0, 16)
-  if (k64 + k32 === 0) throw new RangeError('options.k64 + options.k32 must be at least 1, got 0')
+  if (k64 + k32 === 0) throw codedError('ERR_OUT_OF_RANGE', 'options.k64 + options.k32 must be at least 1, got 0', RangeError)
   const keyBytes = 8 * k64 + 4 * k32
   const valueOffset = valueBytes ? Math.ceil(keyBytes / valueBytes) * valueBytes : keyBytes
   const rowBytes = Math.ceil((valueOffset + valueBytes) / (k64 > 0 || valueBytes === 8 ? 8 : 4)) * (k64 > 0 || valueBytes === 8 ? 8 : 4)
   if (rowBytes > 64) {
-    throw new RangeError(`options.k64 and options.k32 make a ${rowBytes}-byte row; a row must fit in 64 bytes`)
+    throw codedError('ERR_OUT_OF_RANGE', `options.k64 and options.k32 make a ${rowBytes}-byte row; a row must fit in 64 bytes`, RangeError)
   }
   return { k64, k32 }
 }
 
+const DICT_OPTIONS = ['k64', 'k32', 'valueBits', 'signed', 'strings']
+const SET_OPTIONS = ['k64', 'k32', 'strings']
+const OPEN_OPTIONS = ['capacity', 'create', 'mode', 'allowInsecure']
+
+/** The options of `AtomicDict.open` / `AtomicSet.open` ('dict' | 'set'), checked for unknown names. */
+function openOptions(options, kind) {
+  const known = [...OPEN_OPTIONS, ...(kind === 'set' ? SET_OPTIONS : DICT_OPTIONS)]
+  return checkOptions(options, known, kind === 'set' ? 'AtomicSet.open()' : 'AtomicDict.open()')
+}
+
 function dictOptions(options) {
-  options = object(options)
+  options = checkOptions(options, DICT_OPTIONS, 'new AtomicDict()')
   const valueBits = options.valueBits === undefined ? 64 : options.valueBits
   if (typeof valueBits !== 'number') throw typeError('options.valueBits', '32 or 64', valueBits)
   if (valueBits !== 32 && valueBits !== 64) throw rangeError('options.valueBits', '32 or 64', valueBits)
@@ -60,8 +92,8 @@ function dictOptions(options) {
 }
 
 function setOptions(options) {
-  options = object(options)
+  options = checkOptions(options, SET_OPTIONS, 'new AtomicSet()')
   return { ...keyShape(options, 0), valueBits: 0, signed: false, strings: strings(options) }
 }
 
-module.exports = { capacity, dictOptions, setOptions }
+module.exports = { capacity, dictOptions, setOptions, openOptions, checkOptions }

@@ -178,7 +178,7 @@ class Semaphore {
     const t = this.#table
     if (Number(t.sub(this.#mine, this.#one)) <= 0) {
       t.add(this.#mine, this.#one)
-      throw new Error('atomic-dict: Semaphore#release(): this process holds no permit of ' + JSON.stringify(this.#name))
+      throw codedError('ERR_INVALID_STATE', 'atomic-dict: Semaphore#release(): this process holds no permit of ' + JSON.stringify(this.#name))
     }
     t.sub(this.#name, this.#one)
     t.notify(this.#name, 1)

@@ -3,6 +3,7 @@
 
 const tables = require('./tables')
 const options = require('./options')
+const { typeError } = require('./errors')
 const { Keyed } = require('./keyed')
 const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
 
@@ -86,7 +87,7 @@ class AtomicSet extends SharedTable {
   }
 
   forEach(callback, thisArg) {
-    if (typeof callback !== 'function') throw new TypeError('callback must be a function')
+    if (typeof callback !== 'function') throw typeError('callback', 'a function', callback)
     for (const key of this.keys()) callback.call(thisArg, key, key, this)
   }
 

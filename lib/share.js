@@ -6,7 +6,8 @@
 const fs = require('node:fs')
 const tables = require('./tables')
 const native = require('./native')
-const { typeError, rangeError, closedError } = require('./errors')
+const { typeError, rangeError, closedError, codedError } = require('./errors')
+const { openOptions } = require('./options')
 
 /** The environment variable naming the tables a child inherits. */
 const ENV = 'ATOMIC_DICT_SHARED'
@@ -41,14 +42,10 @@ function attachChecked(fd, dev, ino, kind, what) {
   try {
     id = identity(fd)
   } catch (err) {
-    const e = new Error(`atomic-dict: ${what}: descriptor ${fd} is not open in this process (${err.code})`)
-    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
-    throw e
+    throw codedError('ERR_ATOMIC_DICT_NOT_SHARED', `atomic-dict: ${what}: descriptor ${fd} is not open in this process (${err.code})`)
   }
   if (id.dev !== dev || id.ino !== ino) {
-    const e = new Error(`atomic-dict: ${what}: descriptor ${fd} no longer refers to the shared table`)
-    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
-    throw e
+    throw codedError('ERR_ATOMIC_DICT_NOT_SHARED', `atomic-dict: ${what}: descriptor ${fd} no longer refers to the shared table`)
   }
   const parts = tables.attachFd(fd)
   checkKind(parts, kind, what)
@@ -59,9 +56,7 @@ function checkKind(parts, kind, what) {
   const actual = parts.view.isSet ? 'set' : 'dict'
   if (actual !== kind) {
     tables.closeTable(parts)
-    const e = new Error(`atomic-dict: ${what} is an ${KIND_NAMES[actual]}, not an ${KIND_NAMES[kind]}`)
-    e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
-    throw e
+    throw codedError('ERR_ATOMIC_DICT_WRONG_KIND', `atomic-dict: ${what} is an ${KIND_NAMES[actual]}, not an ${KIND_NAMES[kind]}`)
   }
 }
 
@@ -87,17 +82,14 @@ function attachDescriptor(descriptor, kind) {
     throw typeError('descriptor', 'an object made by table.share()', d)
   }
   if (d.pid !== process.pid) {
-    const e = new Error(
+    throw codedError(
+      'ERR_ATOMIC_DICT_NOT_SHARED',
       `atomic-dict: the descriptor was made in process ${d.pid}; attach() works in its worker threads. ` +
         'Other processes get tables through spawn/fork/shareWithCluster and inherit(), or open().',
     )
-    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
-    throw e
   }
   if (d.kind !== kind) {
-    const e = new Error(`atomic-dict: the descriptor is of an ${KIND_NAMES[d.kind]}, not an ${KIND_NAMES[kind]}`)
-    e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
-    throw e
+    throw codedError('ERR_ATOMIC_DICT_WRONG_KIND', `atomic-dict: the descriptor is of an ${KIND_NAMES[d.kind]}, not an ${KIND_NAMES[kind]}`)
   }
   return attachChecked(d.fd, d.dev, d.ino, kind, 'the descriptor')
 }
@@ -124,17 +116,14 @@ function inherit(name, kind) {
   const info = Object.prototype.hasOwnProperty.call(inheritedTables(), name) ? inherited[name] : undefined
   if (!info || !Number.isInteger(info.fd)) {
     const names = Object.keys(inheritedTables())
-    const e = new Error(
+    throw codedError(
+      'ERR_ATOMIC_DICT_NOT_SHARED',
       `atomic-dict: no table was shared with this process as ${JSON.stringify(name)}` +
         (names.length ? ` (shared: ${names.map((n) => JSON.stringify(n)).join(', ')})` : ' (none was shared)'),
     )
-    e.code = 'ERR_ATOMIC_DICT_NOT_SHARED'
-    throw e
   }
   if (info.kind !== kind) {
-    const e = new Error(`atomic-dict: ${JSON.stringify(name)} was shared as an ${KIND_NAMES[info.kind] ?? info.kind}, not an ${KIND_NAMES[kind]}`)
-    e.code = 'ERR_ATOMIC_DICT_WRONG_KIND'
-    throw e
+    throw codedError('ERR_ATOMIC_DICT_WRONG_KIND', `atomic-dict: ${JSON.stringify(name)} was shared as an ${KIND_NAMES[info.kind] ?? info.kind}, not an ${KIND_NAMES[kind]}`)
   }
   return attachChecked(info.fd, String(info.dev), String(info.ino), kind, `shared table ${JSON.stringify(name)}`)
 }
@@ -161,8 +150,7 @@ function checkPath(path) {
  */
 function open(path, options, kind, geometryOf, defaultCapacity = 0) {
   checkPath(path)
-  if (options === undefined) options = {}
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  options = openOptions(options, kind)
   const create = options.create === undefined ? true : options.create
   if (typeof create !== 'boolean') throw typeError('options.create', 'a boolean', create)
   const mode = optionalInteger(options, 'mode', 0, 0o777) ?? 0o600
@@ -170,12 +158,11 @@ function open(path, options, kind, geometryOf, defaultCapacity = 0) {
   const allowInsecure = options.allowInsecure === undefined ? false : options.allowInsecure
   if (typeof allowInsecure !== 'boolean') throw typeError('options.allowInsecure', 'a boolean', allowInsecure)
   if (mode & 0o022 && !allowInsecure) {
-    const e = new Error(
+    throw codedError(
+      'ERR_ATOMIC_DICT_INSECURE',
       `atomic-dict: options.mode ${'0o' + mode.toString(8)} lets group or others write the table; ` +
         'pass allowInsecure: true to create it anyway',
     )
-    e.code = 'ERR_ATOMIC_DICT_INSECURE'
-    throw e
   }
   const { capacity: _capacity, create: _create, mode: _mode, allowInsecure: _allow, ...shape } = options
   const geometry = geometryOf(shape)
@@ -190,9 +177,7 @@ function open(path, options, kind, geometryOf, defaultCapacity = 0) {
   }
   if (mismatches.length) {
     tables.closeTable(parts)
-    const e = new Error(`atomic-dict: ${path} holds a table of another geometry: ${mismatches.join(', ')}`)
-    e.code = 'ERR_ATOMIC_DICT_GEOMETRY'
-    throw e
+    throw codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: ${path} holds a table of another geometry: ${mismatches.join(', ')}`)
   }
   return parts
 }

@@ -7,7 +7,7 @@
 
 const binding = require('./binding')
 const native = require('./native')
-const { typeError } = require('./errors')
+const { typeError, codedError } = require('./errors')
 
 /** Recent results; cleared when it reaches this many entries. */
 const MEMO_LIMIT = 1 << 14
@@ -17,7 +17,7 @@ const memo = new Map()
 function checkString(s, name) {
   if (typeof s !== 'string') throw typeError(name, 'a string', s)
   if (!s.isWellFormed()) {
-    throw new TypeError(`${name} must be a well-formed string, got one with a lone surrogate`)
+    throw codedError('ERR_INVALID_ARG_VALUE', `${name} must be a well-formed string, got one with a lone surrogate`, TypeError)
   }
 }
 

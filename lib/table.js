@@ -5,7 +5,7 @@
 // format's probe; this file never reads the shared header, and never probes:
 // it is built from the layout Rust validated at attach.
 
-const { AtomicDictFullError, closedError, typeError, rangeError } = require('./errors')
+const { AtomicDictFullError, closedError, typeError, rangeError, codedError } = require('./errors')
 const { checkString } = require('./strings')
 const { OFF, MAX_STRING_LEN } = require('./format')
 
@@ -49,13 +49,11 @@ class Words {
 }
 
 function internalError(what, r) {
-  return new Error(`atomic-dict: internal error in the native ${what} (${r})`)
+  return codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: internal error in the native ${what} (${r})`)
 }
 
 function noStringsError() {
-  const e = new Error('atomic-dict: the table has no string area (make it with the strings option)')
-  e.code = 'ERR_ATOMIC_DICT_NO_STRINGS'
-  return e
+  return codedError('ERR_ATOMIC_DICT_NO_STRINGS', 'atomic-dict: the table has no string area (make it with the strings option)')
 }
 
 class TableView {
@@ -65,7 +63,7 @@ class TableView {
    */
   constructor(buffer, layout, functions) {
     if (buffer.byteLength !== layout.totalBytes) {
-      throw new Error(`atomic-dict: the table's buffer has ${buffer.byteLength} bytes, its layout ${layout.totalBytes}`)
+      throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: the table's buffer has ${buffer.byteLength} bytes, its layout ${layout.totalBytes}`)
     }
     this.buffer = buffer
     this.u32 = new Uint32Array(buffer)
@@ -338,7 +336,7 @@ class TableView {
 
   failure(r, what, want) {
     if (r === FULL) return new AtomicDictFullError(this.capacity)
-    if (r === NO_MEMORY) return new RangeError('keys: too many keys for one call (out of memory): split the call')
+    if (r === NO_MEMORY) return codedError('ERR_OUT_OF_RANGE', 'keys: too many keys for one call (out of memory): split the call', RangeError)
     if (r === CLOSED) return closedError()
     if (r === BAD_ARGUMENT && typeof want === 'string') checkString(want, 'key')
     return internalError(what, r)

@@ -5,7 +5,7 @@
 const native = require('./native')
 const { TableView } = require('./table')
 const { OFF } = require('./format')
-const { closedError } = require('./errors')
+const { closedError, codedError } = require('./errors')
 
 /** Passed as the first constructor argument to build a table object from {native, view}. */
 const FROM_NATIVE = Symbol('atomic-dict: from native')
@@ -32,7 +32,8 @@ function checkSameMemory(table, view) {
   const seen = table.headerWord(OFF.SCRATCH)
   Atomics.store(view.u64, word, 0n)
   if (seen !== probe) {
-    throw new Error(
+    throw codedError(
+      'ERR_ATOMIC_DICT_UNSUPPORTED',
       'atomic-dict: this runtime copies external ArrayBuffers instead of sharing them ' +
         '(a V8 sandbox, as in Electron); shared tables cannot work here',
     )

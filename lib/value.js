@@ -2,6 +2,7 @@
 // AtomicValue: a handle bound to one key's value (`dict.slot(key)`). Its
 // operations go straight to Atomics on the row.
 
+const { codedError } = require('./errors')
 const { atomicOp } = require('./atomic-op')
 const { INSPECT, inspected, shown } = require('./node-conventions')
 const { timeoutArg, countArg, asyncOptions, promised } = require('./wait')
@@ -19,7 +20,7 @@ class AtomicValue {
 
   /** @private made by AtomicDict#slot */
   constructor(token, view, index, check, waits, key) {
-    if (token !== CONSTRUCT) throw new TypeError('AtomicValue is made by dict.slot(key)')
+    if (token !== CONSTRUCT) throw codedError('ERR_ILLEGAL_CONSTRUCTOR', 'AtomicValue is made by dict.slot(key)', TypeError)
     this.#view = view
     this.#values = view.values
     this.#index = index

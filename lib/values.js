@@ -6,7 +6,7 @@
 // (BigInt64Array/Int32Array vs BigUint64Array/Uint32Array), so Atomics does
 // the wrapping and the interpretation.
 
-const { typeError, rangeError } = require('./errors')
+const { typeError, rangeError, codedError } = require('./errors')
 
 
 function value64(v, name) {
@@ -52,7 +52,7 @@ function valuesArg(given, n, check, name) {
     return check(given, name)
   }
   if (given.length !== n) {
-    throw new RangeError(`${name} must have one value per key (${n}), got ${given.length}`)
+    throw codedError('ERR_INVALID_ARG_VALUE', `${name} must have one value per key (${n}), got ${given.length}`, RangeError)
   }
   const out = new Array(n)
   for (let i = 0; i < n; i++) {

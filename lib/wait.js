@@ -17,7 +17,8 @@
 
 const binding = require('./binding')
 const native = require('./native')
-const { typeError, rangeError, closedError } = require('./errors')
+const { typeError, rangeError, closedError, codedError, systemError } = require('./errors')
+const { checkOptions } = require('./options')
 
 const RESULTS = ['ok', 'timed-out']
 
@@ -60,9 +61,8 @@ function countArg(count) {
 }
 
 function abortError(signal) {
-  const e = new Error('The operation was aborted')
+  const e = codedError('ABORT_ERR', 'The operation was aborted')
   e.name = 'AbortError'
-  e.code = 'ABORT_ERR'
   e.cause = signal.reason
   return e
 }
@@ -118,8 +118,8 @@ const WAIT_OPTIONS = ['timeout', 'signal', 'ref']
 /**
  * The options of a Promise-returning wait, `{ timeout, signal, ref }`,
  * given as `(options)`, `(timeout)` or `(timeout, options)`. `allowed`
- * narrows the option names; without 'timeout' (Semaphore#acquire) only
- * `(options)` is taken. Returns `{ timeout (ms, -1 for none), signal, ref }`.
+ * narrows the option names; without 'timeout' only `(options)` is
+ * taken. Returns `{ timeout (ms, -1 for none), signal, ref }`.
  */
 function asyncOptions(first, second, allowed = WAIT_OPTIONS) {
   let timeout
@@ -134,9 +134,7 @@ function asyncOptions(first, second, allowed = WAIT_OPTIONS) {
   // A signal where the options go would otherwise pass as options with no
   // keys, and never abort anything.
   if (typeof options.addEventListener === 'function') throw typeError('options', 'an object such as { signal }, not the signal itself', options)
-  for (const name of Object.keys(options)) {
-    if (!allowed.includes(name)) throw typeError(`options.${name}`, `left out: the options are ${allowed.join(', ')}`, options[name])
-  }
+  checkOptions(options, allowed, 'this wait')
   if (options.timeout !== undefined) {
     if (timeout !== undefined) throw typeError('options.timeout', 'left out when a timeout argument is given', options.timeout)
     timeout = options.timeout
@@ -232,10 +230,7 @@ class PendingWait {
     this.#done()
     if (code >= 0) this.resolve(RESULTS[code])
     else {
-      const err = new Error(`atomic-dict: waitAsync failed (errno ${-code})`)
-      err.code = 'ERR_ATOMIC_DICT_IO'
-      err.errno = -code
-      this.reject(err)
+      this.reject(systemError(-code, 'futex', 'waitAsync failed'))
     }
   }
 

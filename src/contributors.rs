@@ -69,8 +69,9 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
 
-use crate::shm::with_context;
+use crate::shm::{errno, from_syscall, with_context};
 
 /// The most slots a table's contributors may use.
 pub const MAX_SLOTS: u32 = 4096;
@@ -155,7 +156,7 @@ fn lock_context(err: io::Error, what: &str, start: i64, len: i64) -> io::Error {
         return err;
     }
     with_context(
-        err,
+        from_syscall(err, "fcntl", None),
         format!(
             "cannot {what} bytes [{start}, {}) of the table's file",
             start + len
@@ -208,7 +209,7 @@ fn identity(fd: RawFd) -> io::Result<(u64, u64, bool)> {
     // `st` is a valid, writable `struct stat`.
     if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(with_context(
-            io::Error::last_os_error(),
+            from_syscall(io::Error::last_os_error(), "fstat", None),
             format!("descriptor {fd}"),
         ));
     }
@@ -244,9 +245,10 @@ impl Contributors {
             .write(true)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY)
             .open(&path)
+            .map_err(|e| from_syscall(e, "open", Some(Path::new(&path))))
             .map_err(|e| {
-                let proc_missing = e.raw_os_error() == Some(libc::ENOENT)
-                    && std::fs::metadata("/proc/self/fd").is_err();
+                let proc_missing =
+                    errno(&e) == Some(libc::ENOENT) && std::fs::metadata("/proc/self/fd").is_err();
                 if proc_missing {
                     with_context(
                         e,

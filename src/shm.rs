@@ -50,39 +50,108 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
 }
 
 /// An I/O error with what was being done, keeping the OS error number
-/// (`io::Error::new` alone would drop it): see [`errno`].
+/// (`io::Error::new` alone would drop it), the system call that failed and
+/// the path it was given: see [`context`].
 #[derive(Debug)]
-struct Context {
-    errno: Option<i32>,
-    message: String,
+pub struct Context {
+    pub errno: Option<i32>,
+    pub syscall: Option<&'static str>,
+    pub path: Option<PathBuf>,
+    /// What was being done, outermost first; empty when only the call is known.
+    pub what: String,
+    /// The inner error's text when it has no OS error number.
+    detail: Option<String>,
 }
 
 impl std::fmt::Display for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        let cause = match (&self.detail, self.errno) {
+            (Some(detail), _) => detail.clone(),
+            (None, Some(errno)) => describe_errno(errno),
+            (None, None) => String::new(),
+        };
+        match (self.what.is_empty(), cause.is_empty()) {
+            (false, false) => write!(f, "{}: {cause}", self.what),
+            (false, true) => f.write_str(&self.what),
+            (true, _) => f.write_str(&cause),
+        }
     }
 }
 
 impl std::error::Error for Context {}
 
-pub(crate) fn with_context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
-    let errno = errno(&err);
-    io::Error::new(
-        err.kind(),
-        Context {
-            errno,
-            message: format!("{what}: {err}"),
+/// The system's text for an error number, without std's " (os error N)".
+pub fn describe_errno(errno: i32) -> String {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: buf is writable for its whole length; the XSI strerror_r
+    // (which the libc crate links on glibc) NUL-terminates on success.
+    let ret = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
+    if ret != 0 {
+        return format!("system error {errno}");
+    }
+    // SAFETY: strerror_r succeeded, so buf holds a NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn wrap(
+    err: io::Error,
+    what: String,
+    syscall: Option<&'static str>,
+    path: Option<&Path>,
+) -> io::Error {
+    let kind = err.kind();
+    let inner = err.get_ref().and_then(|e| e.downcast_ref::<Context>());
+    let context = match inner {
+        Some(c) => Context {
+            errno: c.errno,
+            syscall: c.syscall.or(syscall),
+            path: c.path.clone().or_else(|| path.map(Path::to_path_buf)),
+            what: match (what.is_empty(), c.what.is_empty()) {
+                (true, _) => c.what.clone(),
+                (false, true) => what,
+                (false, false) => format!("{what}: {}", c.what),
+            },
+            detail: c.detail.clone(),
         },
-    )
+        None => Context {
+            errno: err.raw_os_error(),
+            syscall,
+            path: path.map(Path::to_path_buf),
+            what,
+            detail: err.raw_os_error().is_none().then(|| err.to_string()),
+        },
+    };
+    io::Error::new(kind, context)
+}
+
+/// Adds what was being done to an error (outermost first), keeping its
+/// errno, system call and path.
+pub(crate) fn with_context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
+    wrap(err, what.to_string(), None, None)
+}
+
+/// Records the system call that failed (and the path it was given) on an
+/// error, unless an inner context already names them.
+pub(crate) fn from_syscall(
+    err: io::Error,
+    syscall: &'static str,
+    path: Option<&Path>,
+) -> io::Error {
+    wrap(err, String::new(), Some(syscall), path)
+}
+
+/// The context added here, if any.
+pub fn context(err: &io::Error) -> Option<&Context> {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Context>())
 }
 
 /// The OS error number behind an error, through any context added here.
 pub fn errno(err: &io::Error) -> Option<i32> {
-    err.raw_os_error().or_else(|| {
-        err.get_ref()
-            .and_then(|inner| inner.downcast_ref::<Context>())
-            .and_then(|c| c.errno)
-    })
+    err.raw_os_error()
+        .or_else(|| context(err).and_then(|c| c.errno))
 }
 
 fn cstring(path: &Path) -> io::Result<CString> {
@@ -93,14 +162,18 @@ fn cstring(path: &Path) -> io::Result<CString> {
 /// Sizes a new file and reserves its storage, so that running out of memory
 /// or disk fails here rather than as a SIGBUS on first touch.
 fn size_and_reserve(file: &File, len: usize) -> io::Result<()> {
-    file.set_len(len as u64)?;
+    file.set_len(len as u64)
+        .map_err(|e| from_syscall(e, "ftruncate", None))?;
     // SAFETY: plain syscall on a descriptor we own.
     let ret = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
     if ret != 0 {
         let err = io::Error::last_os_error();
         // A filesystem without fallocate still works, with sparse storage.
         if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
-            return Err(with_context(err, format!("cannot reserve {len} bytes")));
+            return Err(with_context(
+                from_syscall(err, "fallocate", None),
+                format!("cannot reserve {len} bytes"),
+            ));
         }
     }
     Ok(())
@@ -119,7 +192,9 @@ impl std::fmt::Display for Untrusted {
 impl std::error::Error for Untrusted {}
 
 fn check_trusted(file: &File, path: &Path) -> io::Result<()> {
-    let meta = file.metadata()?;
+    let meta = file
+        .metadata()
+        .map_err(|e| from_syscall(e, "fstat", Some(path)))?;
     if !meta.file_type().is_file() {
         // Not a table at all: map_existing says so.
         return Ok(());
@@ -171,7 +246,7 @@ fn memfd_without_table_seals(file: &File) -> io::Result<bool> {
         let e = io::Error::last_os_error();
         return match e.raw_os_error() {
             Some(libc::EINVAL) => Ok(false),
-            _ => Err(e),
+            _ => Err(from_syscall(e, "fcntl", None)),
         };
     }
     if seals & TABLE_SEALS == TABLE_SEALS {
@@ -180,7 +255,9 @@ fn memfd_without_table_seals(file: &File) -> io::Result<bool> {
     if seals & libc::F_SEAL_SEAL == 0 {
         return Ok(true);
     }
-    let meta = file.metadata()?;
+    let meta = file
+        .metadata()
+        .map_err(|e| from_syscall(e, "fstat", None))?;
     Ok(match memfd_device() {
         Some(dev) => meta.dev() == dev,
         None => meta.nlink() == 0,
@@ -211,12 +288,19 @@ impl Mapping {
         // SAFETY: name is a valid NUL-terminated string; flags are constants.
         let fd = check(unsafe {
             libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+        })
+        .map_err(|e| {
+            with_context(
+                from_syscall(e, "memfd_create", None),
+                "cannot create shared memory",
+            )
         })?;
         // SAFETY: fd was just returned by memfd_create and is owned by nobody else.
         let file = unsafe { File::from_raw_fd(fd) };
         size_and_reserve(&file, len).map_err(|e| with_context(e, "cannot create shared memory"))?;
         // SAFETY: plain fcntl on a descriptor we own.
-        check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, TABLE_SEALS) })?;
+        check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, TABLE_SEALS) })
+            .map_err(|e| from_syscall(e, "fcntl", None))?;
         Mapping::map(file, len)
     }
 
@@ -226,12 +310,15 @@ impl Mapping {
     pub fn from_fd(fd: RawFd) -> io::Result<Mapping> {
         // SAFETY: F_DUPFD_CLOEXEC on any integer is safe; it fails with EBADF
         // when `fd` is not open.
-        let dup = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })
-            .map_err(|e| with_context(e, format!("descriptor {fd}")))?;
+        let dup = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) }).map_err(|e| {
+            with_context(from_syscall(e, "fcntl", None), format!("descriptor {fd}"))
+        })?;
         // SAFETY: `dup` is a new descriptor that only this File owns.
         let file = unsafe { File::from_raw_fd(dup) };
         // SAFETY: plain fcntl on a descriptor we own.
-        let access = check(unsafe { libc::fcntl(dup, libc::F_GETFL) })? & libc::O_ACCMODE;
+        let access = check(unsafe { libc::fcntl(dup, libc::F_GETFL) })
+            .map_err(|e| from_syscall(e, "fcntl", None))?
+            & libc::O_ACCMODE;
         if access != libc::O_RDWR {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -266,10 +353,12 @@ impl Mapping {
     /// temporary name next to `path`, storage reserved, and maps it. The
     /// caller initialises the table in it, then [`Draft::publish`]es it.
     pub fn create_draft(path: &Path, len: usize, mode: u32) -> io::Result<Draft> {
-        let (tmp, file) = create_temp_beside(path)?;
+        let (tmp, file) =
+            create_temp_beside(path).map_err(|e| wrap(e, String::new(), None, Some(path)))?;
         let made = (|| {
             // SAFETY: plain syscall on a descriptor we own.
-            check(unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) })?;
+            check(unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) })
+                .map_err(|e| from_syscall(e, "fchmod", None))?;
             size_and_reserve(&file, len)?;
             Mapping::map(file, len)
         })();
@@ -280,7 +369,12 @@ impl Mapping {
             }),
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
-                Err(with_context(e, format!("cannot create {}", path.display())))
+                Err(wrap(
+                    e,
+                    format!("cannot create {}", path.display()),
+                    None,
+                    Some(path),
+                ))
             }
         }
     }
@@ -291,10 +385,12 @@ impl Mapping {
     }
 
     fn map(file: File, len: usize) -> io::Result<Mapping> {
-        let map = MmapOptions::new()
-            .len(len)
-            .map_raw(&file)
-            .map_err(|e| with_context(e, format!("cannot map {len} bytes")))?;
+        let map = MmapOptions::new().len(len).map_raw(&file).map_err(|e| {
+            with_context(
+                from_syscall(e, "mmap", None),
+                format!("cannot map {len} bytes"),
+            )
+        })?;
         Ok(Mapping { map, file })
     }
 
@@ -330,16 +426,23 @@ fn open_no_follow(path: &Path, access: libc::c_int) -> io::Result<File> {
                 ),
             ))
         }
-        Err(e) => return Err(with_context(e, path.display())),
+        Err(e) => {
+            return Err(with_context(
+                from_syscall(e, "open", Some(path)),
+                path.display(),
+            ))
+        }
     };
     // SAFETY: fd was just opened and is owned by nobody else.
     let file = unsafe { File::from_raw_fd(fd) };
     // O_NONBLOCK was only for the open itself (a FIFO would wait for a
     // writer); a regular file ignores it, so clear it for good measure.
     // SAFETY: plain fcntl on a descriptor we own.
-    let status = check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) })?;
+    let status = check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) })
+        .map_err(|e| from_syscall(e, "fcntl", None))?;
     // SAFETY: plain fcntl on a descriptor we own.
-    check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, status & !libc::O_NONBLOCK) })?;
+    check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, status & !libc::O_NONBLOCK) })
+        .map_err(|e| from_syscall(e, "fcntl", None))?;
     Ok(file)
 }
 
@@ -364,7 +467,9 @@ fn file_type_name(t: std::fs::FileType) -> &'static str {
 /// The length of a file that may hold a table: a non-empty regular file.
 /// `what` names it in errors.
 fn table_file_len(file: &File, what: &str) -> io::Result<usize> {
-    let meta = file.metadata()?;
+    let meta = file
+        .metadata()
+        .map_err(|e| from_syscall(e, "fstat", None))?;
     if !meta.file_type().is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -636,7 +741,10 @@ impl Draft {
         match std::fs::hard_link(&self.tmp, path) {
             Ok(()) => Ok(Some(self.mapping.clone())),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(with_context(e, format!("cannot create {}", path.display()))),
+            Err(e) => Err(with_context(
+                from_syscall(e, "link", Some(path)),
+                format!("cannot create {}", path.display()),
+            )),
         }
     }
 }
@@ -678,7 +786,7 @@ fn create_temp_beside(path: &Path) -> io::Result<(PathBuf, File)> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 return Err(with_context(
-                    e,
+                    from_syscall(e, "open", None),
                     format!("cannot create a file in {}", dir.display()),
                 ))
             }

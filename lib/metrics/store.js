@@ -9,6 +9,7 @@ const tables = require('../tables')
 const { typeError, rangeError, codedError, describe } = require('../errors')
 const { Core } = require('./core')
 const { DISPOSE, INSPECT, inspected } = require('../node-conventions')
+const { checkOptions } = require('../options')
 const { Counter: CounterBase } = require('./counter')
 const { Gauge: GaugeBase } = require('./gauge')
 const { Histogram: HistogramBase } = require('./histogram')
@@ -22,17 +23,6 @@ const STRING_BYTES_PER_SERIES = 128
 const MAX_STRING_BYTES = 2 ** 30
 
 const FROM_TABLE = Symbol('atomic-dict: a metrics store over a table')
-
-function checkOptions(options, allowed, what) {
-  if (options === undefined) return {}
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw codedError('ERR_INVALID_ARG_VALUE', `options.${key} is not an option of ${what} (they are: ${allowed.join(', ')})`, TypeError)
-    }
-  }
-  return options
-}
 
 function integer(options, name, min, max) {
   const v = options[name]

@@ -100,6 +100,6 @@ pub(super) fn wait(
             "ERR_ATOMIC_DICT_INTERRUPTED",
             "the wait was interrupted: this thread or process is exiting",
         )),
-        Err(e) => Err(io_error(e)),
+        Err(e) => Err(io_error(crate::shm::from_syscall(e, "futex", None))),
     }
 }

@@ -17,51 +17,139 @@ use crate::wait::Keep;
 
 use super::locate::{make_locator, LocateState};
 
-// Errors cross to JS as "CODE|message"; lib/native.js turns them into Errors
-// with that `code`.
-pub(super) fn fail(code: &str, msg: impl std::fmt::Display) -> Error {
-    Error::new(Status::GenericFailure, format!("{code}|{msg}"))
+/// An error on its way to JS. It crosses as one JSON object in the
+/// message, `{"code", "message", "errno"?, "syscall"?, "path"?}`, which
+/// lib/native.js turns into an Error with those properties. A system error
+/// carries its errno (positive, as the kernel gives it) and no code:
+/// lib/native.js names it from Node's own table, as fs errors are named.
+pub(super) struct Failure {
+    code: &'static str,
+    message: String,
+    errno: Option<i32>,
+    syscall: Option<&'static str>,
+    path: Option<String>,
+}
+
+impl Failure {
+    pub(super) fn new(code: &'static str, msg: impl std::fmt::Display) -> Failure {
+        Failure {
+            code,
+            message: msg.to_string(),
+            errno: None,
+            syscall: None,
+            path: None,
+        }
+    }
+
+    /// A system error that no `io::Error` carries (`errno` positive).
+    pub(super) fn system(
+        errno: i32,
+        syscall: &'static str,
+        msg: impl std::fmt::Display,
+    ) -> Failure {
+        Failure {
+            errno: Some(errno),
+            syscall: Some(syscall),
+            ..Failure::new("", msg)
+        }
+    }
+
+    /// Prefixes the message with `path`, for one that does not name it.
+    pub(super) fn about(mut self, path: &Path) -> Failure {
+        self.message = format!("{}: {}", path.display(), self.message);
+        self.at(path)
+    }
+
+    /// Names `path` as the file at fault, unless a path is already named.
+    pub(super) fn at(mut self, path: &Path) -> Failure {
+        if self.path.is_none() {
+            self.path = Some(path.display().to_string());
+        }
+        self
+    }
+
+    pub(super) fn into_error(self) -> Error {
+        let mut json = format!(
+            "{{\"code\":{},\"message\":{}",
+            json_string(self.code),
+            json_string(&self.message)
+        );
+        if let Some(errno) = self.errno {
+            json.push_str(&format!(",\"errno\":{errno}"));
+        }
+        if let Some(syscall) = self.syscall {
+            json.push_str(&format!(",\"syscall\":{}", json_string(syscall)));
+        }
+        if let Some(path) = &self.path {
+            json.push_str(&format!(",\"path\":{}", json_string(path)));
+        }
+        json.push('}');
+        Error::new(Status::GenericFailure, json)
+    }
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub(super) fn fail(code: &'static str, msg: impl std::fmt::Display) -> Error {
+    Failure::new(code, msg).into_error()
 }
 
 pub(super) fn invalid(msg: impl std::fmt::Display) -> Error {
     fail("ERR_INVALID_ARG_VALUE", msg)
 }
 
-fn format_error(e: FormatError) -> Error {
+fn format_failure(e: FormatError) -> Failure {
     match e {
-        FormatError::Invalid(..) => invalid(e),
-        FormatError::NotATable(_) => fail("ERR_ATOMIC_DICT_NOT_A_TABLE", e),
+        FormatError::Invalid(..) => Failure::new("ERR_INVALID_ARG_VALUE", e),
+        FormatError::NotATable(_) => Failure::new("ERR_ATOMIC_DICT_NOT_A_TABLE", e),
     }
 }
 
-pub(super) fn io_error(e: io::Error) -> Error {
+fn format_error(e: FormatError) -> Error {
+    format_failure(e).into_error()
+}
+
+/// An I/O error as a [`Failure`]: a system error keeps its errno, system
+/// call and path; a file refused as untrusted or as no table gets our code.
+pub(super) fn io_failure(e: io::Error) -> Failure {
     if e.get_ref()
         .is_some_and(|inner| inner.is::<crate::shm::Untrusted>())
     {
-        return fail("ERR_ATOMIC_DICT_INSECURE", e);
+        return Failure::new("ERR_ATOMIC_DICT_INSECURE", e);
     }
-    let code = match crate::shm::errno(&e) {
-        Some(libc::ENOENT) => "ENOENT",
-        Some(libc::EACCES) => "EACCES",
-        Some(libc::EPERM) => "EPERM",
-        Some(libc::ENOSPC) => "ENOSPC",
-        Some(libc::ENOMEM) => "ENOMEM",
-        Some(libc::EISDIR) => "EISDIR",
-        Some(libc::ENOTDIR) => "ENOTDIR",
-        Some(libc::EBADF) => "EBADF",
-        Some(libc::EEXIST) => "EEXIST",
-        Some(libc::ELOOP) => "ELOOP",
-        Some(libc::ENAMETOOLONG) => "ENAMETOOLONG",
-        Some(libc::EROFS) => "EROFS",
-        Some(libc::EMFILE) => "EMFILE",
-        _ => match e.kind() {
-            io::ErrorKind::NotFound => "ENOENT",
-            io::ErrorKind::InvalidData => "ERR_ATOMIC_DICT_NOT_A_TABLE",
-            io::ErrorKind::InvalidInput => "ERR_ATOMIC_DICT_NOT_A_TABLE",
-            _ => "ERR_ATOMIC_DICT_IO",
-        },
+    let context = crate::shm::context(&e);
+    if let Some(errno) = crate::shm::errno(&e) {
+        return Failure {
+            code: "",
+            message: context.map_or_else(|| crate::shm::describe_errno(errno), |c| c.to_string()),
+            errno: Some(errno),
+            syscall: context.and_then(|c| c.syscall),
+            path: context.and_then(|c| c.path.as_ref().map(|p| p.display().to_string())),
+        };
+    }
+    let code = match e.kind() {
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => "ERR_ATOMIC_DICT_NOT_A_TABLE",
+        _ => "ERR_ATOMIC_DICT_IO",
     };
-    fail(code, e)
+    Failure::new(code, e)
+}
+
+pub(super) fn io_error(e: io::Error) -> Error {
+    io_failure(e).into_error()
 }
 
 struct Inner {
@@ -198,8 +286,8 @@ impl NativeTable {
     }
 }
 
-fn attach(mapping: Arc<Mapping>, created: bool) -> Result<NativeTable> {
-    let table = Table::attach(Words::new(mapping.clone())).map_err(format_error)?;
+fn attach(mapping: Arc<Mapping>, created: bool) -> std::result::Result<NativeTable, Failure> {
+    let table = Table::attach(Words::new(mapping.clone())).map_err(format_failure)?;
     Ok(NativeTable::new(table, mapping, created))
 }
 
@@ -230,7 +318,7 @@ pub fn attach_fd(fd: i32) -> Result<NativeTable> {
     if fd < 0 {
         return Err(invalid("fd must be a descriptor"));
     }
-    attach(Arc::new(Mapping::from_fd(fd).map_err(io_error)?), false)
+    attach(Arc::new(Mapping::from_fd(fd).map_err(io_error)?), false).map_err(Failure::into_error)
 }
 
 /// Opens the table in the file at `path`, creating it when absent and
@@ -254,35 +342,38 @@ pub fn open_table(
     string_bytes: i64,
 ) -> Result<NativeTable> {
     let path = Path::new(&path);
+    let at = |f: Failure| f.at(path).into_error();
     // Two rounds: open; if absent, create and link; if another process
     // linked first, open theirs.
     for _ in 0..2 {
         match Mapping::open_file(path, allow_insecure) {
-            Ok(mapping) => return attach(Arc::new(mapping), false),
+            Ok(mapping) => return attach(Arc::new(mapping), false).map_err(|f| at(f.about(path))),
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {}
-            Err(e) => return Err(io_error(e)),
+            Err(e) => return Err(at(io_failure(e))),
         }
         if capacity == 0 {
-            return Err(fail(
-                "ENOENT",
+            return Err(at(Failure::system(
+                libc::ENOENT,
+                "open",
                 format!(
                     "{} does not exist, and creating it needs options.capacity",
                     path.display()
                 ),
-            ));
+            )));
         }
         let geometry = geometry(is_set, capacity, k64, k32, value_bits, signed, string_bytes)?;
         let layout = Layout::new(geometry).map_err(format_error)?;
-        let draft = Mapping::create_draft(path, layout.total_bytes(), mode).map_err(io_error)?;
+        let draft = Mapping::create_draft(path, layout.total_bytes(), mode)
+            .map_err(|e| at(io_failure(e)))?;
         Table::create(Words::new(draft.mapping().clone()), geometry).map_err(format_error)?;
-        if let Some(mapping) = draft.publish(path).map_err(io_error)? {
-            return attach(mapping, true);
+        if let Some(mapping) = draft.publish(path).map_err(|e| at(io_failure(e)))? {
+            return attach(mapping, true).map_err(|f| at(f.about(path)));
         }
     }
-    Err(fail(
+    Err(at(Failure::new(
         "ERR_ATOMIC_DICT_IO",
         format!("{} keeps changing while it is opened", path.display()),
-    ))
+    )))
 }
 
 pub(super) fn key_parts(key: Vec<BigInt>) -> Result<Vec<u64>> {
@@ -524,7 +615,7 @@ impl NativeTable {
     #[napi]
     pub fn notify(&self, offset: f64, count: u32) -> Result<u32> {
         let (word, _keep) = self.word(offset)?;
-        futex::wake(word, count).map_err(io_error)
+        futex::wake(word, count).map_err(|e| io_error(crate::shm::from_syscall(e, "futex", None)))
     }
 
     /// The row holding `key`, or -1 (never inserts). For cross-checks in tests.

@@ -24,7 +24,7 @@ use napi_derive::napi;
 
 use crate::wait::{self, Report, WaitId, Word};
 
-use super::table::NativeTable;
+use super::table::{fail, NativeTable};
 use super::uv;
 
 fn report_code(r: Report) -> f64 {
@@ -198,9 +198,9 @@ unsafe extern "C" fn on_closed(handle: *mut uv::UvPoll) {
 }
 
 fn napi_fail(what: &str) -> Error {
-    Error::new(
-        Status::GenericFailure,
-        format!("ERR_ATOMIC_DICT_INTERNAL|cannot make the wait pool: {what}"),
+    fail(
+        "ERR_ATOMIC_DICT_INTERNAL",
+        format!("cannot make the wait pool: {what}"),
     )
 }
 
@@ -228,15 +228,12 @@ impl WaitPool {
         // SAFETY: callback is a value of this call.
         let status = unsafe { sys::napi_typeof(raw_env, callback.raw(), &mut kind) };
         if status != sys::Status::napi_ok || kind != sys::ValueType::napi_function {
-            return Err(Error::new(
-                Status::InvalidArg,
-                "ERR_INVALID_ARG_TYPE|callback must be a function",
-            ));
+            return Err(fail("ERR_INVALID_ARG_TYPE", "callback must be a function"));
         }
         let pool = Arc::new(wait::WaitPool::new().map_err(|e| {
-            Error::new(
-                Status::GenericFailure,
-                format!("ERR_ATOMIC_DICT_IO|cannot make the wait pool: {e}"),
+            fail(
+                "ERR_ATOMIC_DICT_IO",
+                format!("cannot make the wait pool: {e}"),
             )
         })?);
         let mut event_loop = ptr::null_mut();
@@ -367,12 +364,8 @@ impl WaitPool {
         };
         // SAFETY: both words are aligned u32s of the table's mapping, which
         // `keep` keeps mapped (NativeTable::word).
-        unsafe { self.pool.add(id as WaitId, word, high, timeout, keep) }.map_err(|e| {
-            Error::new(
-                Status::GenericFailure,
-                format!("ERR_ATOMIC_DICT_IO|cannot wait: {e}"),
-            )
-        })
+        unsafe { self.pool.add(id as WaitId, word, high, timeout, keep) }
+            .map_err(|e| fail("ERR_ATOMIC_DICT_IO", format!("cannot wait: {e}")))
     }
 
     /// Withdraws a pending wait; false if it already ended.
