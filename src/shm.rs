@@ -80,7 +80,8 @@ impl std::fmt::Display for Context {
 
 impl std::error::Error for Context {}
 
-/// The system's text for an error number, without std's " (os error N)".
+/// The system's text for an error number as Node words it (libuv's
+/// strerror: "no such file or directory"), without std's " (os error N)".
 pub fn describe_errno(errno: i32) -> String {
     let mut buf = [0 as libc::c_char; 256];
     // SAFETY: buf is writable for its whole length; the XSI strerror_r
@@ -90,9 +91,25 @@ pub fn describe_errno(errno: i32) -> String {
         return format!("system error {errno}");
     }
     // SAFETY: strerror_r succeeded, so buf holds a NUL-terminated string.
-    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy();
+    lower_initial(&text)
+}
+
+/// "No such file" as "no such file"; an initialism ("RPC struct is bad")
+/// stays as it is.
+fn lower_initial(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second))
+            if first.is_ascii_uppercase() && second.is_ascii_lowercase() =>
+        {
+            let mut out = String::with_capacity(text.len());
+            out.push(first.to_ascii_lowercase());
+            out.push_str(&text[1..]);
+            out
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn wrap(
@@ -705,17 +722,7 @@ pub fn plain_message(message: &str) -> String {
         // The system's text starts after the last ": " (or at the start).
         let start = text.rfind(": ").map_or(0, |i| i + 2);
         out.push_str(&text[..start]);
-        let detail = &text[start..];
-        let mut chars = detail.chars();
-        match (chars.next(), chars.next()) {
-            (Some(first), Some(second))
-                if first.is_ascii_uppercase() && second.is_ascii_lowercase() =>
-            {
-                out.push(first.to_ascii_lowercase());
-                out.push_str(&detail[1..]);
-            }
-            _ => out.push_str(detail),
-        }
+        out.push_str(&lower_initial(&text[start..]));
         rest = &after[digits + 1..];
     }
     out.push_str(rest);
