@@ -1,6 +1,13 @@
 // Type definitions for atomic-dict.
 /// <reference types="node" />
-import type { ChildProcess, ForkOptions, SpawnOptions } from 'node:child_process'
+import type {
+  ChildProcess,
+  ChildProcessWithoutNullStreams,
+  ForkOptions,
+  SpawnOptions,
+  SpawnOptionsWithoutStdio,
+  StdioOptions,
+} from 'node:child_process'
 
 // ------------------------------------------------------------------ keys
 
@@ -947,21 +954,55 @@ export interface Permit {
 /** Tables to hand to child processes, by the name they `inherit` them under. */
 export type SharedTables = Record<string, { share(): ShareDescriptor; readonly [Symbol.toStringTag]: 'AtomicDict' | 'AtomicSet' | 'Counters' }>
 
-/** `child_process.spawn`, plus `options.share`: tables the child can `inherit`. */
-export declare function spawn(command: string, options?: SpawnOptions & { share?: SharedTables }): ChildProcess
+/** `options.share` of `spawn` and `fork`. */
+export interface ShareOption {
+  share?: SharedTables
+}
+
+/**
+ * `child_process.spawn`, plus `options.share`: tables the child can
+ * `inherit`. Args left out, `undefined` or `null` are no arguments, as in
+ * Node. Without a stdio option that makes a stream null, the child's
+ * stdin, stdout and stderr are streams.
+ */
+export declare function spawn(command: string, options?: SpawnOptionsWithoutStdio & ShareOption): ChildProcessWithoutNullStreams
+export declare function spawn(command: string, options: SpawnOptions & ShareOption): ChildProcess
 export declare function spawn(
   command: string,
-  args: readonly string[],
-  options?: SpawnOptions & { share?: SharedTables },
-): ChildProcess
+  args?: readonly string[] | null,
+  options?: SpawnOptionsWithoutStdio & ShareOption,
+): ChildProcessWithoutNullStreams
+export declare function spawn(command: string, args: readonly string[] | null | undefined, options: SpawnOptions & ShareOption): ChildProcess
 
 /** `child_process.fork`, plus `options.share`: tables the child can `inherit`. */
-export declare function fork(modulePath: string | URL, options?: ForkOptions & { share?: SharedTables }): ChildProcess
+export declare function fork(modulePath: string | URL, options?: ForkOptions & ShareOption): ChildProcess
 export declare function fork(
   modulePath: string | URL,
-  args: readonly string[],
-  options?: ForkOptions & { share?: SharedTables },
+  args?: readonly string[] | null,
+  options?: ForkOptions & ShareOption,
 ): ChildProcess
+
+/** The options of `shareOptions`. */
+export interface ShareOptions {
+  /** Your stdio (default: as spawn's, or fork's with `ipc`); the tables' descriptors go after it. */
+  stdio?: StdioOptions
+  /** Your env (default `process.env`), copied with `ATOMIC_DICT_SHARED` added. */
+  env?: NodeJS.ProcessEnv | null
+  /** As fork's: with `ipc` and no `stdio`, pipe rather than inherit. */
+  silent?: boolean
+  /** Add an 'ipc' entry to stdio if it has none (fork, cluster.setupPrimary). */
+  ipc?: boolean
+}
+
+/**
+ * `{ stdio, env }` that hand `tables` to a child started with them:
+ * child_process.spawn/fork, cluster.setupPrimary({ stdio }) +
+ * cluster.fork(env), execa, anything taking stdio and env.
+ */
+export declare function shareOptions(
+  tables: SharedTables,
+  options?: ShareOptions,
+): { stdio: Extract<StdioOptions, readonly unknown[]>; env: NodeJS.ProcessEnv }
 
 /**
  * In the cluster primary, before `cluster.fork()`: every worker forked from

@@ -7,7 +7,7 @@ const { AtomicSet } = require('./lib/set')
 const { AtomicValue } = require('./lib/value')
 const { AtomicDictFullError } = require('./lib/errors')
 const { stringKey: stringKeyOf } = require('./lib/strings')
-const { spawn, fork, shareWithCluster } = require('./lib/spawn')
+const { spawn, fork, shareWithCluster, shareOptions } = require('./lib/spawn')
 const { Counters, counters } = require('./lib/counters')
 const { Latch } = require('./lib/latch')
 const { Semaphore } = require('./lib/semaphore')
@@ -30,4 +30,5 @@ module.exports = {
   spawn,
   fork,
   shareWithCluster,
+  shareOptions,
 }

@@ -8,6 +8,7 @@ import {
   fork,
   spawn,
   shareWithCluster,
+  shareOptions,
   Counters,
   counters,
   Latch,
@@ -20,7 +21,8 @@ import {
   type K64Count,
   type ShareDescriptor,
 } from 'atomic-dict'
-import type { ChildProcess } from 'node:child_process'
+import type { ChildProcess, ChildProcessWithoutNullStreams, StdioOptions } from 'node:child_process'
+import { fork as childFork } from 'node:child_process'
 
 const counts = new AtomicDict(1024)
 const before: bigint = counts.add(1n, 1n)
@@ -280,6 +282,19 @@ void [waited, waitedAsync, woke, waited32, slotWaited, slotWoke, latchOpen, open
 const child: ChildProcess = fork('worker.js', ['--x'], { share: { counts, set, metrics }, silent: true })
 const child2: ChildProcess = spawn(process.execPath, ['worker.js'], { share: { counts }, stdio: 'inherit' })
 shareWithCluster({ counts, set })
+const piped: ChildProcessWithoutNullStreams = spawn('ls', null, { share: { counts } })
+piped.stdout.setEncoding('utf8')
+const pipedToo: ChildProcessWithoutNullStreams = spawn('ls', { share: { counts }, stdio: 'pipe' })
+// @ts-expect-error stdio 'inherit' makes the streams null
+const notPiped: ChildProcessWithoutNullStreams = spawn('ls', [], { share: { counts }, stdio: 'inherit' })
+const forkedNoArgs: ChildProcess = fork('worker.js', undefined, { share: { counts } })
+const opts: { stdio: StdioOptions; env: NodeJS.ProcessEnv } = shareOptions({ counts, set }, { stdio: 'inherit', ipc: true, silent: false, env: {} })
+const forkedWith: ChildProcess = childFork('worker.js', [], shareOptions({ counts }, { ipc: true }))
+// @ts-expect-error shareOptions takes stdio, env, silent and ipc only
+shareOptions({ counts }, { share: { counts } })
+// @ts-expect-error args is an array of strings
+spawn('ls', 'x', {})
+void [pipedToo, notPiped, forkedNoArgs, opts, forkedWith]
 const inheritedCounts: AtomicDict<bigint> = AtomicDict.inherit('counts', { expect: { valueBits: 64, k64: 1, k32: 0, strings: 0 } })
 const inheritedPairs = AtomicDict.inherit('pairs', { expect: { k64: 1, k32: 1, valueBits: 32, strings: 0 } })
 inheritedPairs.add(['x', 1], 1)

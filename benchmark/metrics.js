@@ -372,12 +372,12 @@ async function clusterScrape() {
   const sets = M.clusterSets(CONFIG.clusterSeries)
   // app: 32 + 8 x 13 + 1 row per worker; the big set: one row a series.
   const store = new MetricsStore({ series: CONFIG.clusterSeries + 1024 })
-  shareWithCluster({ metrics: store })
   cluster.setupPrimary({
     exec: path.join(__dirname, 'metrics-worker.js'),
     args: ['cluster', String(CONFIG.clusterSeries)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
+  shareWithCluster({ metrics: store }) // after the setupPrimary that sets stdio
   const aggregator = new client.AggregatorRegistry()
   const workers = []
   let timer

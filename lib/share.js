@@ -1,16 +1,25 @@
 'use strict'
 // Reaching one table from other threads and processes: descriptors for
-// worker threads, the environment variable that tells a child which inherited
-// descriptor holds which table, and named files.
+// worker threads, the environment variable (or, in a cluster worker, the
+// descriptor of a small file) that tells a child which inherited descriptor
+// holds which table, and named files.
 
 const fs = require('node:fs')
 const tables = require('./tables')
 const native = require('./native')
 const { typeError, rangeError, closedError, codedError } = require('./errors')
 const { openOptions } = require('./options')
+const { interruptWaitsAtExit } = require('./wait')
 
 /** The environment variable naming the tables a child inherits. */
 const ENV = 'ATOMIC_DICT_SHARED'
+
+/**
+ * The name of the unlinked file whose descriptor shareWithCluster appends to
+ * cluster.settings.stdio: JSON { ppid, tables: { name: { fd, kind, dev, ino } } }.
+ */
+const CLUSTER_MAP_FILE = 'cluster-tables.json'
+const CLUSTER_MAP_LINK = /\/atomic-dict-[^/]+\/cluster-tables\.json \(deleted\)$/
 
 const KIND_NAMES = { dict: 'AtomicDict', set: 'AtomicSet' }
 
@@ -63,6 +72,8 @@ function checkKind(parts, kind, what) {
 /** A plain, structured-clonable descriptor of a table, for worker threads. */
 function describe(table) {
   const info = shareInfo(table, 'table')
+  // A worker thread may block in wait() on it: process.exit() ends such waits.
+  interruptWaitsAtExit()
   return { type: 'atomic-dict', kind: info.kind, pid: process.pid, fd: info.fd, dev: info.dev, ino: info.ino }
 }
 
@@ -94,21 +105,67 @@ function attachDescriptor(descriptor, kind) {
   return attachChecked(d.fd, d.dev, d.ino, kind, 'the descriptor')
 }
 
+function parseObject(text) {
+  try {
+    const v = JSON.parse(text)
+    return v !== null && typeof v === 'object' ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The tables the cluster primary (this process's parent) shared with
+ * shareWithCluster: the map in a descriptor whose file is named
+ * CLUSTER_MAP_FILE. One passed on from a grandparent names another parent
+ * and is not taken.
+ */
+function clusterTables() {
+  let fds
+  try {
+    fds = fs.readdirSync('/proc/self/fd')
+  } catch {
+    return undefined
+  }
+  for (const fd of fds) {
+    let target
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`)
+    } catch {
+      continue // the descriptor of readdirSync itself, closed by now
+    }
+    if (!CLUSTER_MAP_LINK.test(target)) continue
+    const size = fs.fstatSync(Number(fd)).size
+    const buffer = Buffer.alloc(size)
+    // At position 0: every worker shares the file's offset with the others.
+    fs.readSync(Number(fd), buffer, 0, size, 0)
+    const map = parseObject(buffer.toString('utf8'))
+    if (map !== undefined && map.ppid === process.ppid && map.tables !== null && typeof map.tables === 'object') return map.tables
+  }
+  return undefined
+}
+
 let inherited
+/** What this process was given: a cluster worker's map, else ATOMIC_DICT_SHARED. */
 function inheritedTables() {
   if (inherited === undefined) {
-    inherited = {}
-    const text = process.env[ENV]
-    if (text) {
-      try {
-        inherited = JSON.parse(text)
-      } catch {
-        inherited = {}
-      }
-    }
+    inherited = clusterTables() ?? (process.env[ENV] ? parseObject(process.env[ENV]) : undefined) ?? {}
   }
   return inherited
 }
+
+/**
+ * Makes structured clone (workerData, postMessage, structuredClone) throw
+ * for `table`, which would otherwise arrive as an empty object: an
+ * enumerable own property holding a function, whose source V8 quotes in the
+ * DataCloneError (V8 shortens a longer source). worker_threads.markAsUncloneable
+ * is Node 22.10+.
+ */
+function refuseCloning(table) {
+  Object.defineProperty(table, 'notClonable', { value: notClonable, enumerable: true })
+}
+// prettier-ignore
+function notClonable() { /* an AtomicDict or AtomicSet: post table.share() and attach() it in the thread */ }
 
 /** The table a parent shared under `name` (spawn/fork `share`, or shareWithCluster). */
 function inherit(name, kind) {
@@ -188,4 +245,4 @@ function unlink(path) {
   fs.unlinkSync(path)
 }
 
-module.exports = { ENV, shareInfo, describe, attachDescriptor, inherit, open, unlink, internalsOf }
+module.exports = { ENV, CLUSTER_MAP_FILE, refuseCloning, shareInfo, describe, attachDescriptor, inherit, open, unlink, internalsOf }

@@ -13,6 +13,10 @@ const KIND = Symbol('atomic-dict kind')
 const GEOMETRY = Symbol('atomic-dict geometry')
 
 class SharedTable {
+  constructor() {
+    share.refuseCloning(this) // posted to a thread as is, it would arrive as {}
+  }
+
   /**
    * The table a parent shared as `name` (spawn/fork `share` option, or
    * shareWithCluster). `options.expect`, when given, is the shape it must

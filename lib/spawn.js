@@ -1,22 +1,36 @@
 'use strict'
 // Handing tables to child processes and cluster workers. Node has no
-// fork(): a child gets a table's descriptor through its stdio array, and the
-// ATOMIC_DICT_SHARED environment variable tells it which descriptor holds
-// which table (and the file's identity, so a wrong descriptor is refused).
+// fork(): a child gets a table's descriptor through its stdio array, and is
+// told which descriptor holds which table (and the file's identity, so a
+// wrong descriptor is refused): a child process by the ATOMIC_DICT_SHARED
+// variable of the env it is given, a cluster worker by one more descriptor
+// in cluster.settings.stdio, an unlinked read-only file holding that map
+// (lib/share.js, clusterTables). Nothing here changes process.env or
+// patches a function.
 
 const childProcess = require('node:child_process')
 const cluster = require('node:cluster')
-const { ENV, shareInfo } = require('./share')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { ENV, CLUSTER_MAP_FILE, shareInfo } = require('./share')
 const { typeError } = require('./errors')
 
-function checkShare(share) {
+/** The [name, table] pairs of a `{ name: table }` object, each checked (open, a table). */
+function checkShare(share, name) {
   if (share === null || typeof share !== 'object' || Array.isArray(share)) {
-    throw typeError('options.share', 'an object of { name: AtomicDict | AtomicSet }', share)
+    throw typeError(name, 'an object of { name: AtomicDict | AtomicSet }', share)
   }
-  return Object.entries(share)
+  const entries = Object.entries(share)
+  for (const [key, table] of entries) shareInfo(table, `${name}.${key}`)
+  return entries
 }
 
-/** The user's stdio as an array of at least 3 entries (with 'ipc' for fork). */
+/**
+ * The user's stdio as an array of at least 3 entries, as child_process
+ * builds it: not given, it inherits for a fork (`ipc`) unless `silent`, and
+ * pipes otherwise; with `ipc`, an 'ipc' entry is added if missing.
+ */
 function stdioArray(stdio, ipc, silent) {
   let base
   if (stdio === undefined || stdio === null) {
@@ -33,28 +47,67 @@ function stdioArray(stdio, ipc, silent) {
   return base
 }
 
-/** Appends the shared tables' descriptors to stdio; returns the env entry. */
+/** Appends the tables' descriptors to `stdio`; returns { name: { fd, kind, dev, ino } }. */
 function appendShared(stdio, entries) {
   const info = {}
   for (const [name, table] of entries) {
-    const s = shareInfo(table, `options.share.${name}`)
+    const s = shareInfo(table, name)
     info[name] = { fd: stdio.length, kind: s.kind, dev: s.dev, ino: s.ino }
     stdio.push(s.fd)
   }
-  return JSON.stringify(info)
+  return info
 }
 
+const SHARE_OPTIONS = ['stdio', 'env', 'silent', 'ipc']
+
+function optionalBoolean(options, name) {
+  const v = options[name]
+  if (v !== undefined && typeof v !== 'boolean') throw typeError(`options.${name}`, 'a boolean', v)
+  return v === true
+}
+
+/**
+ * `{ stdio, env }` for child_process.spawn/fork, cluster.setupPrimary +
+ * cluster.fork(env), execa...: the caller's stdio with the tables'
+ * descriptors appended, and the caller's env (default process.env, copied)
+ * with ATOMIC_DICT_SHARED naming them.
+ */
+function shareOptions(tables, options) {
+  const entries = checkShare(tables, 'tables')
+  if (options === undefined) options = {}
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('options', 'an object', options)
+  for (const name of Object.keys(options)) {
+    if (!SHARE_OPTIONS.includes(name)) {
+      throw typeError(`options.${name}`, `left out: the options are ${SHARE_OPTIONS.join(', ')}`, options[name])
+    }
+  }
+  const { env } = options
+  if (env !== undefined && env !== null && (typeof env !== 'object' || Array.isArray(env))) throw typeError('options.env', 'an object', env)
+  const ipc = optionalBoolean(options, 'ipc')
+  const silent = optionalBoolean(options, 'silent')
+  const stdio = stdioArray(options.stdio, ipc, silent)
+  const shared = JSON.stringify(appendShared(stdio, entries))
+  return { stdio, env: { ...(env ?? process.env), [ENV]: shared } }
+}
+
+/** The options child_process gets: `share` replaced by stdio and env. */
 function withShare(options, ipc) {
-  if (options === undefined || options === null || options.share === undefined) return options
+  if (options === undefined || options === null || typeof options !== 'object' || options.share === undefined) return options
   const { share, ...rest } = options
-  const entries = checkShare(share)
-  const stdio = stdioArray(rest.stdio, ipc, rest.silent)
-  const shared = appendShared(stdio, entries)
-  return { ...rest, stdio, env: { ...(rest.env ?? process.env), [ENV]: shared } }
+  checkShare(share, 'options.share')
+  const shared = shareOptions(share, { stdio: rest.stdio, env: rest.env, silent: rest.silent, ipc })
+  return { ...rest, ...shared }
 }
 
+/**
+ * `[args, options]` as child_process reads them: args left out, undefined
+ * or null is no arguments; an object in its place is the options.
+ */
 function splitArgs(args, options) {
-  return Array.isArray(args) ? [args, options] : [[], args]
+  if (args === undefined || args === null) return [[], options]
+  if (Array.isArray(args)) return [args, options]
+  if (typeof args === 'object') return [[], args]
+  throw typeError('args', 'an array', args)
 }
 
 /** child_process.spawn, plus `options.share: { name: table }`. */
@@ -69,50 +122,47 @@ function fork(modulePath, args, options) {
   return childProcess.fork(modulePath, args, withShare(options, true))
 }
 
-// Cluster: the tables go into cluster.settings.stdio of every worker the
-// primary forks, and into the primary's environment (which cluster.fork
-// passes on). The user's own setupPrimary options keep working: setupPrimary
-// is wrapped so that a later call that replaces stdio gets the tables
-// appended again.
+// Cluster: cluster.fork() builds a worker's env from process.env and its
+// own argument, so the map of names travels as a descriptor too: an
+// unlinked, read-only file at the end of cluster.settings.stdio, which the
+// worker finds by its name (lib/share.js, clusterTables). Only workers get
+// it: a plain child_process.fork of the primary sees none of this.
 const clusterShared = new Map()
-let userStdio // the stdio the user asked for, without our descriptors
-let appliedStdio // the array we put in cluster.settings.stdio
+let applied = null // { stdio: what we set, user: the stdio it was built on, mapFd }
 
-function applyCluster() {
-  const settings = cluster.settings
-  if (settings.stdio !== appliedStdio) userStdio = settings.stdio
-  const stdio = stdioArray(userStdio, true, settings.silent)
-  process.env[ENV] = appendShared(stdio, clusterShared)
-  appliedStdio = stdio
-  settings.stdio = stdio
-}
-
-let wrapped = false
-function wrapSetupPrimary() {
-  if (wrapped) return
-  wrapped = true
-  const original = cluster.setupPrimary
-  const setupPrimary = function setupPrimary(...args) {
-    const result = original.apply(this, args)
-    applyCluster()
-    return result
+/** A read-only descriptor of an unlinked file holding `text`. */
+function unlinkedFile(text) {
+  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()
+  const dir = fs.mkdtempSync(path.join(base, 'atomic-dict-'))
+  try {
+    const file = path.join(dir, CLUSTER_MAP_FILE)
+    fs.writeFileSync(file, text, { mode: 0o400, flag: 'wx' })
+    return fs.openSync(file, 'r')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
   }
-  cluster.setupPrimary = setupPrimary
-  if (cluster.setupMaster) cluster.setupMaster = setupPrimary
 }
 
 /**
  * In the cluster primary, before cluster.fork(): every worker forked from
- * now on can `inherit(name)` these tables.
+ * now on can `inherit(name)` these tables (and those of earlier calls). It
+ * sets cluster.settings.stdio through cluster.setupPrimary: call it after
+ * your own setupPrimary calls that set stdio.
  */
 function shareWithCluster(share) {
   if (!cluster.isPrimary) throw new Error('atomic-dict: shareWithCluster() is called in the cluster primary')
-  for (const [name, table] of checkShare(share)) {
-    shareInfo(table, `tables.${name}`) // checks it is a table, and that it is open
-    clusterShared.set(name, table)
-  }
-  wrapSetupPrimary()
-  cluster.setupPrimary()
+  const entries = checkShare(share, 'tables')
+  const all = new Map([...clusterShared, ...entries])
+  const settings = cluster.settings
+  const user = applied !== null && settings.stdio === applied.stdio ? applied.user : settings.stdio
+  const stdio = stdioArray(user, true, settings.silent)
+  const tables = appendShared(stdio, all)
+  const mapFd = unlinkedFile(JSON.stringify({ ppid: process.pid, tables }))
+  stdio.push(mapFd)
+  if (applied !== null) fs.closeSync(applied.mapFd)
+  for (const [name, table] of entries) clusterShared.set(name, table)
+  applied = { stdio, user, mapFd }
+  cluster.setupPrimary({ stdio })
 }
 
-module.exports = { spawn, fork, shareWithCluster }
+module.exports = { spawn, fork, shareWithCluster, shareOptions }

@@ -24,10 +24,18 @@ const RESULTS = ['ok', 'timed-out']
 
 // When the process exits, threads blocked in wait() must not hold it up:
 // process.exit() stops worker threads and joins them, so the main thread
-// ends every blocking wait first (src/futex.rs, interrupt_all). A worker
-// stopped on its own (worker.terminate()) notices within 250 ms.
+// ends every blocking wait first (src/futex.rs, interrupt_all). Loading the
+// module adds no listener: the main thread adds it the first time it hands
+// a table to a thread (share()) or waits itself. A worker stopped otherwise
+// (worker.terminate(), or an exit before any of these) notices within
+// 250 ms, between two slices of its wait.
 const { isMainThread } = require('node:worker_threads')
-if (isMainThread) {
+let exitListener = false
+
+/** Adds the 'exit' listener that interrupts blocking waits, once, in the main thread. */
+function interruptWaitsAtExit() {
+  if (exitListener || !isMainThread) return
+  exitListener = true
   process.on('exit', () => binding.interruptWaits())
 }
 
@@ -283,6 +291,7 @@ class Waits {
 
   /** Blocks until notified, or the timeout; see AtomicDict#wait. */
   wait(index, expected, timeout) {
+    interruptWaitsAtExit()
     const e = this.normal(expected)
     if (this.view.closed) throw closedError()
     if (Atomics.load(this.view.values, index) !== e) return 'not-equal'
@@ -357,4 +366,4 @@ function poolStats() {
   }
 }
 
-module.exports = { Waits, timeoutArg, deadlineOf, countArg, asyncOptions, promised, abortError, checkTable, poolStats }
+module.exports = { interruptWaitsAtExit, Waits, timeoutArg, deadlineOf, countArg, asyncOptions, promised, abortError, checkTable, poolStats }
