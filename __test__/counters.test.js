@@ -197,7 +197,9 @@ test('unrelated processes open the same named file (pm2 style) and count exactly
     )
     const replies = await Promise.all(children)
     assert.equal(replies.filter((r) => r.created).length, 1, 'exactly one process created the file')
-    const c = Counters.open(file, ['inFlight', 'bytes', 'errors', 'requests'], { create: false })
+    // The shape is stated as the children stated it (left out, signed is false: refused).
+    assert.throws(() => Counters.open(file, NAMES, { create: false }), { code: 'ERR_ATOMIC_DICT_GEOMETRY', message: /signed true \(asked false, the default\)/ })
+    const c = Counters.open(file, ['inFlight', 'bytes', 'errors', 'requests'], { create: false, signed: true })
     assert.equal(c.created, false)
     assert.deepEqual(c.snapshot(), { inFlight: 0n, bytes: 60000n, errors: 30000n, requests: 30000n })
     assert.equal(c.table.capacity, 256)
@@ -212,7 +214,8 @@ test('counters refuse a table of another shape', () => {
   try {
     const pairs = path.join(dir, 'pairs')
     AtomicDict.open(pairs, { capacity: 10, k64: 1, k32: 1 }).close()
-    assert.throws(() => Counters.open(pairs, ['a']), { code: 'ERR_ATOMIC_DICT_GEOMETRY', message: /one 64-bit part/ })
+    assert.throws(() => Counters.open(pairs, ['a']), { code: 'ERR_ATOMIC_DICT_GEOMETRY', message: /k32 1 \(asked 0, the default\)/ })
+    assert.throws(() => Counters.open(pairs, ['a'], { valueBits: 32 }), { code: 'ERR_ATOMIC_DICT_GEOMETRY', message: /k32 1 \(asked 0, the default\)/ })
     const narrow = path.join(dir, 'narrow')
     counters(['a']).close()
     Counters.open(narrow, ['a'], { valueBits: 32 }).close()

@@ -220,7 +220,7 @@ describe('open: many processes creating one new file at once', () => {
     const results = await Promise.all([0, 1, 2, 3].map(() => tryOpen(spec)))
     for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(results.filter((r) => r.created).length, 1)
-    const set = AtomicSet.open(file, { create: false })
+    const set = AtomicSet.open(file, { create: false, k64: 1, k32: 1 })
     assert.deepEqual(set.options, { capacity: 50, k64: 1, k32: 1, strings: 0 })
     set.close()
     assert.deepEqual(fs.readdirSync(dir), ['set.table'])
@@ -279,21 +279,27 @@ describe('open: the table persists in its file', () => {
     assert.deepEqual(fs.readdirSync(dir), [])
   })
 
-  test('options not given are taken from the file (32-bit signed, composite keys)', async () => {
+  test('shape options not given are their defaults and must match the file too (32-bit signed, composite keys)', async () => {
     const dir = freshDir(HAS_SHM ? '/dev/shm' : os.tmpdir())
     const file = path.join(dir, 'pairs.table')
-    const r = await tryOpen({
-      path: file,
-      kind: 'dict',
-      options: { capacity: 10, k64: 1, k32: 1, valueBits: 32, signed: true },
-    })
+    const shape = { k64: 1, k32: 1, valueBits: 32, signed: true }
+    const r = await tryOpen({ path: file, kind: 'dict', options: { capacity: 10, ...shape } })
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.created, true)
-    const made = AtomicDict.open(file, { create: false })
-    assert.deepEqual(made.options, { capacity: 10, k64: 1, k32: 1, valueBits: 32, signed: true, strings: 0 })
+    const before = fs.readFileSync(file)
+    // Left out, each is its default: a 64-bit one-part unsigned table is not this file.
+    assert.throws(() => AtomicDict.open(file, { create: false }), {
+      code: 'ERR_ATOMIC_DICT_GEOMETRY',
+      message: `atomic-dict: ${file} holds a table of another geometry: k32 1 (asked 0, the default), valueBits 32 (asked 64, the default), signed true (asked false, the default)`,
+    })
+    assert.throws(() => AtomicDict.open(file, { valueBits: 32 }), (e) => e.code === 'ERR_ATOMIC_DICT_GEOMETRY' && !/valueBits/.test(e.message) && /k32 1 \(asked 0, the default\)/.test(e.message))
+    assert.throws(() => AtomicSet.open(file, { k32: 1 }), { code: 'ERR_ATOMIC_DICT_WRONG_KIND' })
+    assert.deepEqual(fs.readFileSync(file), before, 'a refused open changed the file')
+    const made = AtomicDict.open(file, { create: false, ...shape })
+    assert.deepEqual(made.options, { capacity: 10, ...shape, strings: 0 })
     assert.equal(made.sub([5n, 6], 3), 0)
     made.close()
-    const seen = AtomicDict.open(file, { valueBits: 32 })
+    const seen = AtomicDict.open(file, shape)
     assert.equal(seen.get([5n, 6]), -3)
     assert.equal(seen.created, false)
     seen.close()
@@ -339,7 +345,7 @@ describe('open: the table persists in its file', () => {
     const r2 = await tryOpen({ path: path.join(locked, 'new.table'), kind: 'dict', options: { capacity: 4 }, ...as })
     for (const r of [r1, r2]) {
       assert.equal(r.ok, false, JSON.stringify(r))
-      assert.match(r.message, /Permission denied/)
+      assert.match(r.message, /permission denied/)
     }
     assert.deepEqual(fs.readdirSync(locked), [])
     assert.deepEqual([r1.code, r2.code], ['EACCES', 'EACCES'], `${r1.message}\n${r2.message}`)

@@ -312,11 +312,12 @@ describe('the view\'s intern and decode', () => {
 })
 
 describe('files', () => {
-  test('a table opened without strings over a file with an area uses it; given strings must match', () => {
+  test('a file with an area opens with its strings option only: left out (0) or another size is a geometry error', () => {
     const file = fresh('area')
     const a = AtomicDict.open(file, { capacity: 10, strings: 1024 })
     a.add('made here', 1n)
-    const b = AtomicDict.open(file)
+    assert.throws(() => AtomicDict.open(file), (e) => e.code === 'ERR_ATOMIC_DICT_GEOMETRY' && e.message.includes('strings 1024 (asked 0, the default)'))
+    const b = AtomicDict.open(file, { strings: 1024 })
     assert.equal(b.options.strings, 1024)
     same([...b.keys()], ['made here'])
     b.add('added there', 1n)
@@ -327,7 +328,8 @@ describe('files', () => {
     }
     const set = fresh('set-area')
     AtomicSet.open(set, { capacity: 10, strings: 64 }).add('s')
-    same([...AtomicSet.open(set).keys()], ['s'])
+    assert.throws(() => AtomicSet.open(set), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
+    same([...AtomicSet.open(set, { strings: 64 }).keys()], ['s'])
   })
 
   test('a file without an area: opened with strings is a geometry error; a version-1 file still opens', () => {

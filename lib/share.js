@@ -199,13 +199,15 @@ function checkPath(path) {
 }
 
 /**
- * Opens (or creates) the table in the file at `path`. Options that are given
- * must match an existing table; `geometryOf(options)` checks them and fills
- * defaults for creating one. `defaultCapacity`, when given, is the capacity
+ * Opens (or creates) the table in the file at `path`. The shape options
+ * (given, or their defaults) must match an existing table, unless
+ * `fileShape`: then only those given must, and the others are the file's
+ * (for a caller that reads the shape back, as MetricsStore does);
+ * `geometryOf(options)` checks them and fills defaults for creating one. `defaultCapacity`, when given, is the capacity
  * of a new file if `options.capacity` is not (and is not checked against an
  * existing one).
  */
-function open(path, options, kind, geometryOf, defaultCapacity = 0) {
+function open(path, options, kind, geometryOf, defaultCapacity = 0, fileShape = false) {
   checkPath(path)
   options = openOptions(options, kind)
   const create = options.create === undefined ? true : options.create
@@ -228,9 +230,13 @@ function open(path, options, kind, geometryOf, defaultCapacity = 0) {
   const v = parts.view
   const mismatches = []
   if (capacity !== undefined && v.capacity !== capacity) mismatches.push(`capacity ${v.capacity} (asked ${capacity})`)
-  // Each option given, against the view's field of the table's (the file's) geometry.
+  // Every shape option, given or left to its default, against the file's
+  // geometry: the options say what table the caller will use (and its
+  // TypeScript type), so a file of another shape is refused, not adopted.
   for (const [key, field] of [['k64', 'k64'], ['k32', 'k32'], ['valueBits', 'valueBits'], ['signed', 'signed'], ['strings', 'stringBytes']]) {
-    if (shape[key] !== undefined && v[field] !== geometry[key]) mismatches.push(`${key} ${v[field]} (asked ${geometry[key]})`)
+    if ((shape[key] !== undefined || !fileShape) && v[field] !== geometry[key]) {
+      mismatches.push(`${key} ${v[field]} (asked ${geometry[key]}${shape[key] === undefined ? ', the default' : ''})`)
+    }
   }
   if (mismatches.length) {
     tables.closeTable(parts)

@@ -35,7 +35,11 @@ class SharedTable {
     return new this(tables.FROM_NATIVE, checkExpect(parts, expect, this[KIND], 'the descriptor', tables.closeTable))
   }
 
-  /** The table in the file at `path`, created when absent (unless `create: false`). */
+  /**
+   * The table in the file at `path`, created when absent (unless `create:
+   * false`). Its shape options, given or left to their defaults, must match
+   * an existing file (else ERR_ATOMIC_DICT_GEOMETRY).
+   */
   static open(path, opts) {
     return new this(tables.FROM_NATIVE, share.open(path, opts, this[KIND], this[GEOMETRY]))
   }
@@ -137,4 +141,12 @@ class SharedTable {
   }
 }
 
-module.exports = { SharedTable, KIND, GEOMETRY }
+/**
+ * For this package's own stores: `Class.open` where the shape options left
+ * out are the file's (the caller reads the shape back and checks it).
+ */
+function openFileShape(Class, path, opts) {
+  return new Class(tables.FROM_NATIVE, share.open(path, opts, Class[KIND], Class[GEOMETRY], 0, true))
+}
+
+module.exports = { SharedTable, KIND, GEOMETRY, openFileShape }

@@ -6,6 +6,7 @@
 
 const { AtomicDict } = require('../dict')
 const tables = require('../tables')
+const { openFileShape } = require('../shared-table')
 const { typeError, rangeError, codedError, describe } = require('../errors')
 const { Core } = require('./core')
 const { DISPOSE, INSPECT, inspected } = require('../node-conventions')
@@ -122,7 +123,7 @@ class MetricsStore {
     const file = { allowInsecure: o.allowInsecure }
     let dict
     try {
-      dict = AtomicDict.open(path, { ...file, create: false })
+      dict = openFileShape(AtomicDict, path, { ...file, create: false })
     } catch (err) {
       if (err.code !== 'ENOENT' || !create) throw err
       if (series === undefined) throw codedError('ENOENT', `atomic-dict: ${path} does not exist, and creating it needs options.series`)
