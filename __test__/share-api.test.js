@@ -122,10 +122,14 @@ describe('shareOptions', () => {
     s.close()
   })
 
-  test('bad tables and options are TypeErrors with code ERR_INVALID_ARG_TYPE', () => {
+  test('bad tables and options are TypeErrors: ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE for an unknown option', () => {
     const d = new AtomicDict(8)
-    throwsArgType(() => shareOptions({ d }, { share: { d } }), /^options\.share must be left out: the options are stdio, env, silent, ipc/)
-    throwsArgType(() => shareOptions({ d }, { stdout: 'pipe' }), /^options\.stdout must be left out/)
+    assert.throws(() => shareOptions({ d }, { share: { d } }), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: 'options.share is not an option of shareOptions() (they are: stdio, env, silent, ipc)',
+    })
+    assert.throws(() => shareOptions({ d }, { Stdio: 'pipe' }), { code: 'ERR_INVALID_ARG_VALUE', message: /; did you mean "stdio"\?$/ })
     throwsArgType(() => shareOptions({ d }, 'pipe'), /^options must be an object/)
     throwsArgType(() => shareOptions({ d }, { stdio: 42 }), /^options\.stdio must be/)
     throwsArgType(() => shareOptions({ d }, { env: 'A=1' }), /^options\.env must be an object/)

@@ -4,21 +4,12 @@
 // is reached before anyone uses it.
 
 const { typeError, rangeError, codedError } = require('./errors')
+const { checkOptions, integer, boolean } = require('./options')
 
 /** Fields of `expect` by kind, with the view field each is checked against. */
 const FIELDS = {
   dict: { k64: 'k64', k32: 'k32', valueBits: 'valueBits', signed: 'signed', strings: 'stringBytes' },
   set: { k64: 'k64', k32: 'k32', strings: 'stringBytes' },
-}
-
-function unknownKey(name, key, allowed) {
-  return codedError('ERR_INVALID_ARG_VALUE', `${name}.${key} is not known (known: ${allowed.join(', ')})`, TypeError)
-}
-
-function integerField(expect, key, min, max) {
-  const v = expect[key]
-  if (typeof v !== 'number') throw typeError(`options.expect.${key}`, 'a number', v)
-  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.expect.${key}`, `an integer from ${min} to ${max}`, v)
 }
 
 /**
@@ -27,22 +18,16 @@ function integerField(expect, key, min, max) {
  */
 function expectOf(options, kind) {
   if (options === undefined) return undefined
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
-  for (const key of Object.keys(options)) if (key !== 'expect') throw unknownKey('options', key, ['expect'])
-  const expect = options.expect
-  if (expect === undefined) return undefined
-  if (expect === null || typeof expect !== 'object') throw typeError('options.expect', 'an object', expect)
-  const allowed = Object.keys(FIELDS[kind])
-  for (const key of Object.keys(expect)) {
-    if (!allowed.includes(key)) throw unknownKey('options.expect', key, allowed)
-    if (expect[key] === undefined) continue
-    if (key === 'k64') integerField(expect, key, 0, 8)
-    else if (key === 'k32') integerField(expect, key, 0, 16)
-    else if (key === 'strings') integerField(expect, key, 0, 2 ** 30)
-    else if (key === 'signed' && typeof expect.signed !== 'boolean') throw typeError('options.expect.signed', 'a boolean', expect.signed)
-    else if (key === 'valueBits' && expect.valueBits !== 32 && expect.valueBits !== 64) {
-      throw (typeof expect.valueBits === 'number' ? rangeError : typeError)('options.expect.valueBits', '32 or 64', expect.valueBits)
-    }
+  const what = `${kind === 'dict' ? 'AtomicDict' : 'AtomicSet'}.inherit()/attach()`
+  checkOptions(options, ['expect'], what)
+  if (options.expect === undefined) return undefined
+  const expect = checkOptions(options.expect, Object.keys(FIELDS[kind]), what, 'options.expect')
+  integer(expect, 'k64', undefined, 0, 8, 'options.expect')
+  integer(expect, 'k32', undefined, 0, 16, 'options.expect')
+  integer(expect, 'strings', undefined, 0, 2 ** 30, 'options.expect')
+  boolean(expect, 'signed', undefined, 'options.expect')
+  if (expect.valueBits !== undefined && expect.valueBits !== 32 && expect.valueBits !== 64) {
+    throw (typeof expect.valueBits === 'number' ? rangeError : typeError)('options.expect.valueBits', '32 or 64', expect.valueBits)
   }
   return expect
 }

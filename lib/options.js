@@ -1,5 +1,6 @@
 'use strict'
-// Checking the arguments that make a table.
+// Checking options objects: the one place that knows how an option is
+// checked (unknown names, integers, booleans) and what makes a table.
 
 const { MAX_CAPACITY, MIN_STRING_BYTES, MAX_STRING_BYTES } = require('./format')
 const { typeError, rangeError, codedError } = require('./errors')
@@ -9,17 +10,18 @@ const { typeError, rangeError, codedError } = require('./errors')
  * are all in `known`: an unknown name is a TypeError with Node's
  * ERR_INVALID_ARG_VALUE (the argument has the right type, an object, but a
  * value that is not allowed), naming it and the known ones, and the right
- * spelling when it differs only in case. `what` names the call.
+ * spelling when it differs only in case. `what` names the call, `name`
+ * the argument (for nested options, e.g. 'options.expect').
  */
-function checkOptions(options, known, what) {
-  options = object(options)
+function checkOptions(options, known, what, name = 'options') {
+  options = object(options, name)
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue
     const near = known.find((k) => k.toLowerCase() === key.toLowerCase())
     const hint = near === undefined ? '' : `; did you mean ${JSON.stringify(near)}?`
     throw codedError(
       'ERR_INVALID_ARG_VALUE',
-      `options.${key} is not an option of ${what} (they are: ${known.join(', ')})${hint}`,
+      `${name}.${key} is not an option of ${what} (they are: ${known.join(', ')})${hint}`,
       TypeError,
     )
   }
@@ -32,11 +34,20 @@ function capacity(v) {
   return v
 }
 
-function integer(options, name, fallback, min, max) {
-  const v = options[name]
+/** `options[key]`, an integer in [min, max], or `fallback` when left out; `name` is the argument's. */
+function integer(options, key, fallback, min, max, name = 'options') {
+  const v = options[key]
   if (v === undefined) return fallback
-  if (typeof v !== 'number') throw typeError(`options.${name}`, 'a number', v)
-  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.${name}`, `an integer from ${min} to ${max}`, v)
+  if (typeof v !== 'number') throw typeError(`${name}.${key}`, 'a number', v)
+  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`${name}.${key}`, `an integer from ${min} to ${max}`, v)
+  return v
+}
+
+/** `options[key]`, a boolean, or `fallback` when left out; `name` is the argument's. */
+function boolean(options, key, fallback, name = 'options') {
+  const v = options[key]
+  if (v === undefined) return fallback
+  if (typeof v !== 'boolean') throw typeError(`${name}.${key}`, 'a boolean', v)
   return v
 }
 
@@ -51,9 +62,9 @@ function strings(options) {
   return v
 }
 
-function object(options) {
+function object(options, name = 'options') {
   if (options === undefined) return {}
-  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options)
+  if (options === null || typeof options !== 'object') throw typeError(name, 'an object', options)
   return options
 }
 
@@ -86,8 +97,7 @@ function dictOptions(options) {
   const valueBits = options.valueBits === undefined ? 64 : options.valueBits
   if (typeof valueBits !== 'number') throw typeError('options.valueBits', '32 or 64', valueBits)
   if (valueBits !== 32 && valueBits !== 64) throw rangeError('options.valueBits', '32 or 64', valueBits)
-  const signed = options.signed === undefined ? false : options.signed
-  if (typeof signed !== 'boolean') throw typeError('options.signed', 'a boolean', signed)
+  const signed = boolean(options, 'signed', false)
   return { ...keyShape(options, valueBits / 8), valueBits, signed, strings: strings(options) }
 }
 
@@ -96,4 +106,4 @@ function setOptions(options) {
   return { ...keyShape(options, 0), valueBits: 0, signed: false, strings: strings(options) }
 }
 
-module.exports = { capacity, dictOptions, setOptions, openOptions, checkOptions }
+module.exports = { capacity, dictOptions, setOptions, openOptions, checkOptions, integer, boolean }

@@ -7,8 +7,8 @@
 const fs = require('node:fs')
 const tables = require('./tables')
 const native = require('./native')
-const { typeError, rangeError, closedError, codedError } = require('./errors')
-const { openOptions } = require('./options')
+const { typeError, closedError, codedError } = require('./errors')
+const { openOptions, integer, boolean } = require('./options')
 const { interruptWaitsAtExit } = require('./wait')
 
 /** The environment variable naming the tables a child inherits. */
@@ -185,14 +185,6 @@ function inherit(name, kind) {
   return attachChecked(info.fd, String(info.dev), String(info.ino), kind, `shared table ${JSON.stringify(name)}`)
 }
 
-function optionalInteger(options, name, min, max) {
-  const v = options[name]
-  if (v === undefined) return undefined
-  if (typeof v !== 'number') throw typeError(`options.${name}`, 'a number', v)
-  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.${name}`, `an integer from ${min} to ${max}`, v)
-  return v
-}
-
 function checkPath(path) {
   if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path)
   if (path.includes('\0')) throw typeError('path', 'a string without NUL bytes', path)
@@ -210,12 +202,10 @@ function checkPath(path) {
 function open(path, options, kind, geometryOf, defaultCapacity = 0, fileShape = false) {
   checkPath(path)
   options = openOptions(options, kind)
-  const create = options.create === undefined ? true : options.create
-  if (typeof create !== 'boolean') throw typeError('options.create', 'a boolean', create)
-  const mode = optionalInteger(options, 'mode', 0, 0o777) ?? 0o600
-  const capacity = optionalInteger(options, 'capacity', 1, 2 ** 31)
-  const allowInsecure = options.allowInsecure === undefined ? false : options.allowInsecure
-  if (typeof allowInsecure !== 'boolean') throw typeError('options.allowInsecure', 'a boolean', allowInsecure)
+  const create = boolean(options, 'create', true)
+  const mode = integer(options, 'mode', 0o600, 0, 0o777)
+  const capacity = integer(options, 'capacity', undefined, 1, 2 ** 31)
+  const allowInsecure = boolean(options, 'allowInsecure', false)
   if (mode & 0o022 && !allowInsecure) {
     throw codedError(
       'ERR_ATOMIC_DICT_INSECURE',

@@ -15,6 +15,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { ENV, CLUSTER_MAP_FILE, shareInfo } = require('./share')
 const { typeError } = require('./errors')
+const { checkOptions, boolean } = require('./options')
 
 /** The [name, table] pairs of a `{ name: table }` object, each checked (open, a table). */
 function checkShare(share, name) {
@@ -60,12 +61,6 @@ function appendShared(stdio, entries) {
 
 const SHARE_OPTIONS = ['stdio', 'env', 'silent', 'ipc']
 
-function optionalBoolean(options, name) {
-  const v = options[name]
-  if (v !== undefined && typeof v !== 'boolean') throw typeError(`options.${name}`, 'a boolean', v)
-  return v === true
-}
-
 /**
  * `{ stdio, env }` for child_process.spawn/fork, cluster.setupPrimary +
  * cluster.fork(env), execa...: the caller's stdio with the tables'
@@ -74,17 +69,12 @@ function optionalBoolean(options, name) {
  */
 function shareOptions(tables, options) {
   const entries = checkShare(tables, 'tables')
-  if (options === undefined) options = {}
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('options', 'an object', options)
-  for (const name of Object.keys(options)) {
-    if (!SHARE_OPTIONS.includes(name)) {
-      throw typeError(`options.${name}`, `left out: the options are ${SHARE_OPTIONS.join(', ')}`, options[name])
-    }
-  }
+  if (Array.isArray(options)) throw typeError('options', 'an object', options)
+  options = checkOptions(options, SHARE_OPTIONS, 'shareOptions()')
   const { env } = options
   if (env !== undefined && env !== null && (typeof env !== 'object' || Array.isArray(env))) throw typeError('options.env', 'an object', env)
-  const ipc = optionalBoolean(options, 'ipc')
-  const silent = optionalBoolean(options, 'silent')
+  const ipc = boolean(options, 'ipc', false)
+  const silent = boolean(options, 'silent', false)
   const stdio = stdioArray(options.stdio, ipc, silent)
   const shared = JSON.stringify(appendShared(stdio, entries))
   return { stdio, env: { ...(env ?? process.env), [ENV]: shared } }

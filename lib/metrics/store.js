@@ -10,7 +10,7 @@ const { openFileShape } = require('../shared-table')
 const { typeError, rangeError, codedError, describe } = require('../errors')
 const { Core } = require('./core')
 const { DISPOSE, INSPECT, inspected } = require('../node-conventions')
-const { checkOptions } = require('../options')
+const { checkOptions, integer: integerOption, boolean } = require('../options')
 const { Counter: CounterBase } = require('./counter')
 const { Gauge: GaugeBase } = require('./gauge')
 const { Histogram: HistogramBase } = require('./histogram')
@@ -25,12 +25,9 @@ const MAX_STRING_BYTES = 2 ** 30
 
 const FROM_TABLE = Symbol('atomic-dict: a metrics store over a table')
 
+/** `options[name]`, an integer in [min, max], or undefined when left out. */
 function integer(options, name, min, max) {
-  const v = options[name]
-  if (v === undefined) return undefined
-  if (typeof v !== 'number') throw typeError(`options.${name}`, 'a number', v)
-  if (!Number.isInteger(v) || v < min || v > max) throw rangeError(`options.${name}`, `an integer from ${min} to ${max}`, v)
-  return v
+  return integerOption(options, name, undefined, min, max)
 }
 
 /** The string area a new store of `series` series gets, unless `options.strings` says. */
@@ -118,8 +115,7 @@ class MetricsStore {
     const o = checkOptions(options, ['series', 'processes', 'strings', 'create', 'mode', 'allowInsecure'], 'MetricsStore.open')
     const series = integer(o, 'series', 1, 2 ** 31)
     const processes = integer(o, 'processes', 1, MAX_PROCESSES)
-    const create = o.create === undefined ? true : o.create
-    if (typeof create !== 'boolean') throw typeError('options.create', 'a boolean', create)
+    const create = boolean(o, 'create', true)
     const file = { allowInsecure: o.allowInsecure }
     let dict
     try {
