@@ -2,9 +2,9 @@
 // atomic-dict: a lock-free shared Map<u64, u64> in shared memory.
 // See README.md for the API and FORMAT.md for the memory format.
 
-const { AtomicDict } = require('./lib/dict')
-const { AtomicSet } = require('./lib/set')
-const { AtomicValue } = require('./lib/value')
+const { AtomicDict } = require('./lib/atomic-dict')
+const { AtomicSet } = require('./lib/atomic-set')
+const { AtomicValue } = require('./lib/atomic-value')
 const { AtomicDictFullError } = require('./lib/errors')
 const { stringKey: stringKeyOf } = require('./lib/strings')
 const { spawn, fork, shareWithCluster, shareOptions } = require('./lib/spawn')

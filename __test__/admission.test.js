@@ -16,7 +16,7 @@ const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { AtomicDict, spawn } = require('..')
-const { internalsOf } = require('../lib/share')
+const { internalsOf } = require('../lib/attach')
 const { OFF } = require('../lib/format')
 
 const ROOT = path.join(__dirname, '..')

@@ -310,7 +310,7 @@ test('bad arguments', () => {
   // The native layer checks the same on its own.
   const binding = require('../lib/binding')
   const native = require('../lib/native')
-  const raw = native.call(binding.openContributors, native.call(() => require('../lib/tables').internals.get(dict).native.fd()))
+  const raw = native.call(binding.openContributors, native.call(() => require('../lib/table-memory').internals.get(dict).native.fd()))
   assert.throws(() => native.call(() => raw.claim(0)), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => native.call(() => raw.live(MAX_SLOTS + 1)), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => native.call(() => raw.ready()), { code: 'ERR_INVALID_ARG_VALUE' })

@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { AtomicDict, fork } = require('..')
-const { internals } = require('../lib/tables')
+const { internals } = require('../lib/table-memory')
 
 const CHILD = path.join(__dirname, 'fixtures', 'fastpath-child.js')
 

@@ -9,9 +9,9 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const vectors = require('./vectors/format.json')
 const binding = require('../lib/binding')
-const { createTable, closeTable } = require('../lib/tables')
+const { createTable, closeTable } = require('../lib/table-memory')
 const { AtomicDict } = require('..')
-const { internals } = require('../lib/tables')
+const { internals } = require('../lib/table-memory')
 
 test('hashes and probe sequences match the format vectors', () => {
   assert.ok(vectors.hash.length >= 10)

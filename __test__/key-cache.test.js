@@ -1,5 +1,5 @@
 'use strict'
-// The per-process key caches (lib/keyed.js, lib/parts-cache.js) must never
+// The per-process key caches (lib/key-cache.js, lib/parts-cache.js) must never
 // give a wrong slot: not for another key that looks alike (5, 5n, '5'; the
 // same low bits; strings alike in the characters the cache hashes), not for
 // an invalid key next to a cached valid one, not for arrays that are not
@@ -18,7 +18,7 @@ const { encode } = require('./fixtures/key-cache-child')
 
 const CHILD = path.join(__dirname, 'fixtures', 'key-cache-child.js')
 const CLOSED = 'ERR_ATOMIC_DICT_CLOSED'
-const BATCH = 128 // keys an iteration reads from the core per call (lib/keyed.js)
+const BATCH = 128 // keys an iteration reads from the core per call (lib/key-cache.js)
 
 function show(x) {
   try {

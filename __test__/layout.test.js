@@ -9,7 +9,7 @@ const assert = require('node:assert/strict')
 const { AtomicDict } = require('..')
 const binding = require('../lib/binding')
 const { OFF } = require('../lib/format')
-const { internals, viewOf, closeTable } = require('../lib/tables')
+const { internals, viewOf, closeTable } = require('../lib/table-memory')
 
 /** Rewrites every geometry word of the header through `view`, as a hostile peer would; returns a restore function. */
 function scribble(view) {
@@ -35,7 +35,7 @@ for (const shape of [{}, { k64: 2, k32: 1, valueBits: 32 }]) {
     const expected = { rowBytes: mine.rowBytes, rowsPerBlock: mine.rowsPerBlock, blockCount: mine.blockCount, capacity: mine.capacity, k64: mine.k64, k32: mine.k32, valueBits: mine.valueBits }
 
     // Rust attaches (and validates); then the header is rewritten; then the
-    // view is made, exactly as lib/tables.js makes it.
+    // view is made, exactly as lib/table-memory.js makes it.
     const fd = internals.get(d).native.fd()
     const native = binding.attachFd(fd)
     const restore = scribble(mine)
@@ -46,7 +46,7 @@ for (const shape of [{}, { k64: 2, k32: 1, valueBits: 32 }]) {
       for (const [k, v] of Object.entries(expected)) assert.equal(view[k], v, `${k} comes from the validated layout`)
       assert.deepEqual(native.layout().blockCount, expected.blockCount)
       // The view works: keys are found through the core, values read right.
-      const other = new AtomicDict(require('../lib/tables').FROM_NATIVE, table)
+      const other = new AtomicDict(require('../lib/table-memory').FROM_NATIVE, table)
       for (let i = 1; i <= 100; i++) assert.equal(other.get(key(i)), one)
       assert.equal([...other.keys()].length, 100)
       other.add(key(1), one)

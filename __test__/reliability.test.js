@@ -16,7 +16,7 @@ const { runChaos, checkJournals, auditAfterCrash } = require('../scripts/chaos.j
 const { runLinearizability } = require('../scripts/linearizability.js')
 const W = require('./fixtures/chaos-worker.js')
 const { probeOf: probe } = require('../lib/binding')
-const { internalsOf } = require('../lib/share')
+const { internalsOf } = require('../lib/attach')
 
 const ROOT = path.join(__dirname, '..')
 const CHILD_TIMEOUT_MS = 20_000

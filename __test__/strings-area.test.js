@@ -14,7 +14,7 @@ const path = require('node:path')
 const childProcess = require('node:child_process')
 const { Worker } = require('node:worker_threads')
 const { AtomicDict, AtomicSet, stringKey, spawn } = require('..')
-const { internals } = require('../lib/tables')
+const { internals } = require('../lib/table-memory')
 const { OFF } = require('../lib/format')
 
 const ROOT = path.join(__dirname, '..')

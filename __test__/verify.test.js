@@ -4,7 +4,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { AtomicDict, AtomicSet } = require('..')
-const { internals } = require('../lib/tables')
+const { internals } = require('../lib/table-memory')
 
 test('a sound table verifies, for every shape', () => {
   for (const opts of [{}, { valueBits: 32 }, { k64: 2, k32: 1 }, { k64: 0, k32: 2, valueBits: 32 }]) {

@@ -9,7 +9,7 @@
 
 const binding = require('./binding')
 const native = require('./native')
-const tables = require('./tables')
+const tables = require('./table-memory')
 const { typeError, rangeError, closedError } = require('./errors')
 
 /** The most slots a table's contributors may use. */

@@ -5,11 +5,11 @@
 // is found once, when the object is made; an operation is then one Map
 // lookup and one Atomics call.
 
-const tables = require('./tables')
-const share = require('./share')
-const { AtomicDict } = require('./dict')
+const tables = require('./table-memory')
+const share = require('./attach')
+const { AtomicDict } = require('./atomic-dict')
 const { dictOptions, checkOptions } = require('./options')
-const { valueChecker } = require('./values')
+const { valueChecker } = require('./value-args')
 const { typeError, codedError } = require('./errors')
 const { atomicOp } = require('./atomic-op')
 const { DISPOSE, INSPECT, shown, jsonValue } = require('./node-conventions')

@@ -18,7 +18,7 @@ class Latch {
   #one
 
   /**
-   * @param {import('./dict').AtomicDict} table a dict every party shares
+   * @param {import('./atomic-dict').AtomicDict} table a dict every party shares
    * @param {*} key the key whose value counts arrivals (any key of `table`)
    * @param {number} parties arrivals that open the latch
    */

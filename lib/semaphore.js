@@ -28,7 +28,7 @@ class Semaphore {
   #one
 
   /**
-   * @param {import('./dict').AtomicDict} table a dict with one 64-bit key part, shared by every user
+   * @param {import('./atomic-dict').AtomicDict} table a dict with one 64-bit key part, shared by every user
    * @param {string} name the semaphore's key (a string key)
    * @param {number} permits holders allowed at once
    */

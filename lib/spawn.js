@@ -5,7 +5,7 @@
 // wrong descriptor is refused): a child process by the ATOMIC_DICT_SHARED
 // variable of the env it is given, a cluster worker by one more descriptor
 // in cluster.settings.stdio, an unlinked read-only file holding that map
-// (lib/share.js, clusterTables). Nothing here changes process.env or
+// (lib/attach.js, clusterTables). Nothing here changes process.env or
 // patches a function.
 
 const childProcess = require('node:child_process')
@@ -13,7 +13,7 @@ const cluster = require('node:cluster')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { ENV, CLUSTER_MAP_FILE, shareInfo } = require('./share')
+const { ENV, CLUSTER_MAP_FILE, shareInfo } = require('./attach')
 const { typeError } = require('./errors')
 const { checkOptions, boolean } = require('./options')
 
@@ -115,7 +115,7 @@ function fork(modulePath, args, options) {
 // Cluster: cluster.fork() builds a worker's env from process.env and its
 // own argument, so the map of names travels as a descriptor too: an
 // unlinked, read-only file at the end of cluster.settings.stdio, which the
-// worker finds by its name (lib/share.js, clusterTables). Only workers get
+// worker finds by its name (lib/attach.js, clusterTables). Only workers get
 // it: a plain child_process.fork of the primary sees none of this.
 const clusterShared = new Map()
 let applied = null // { stdio: what we set, user: the stdio it was built on, mapFd }

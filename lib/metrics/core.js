@@ -13,8 +13,8 @@
 //   metric    one per metric name: the key part of its descriptor string,
 //             which every process declaring the metric must agree with
 
-const tables = require('../tables')
-const { Words } = require('../table')
+const tables = require('../table-memory')
+const { Words } = require('../table-view')
 const { stringPart } = require('../strings')
 const { codedError, closedError, AtomicDictFullError } = require('../errors')
 const { storeFloat } = require('./float')

@@ -4,9 +4,9 @@
 // any process reports the totals, with no primary and no IPC. See
 // docs/METRICS.md.
 
-const { AtomicDict } = require('../dict')
-const tables = require('../tables')
-const { openFileShape } = require('../shared-table')
+const { AtomicDict } = require('../atomic-dict')
+const tables = require('../table-memory')
+const { openFileShape } = require('../table-base')
 const { typeError, rangeError, codedError, describe } = require('../errors')
 const { Core } = require('./core')
 const { DISPOSE, INSPECT, inspected } = require('../node-conventions')

@@ -84,7 +84,7 @@ pub const OFF_STRINGS_USED: usize = 88;
 pub const OFF_STRINGS_COUNT: usize = 96;
 /// Atomic: intern attempts that found no room.
 pub const OFF_STRINGS_REFUSED: usize = 104;
-/// A word the format keeps zero: `lib/tables.js` uses it on a table nobody
+/// A word the format keeps zero: `lib/table-memory.js` uses it on a table nobody
 /// else has seen, and the `pause-after-admit` failpoint as a handshake.
 pub const OFF_SCRATCH: usize = 120;
 

@@ -3,8 +3,8 @@
 // and processes, auditing it, closing it. Each subclass names its kind and
 // its options parser under the symbols below.
 
-const tables = require('./tables')
-const share = require('./share')
+const tables = require('./table-memory')
+const share = require('./attach')
 const { expectOf, checkExpect } = require('./expect')
 const { DISPOSE, INSPECT, inspected, keyShape, valueType } = require('./node-conventions')
 

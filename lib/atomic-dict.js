@@ -1,13 +1,13 @@
 'use strict'
 // AtomicDict: the Map-like face of a table with values.
 
-const tables = require('./tables')
+const tables = require('./table-memory')
 const options = require('./options')
 const { typeError } = require('./errors')
-const { Keyed, keyCount } = require('./keyed')
-const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
-const { valueChecker, valuesArg } = require('./values')
-const { AtomicValue, CONSTRUCT } = require('./value')
+const { Keyed, keyCount } = require('./key-cache')
+const { SharedTable, KIND, GEOMETRY } = require('./table-base')
+const { valueChecker, valuesArg } = require('./value-args')
+const { AtomicValue, CONSTRUCT } = require('./atomic-value')
 const { jsonKey, jsonValue } = require('./node-conventions')
 const { Waits, timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 

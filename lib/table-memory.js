@@ -3,7 +3,7 @@
 // JS gets a TableView over it. Shared by AtomicDict and AtomicSet.
 
 const native = require('./native')
-const { TableView } = require('./table')
+const { TableView } = require('./table-view')
 const { OFF } = require('./format')
 const { closedError, codedError } = require('./errors')
 

@@ -1,11 +1,11 @@
 'use strict'
 // AtomicSet: a table of keys without values.
 
-const tables = require('./tables')
+const tables = require('./table-memory')
 const options = require('./options')
 const { typeError } = require('./errors')
-const { Keyed } = require('./keyed')
-const { SharedTable, KIND, GEOMETRY } = require('./shared-table')
+const { Keyed } = require('./key-cache')
+const { SharedTable, KIND, GEOMETRY } = require('./table-base')
 
 class AtomicSet extends SharedTable {
   static [KIND] = 'set'

@@ -5,7 +5,7 @@
 // holds which table, and named files.
 
 const fs = require('node:fs')
-const tables = require('./tables')
+const tables = require('./table-memory')
 const native = require('./native')
 const { typeError, closedError, codedError } = require('./errors')
 const { openOptions, integer, boolean } = require('./options')

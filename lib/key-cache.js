@@ -4,7 +4,7 @@
 // are never removed, the table never grows), so a row found once is valid
 // for ever, in every process: the caches never need invalidating, only
 // bounding. Nothing here probes the table: misses go to the Rust core
-// (lib/table.js, src/binding/locate.rs).
+// (lib/table-view.js, src/binding/locate.rs).
 //
 // Bare one-part keys: a direct-mapped cache in one typed array, at the index
 // given by the key's low bits, an entry a half cache line (the key as a
@@ -22,12 +22,12 @@
 // A collision simply replaces an entry; a miss costs a call into the core.
 // Only keys the core has checked are ever cached, so a hit needs no checks.
 
-const { KeyCodec } = require('./keys')
+const { KeyCodec } = require('./key-args')
 const { closedError, typeError, codedError, AtomicDictFullError } = require('./errors')
 const { failpoint, FAILPOINTS } = require('./failpoint')
 const { stringPart } = require('./strings')
 const { partsCache } = require('./parts-cache')
-const { Words } = require('./table')
+const { Words } = require('./table-view')
 
 /** The largest cache, in entries (32 bytes each), per table and process. */
 const CACHE_LIMIT = 1 << 16
