@@ -16,16 +16,7 @@ const CHILD = path.join(__dirname, 'fixtures', 'share-api-child.js')
 const PRIMARY = path.join(__dirname, 'fixtures', 'share-api-primary.js')
 const ROOT = path.join(__dirname, '..')
 
-/** The child's one JSON line on stdout, once it exited with 0. */
-function reportOf(child) {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (s) => (text += s))
-    child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(text)) : reject(new Error(`exit ${code}: ${text}`))))
-  })
-}
+const { reportOf } = require('./fixtures/report-of')
 
 /** `fn` throws a TypeError with code ERR_INVALID_ARG_TYPE whose message matches. */
 function throwsArgType(fn, message) {

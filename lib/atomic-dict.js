@@ -4,6 +4,7 @@
 const tables = require('./table-memory')
 const options = require('./options')
 const { typeError } = require('./errors')
+const { addAliases } = require('./atomic-op')
 const { Keyed, keyCount } = require('./key-cache')
 const { SharedTable, KIND, GEOMETRY } = require('./table-base')
 const { valueChecker, valuesArg } = require('./value-args')
@@ -283,11 +284,6 @@ function slotOf(r) {
   return (r - (r % 2)) / 2
 }
 
-const p = AtomicDict.prototype
-p.band = p.and
-p.bor = p.or
-p.bxor = p.xor
-p.exchange = p.swap
-p.compareExchange = p.cas
+addAliases(AtomicDict.prototype)
 
 module.exports = { AtomicDict }

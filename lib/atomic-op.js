@@ -17,4 +17,16 @@ function atomicOp(op, view, values, index, a, b) {
   }
 }
 
-module.exports = { atomicOp }
+/**
+ * The other names of a class's read-modify-writes: the Python package's
+ * `band`/`bor`/`bxor`, and `Atomics`' `exchange`/`compareExchange`.
+ */
+function addAliases(prototype) {
+  prototype.band = prototype.and
+  prototype.bor = prototype.or
+  prototype.bxor = prototype.xor
+  prototype.exchange = prototype.swap
+  prototype.compareExchange = prototype.cas
+}
+
+module.exports = { atomicOp, addAliases }

@@ -3,7 +3,7 @@
 // operations go straight to Atomics on the row.
 
 const { codedError } = require('./errors')
-const { atomicOp } = require('./atomic-op')
+const { atomicOp, addAliases } = require('./atomic-op')
 const { INSPECT, inspected, shown } = require('./node-conventions')
 const { timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
@@ -105,11 +105,6 @@ class AtomicValue {
   }
 }
 
-const p = AtomicValue.prototype
-p.band = p.and
-p.bor = p.or
-p.bxor = p.xor
-p.exchange = p.swap
-p.compareExchange = p.cas
+addAliases(AtomicValue.prototype)
 
 module.exports = { AtomicValue, CONSTRUCT }

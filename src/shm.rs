@@ -481,21 +481,28 @@ fn file_type_name(t: std::fs::FileType) -> &'static str {
     }
 }
 
+/// Refuses anything but a regular file (a directory, device, FIFO, socket),
+/// naming it `what` and saying what it is.
+fn require_regular(meta: &std::fs::Metadata, what: &dyn std::fmt::Display) -> io::Result<()> {
+    if meta.file_type().is_file() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{what} is not a regular file ({})",
+            file_type_name(meta.file_type())
+        ),
+    ))
+}
+
 /// The length of a file that may hold a table: a non-empty regular file.
 /// `what` names it in errors.
 fn table_file_len(file: &File, what: &str) -> io::Result<usize> {
     let meta = file
         .metadata()
         .map_err(|e| from_syscall(e, "fstat", None))?;
-    if !meta.file_type().is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{what} is not a regular file ({})",
-                file_type_name(meta.file_type())
-            ),
-        ));
-    }
+    require_regular(&meta, &what)?;
     let len = usize::try_from(meta.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{what} is too large")))?;
     if len == 0 {
@@ -581,15 +588,7 @@ pub fn open_proc_fd(path: &Path) -> io::Result<File> {
     // SAFETY: fd was just opened and is owned by nobody else.
     let handle = unsafe { File::from_raw_fd(fd) };
     let meta = handle.metadata().map_err(|e| with_context(e, &what))?;
-    if !meta.file_type().is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{what} is not a regular file ({})",
-                file_type_name(meta.file_type())
-            ),
-        ));
-    }
+    require_regular(&meta, &what)?;
     let again = cstring(Path::new(&format!("/proc/self/fd/{fd}")))?;
     let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
     // SAFETY: again is a valid NUL-terminated path.
