@@ -1,6 +1,6 @@
 'use strict'
 // atomic-dict: a lock-free shared Map<u64, u64> in shared memory.
-// See README.md for the API and FORMAT.md for the memory format.
+// See README.md for the API and docs/FORMAT.md for the memory format.
 
 const { AtomicDict } = require('./lib/atomic-dict')
 const { AtomicSet } = require('./lib/atomic-set')

@@ -37,7 +37,7 @@ function inspectJSON(file, ...args) {
   return JSON.parse(r.stdout)
 }
 
-/** FORMAT.md's geometry, computed here independently of the package. */
+/** docs/FORMAT.md's geometry, computed here independently of the package. */
 function expectedGeometry({ kind = 'dict', capacity, k64 = 1, k32 = 0, valueBits = 64, signed = false }) {
   const valueBytes = kind === 'set' ? 0 : valueBits / 8
   const keyBytes = 8 * k64 + 4 * k32

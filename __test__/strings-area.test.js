@@ -1,5 +1,5 @@
 'use strict'
-// The interned-string area (the `strings` option; FORMAT.md, "String area"):
+// The interned-string area (the `strings` option; docs/FORMAT.md, "String area"):
 // string key parts are stored once in the table and handed back as strings
 // by iteration, through every API form, across processes and threads; the
 // option is checked like the others; refusals are counted and visible while

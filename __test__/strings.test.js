@@ -1,5 +1,5 @@
 'use strict'
-// String keys: a string stands for the 64-bit key part FORMAT.md defines
+// String keys: a string stands for the 64-bit key part docs/FORMAT.md defines
 // (SipHash-2-4 of its UTF-8 bytes), the same in every process; the vectors
 // in vectors/strings.json pin it (tests/vectors.rs checks them in Rust).
 

@@ -1,5 +1,5 @@
 'use strict'
-// The table's header, as src/core/format.rs lays it out (FORMAT.md is the
+// The table's header, as src/core/format.rs lays it out (docs/FORMAT.md is the
 // reference). JS never reads a table's geometry from here: it takes the
 // layout Rust validated (NativeTable#layout); these offsets are for the
 // counters (entries, the string area's) and the tests. Offsets are in bytes.
@@ -11,7 +11,7 @@ const FORMAT_VERSION = VERSION_STRINGS // the newest version this package reads 
 const HEADER_BYTES = 128
 const BLOCK_BYTES = 64
 const MAX_CAPACITY = 2 ** 31 // keeps block_count below 2^32 (src/core/format.rs)
-// The string area (FORMAT.md, "String area"): its arena is 0 (none) or a
+// The string area (docs/FORMAT.md, "String area"): its arena is 0 (none) or a
 // multiple of 8 in [MIN_STRING_BYTES, MAX_STRING_BYTES] bytes, and holds
 // strings of at most MAX_STRING_LEN UTF-8 bytes.
 const MIN_STRING_BYTES = 64

@@ -121,7 +121,7 @@ class Keyed {
     if (Array.isArray(key) || this.count !== 1) return this.missParts(key, insert)
     const view = this.view
     if (typeof key === 'string') {
-      // Hashed by the native core along with the probe (FORMAT.md), which
+      // Hashed by the native core along with the probe (docs/FORMAT.md), which
       // refuses a lone surrogate (then locate throws the TypeError
       // checkString gives), and a string for a 32-bit part.
       if (view.k64 !== 1) this.codec.one(key)

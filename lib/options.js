@@ -51,7 +51,7 @@ function boolean(options, key, fallback, name = 'options') {
   return v
 }
 
-/** The string area's size in bytes (FORMAT.md, "String area"): 0 (none, the default) or a multiple of 8 from 64 to 2^30. */
+/** The string area's size in bytes (docs/FORMAT.md, "String area"): 0 (none, the default) or a multiple of 8 from 64 to 2^30. */
 function strings(options) {
   const v = options.strings
   if (v === undefined) return 0

@@ -1,6 +1,6 @@
 'use strict'
 // String keys: a string stands for the 64-bit key part
-// SipHash-2-4("atomic-dict:str1", UTF-8 bytes), 0 replaced by 1 (FORMAT.md,
+// SipHash-2-4("atomic-dict:str1", UTF-8 bytes), 0 replaced by 1 (docs/FORMAT.md,
 // "String keys"). The hash is computed by the native core
 // (src/core/string_key.rs), the one implementation; this module checks the
 // argument and remembers recent results.

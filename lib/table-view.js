@@ -95,7 +95,7 @@ class TableView {
     this.key = new Words(functions.words)
     this.nativeLocateMany = functions.locateMany
     this.nativeKeyRows = functions.keyRows
-    // The string area (FORMAT.md, "String area"), when the table has one.
+    // The string area (docs/FORMAT.md, "String area"), when the table has one.
     this.stringBytes = layout.stringBytes
     this.stringSlots = layout.stringSlots
     this.hasStrings = layout.stringBytes > 0

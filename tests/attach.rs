@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use atomic_dict::core::{FormatError, Geometry, Kind, Layout, Table, Words};
 
-// Header offsets (FORMAT.md / src/core/format.rs).
+// Header offsets (docs/FORMAT.md / src/core/format.rs).
 const OFF_MAGIC: usize = 0;
 const OFF_VERSION: usize = 8;
 const OFF_FLAGS: usize = 12;

@@ -105,7 +105,7 @@ fn round_trips() {
         assert_eq!(t.decode(i.part).unwrap().0, s);
     }
     assert_eq!(t.string_stats().unwrap(), stats);
-    // The record's layout is the format's (FORMAT.md, "String area").
+    // The record's layout is the format's (docs/FORMAT.md, "String area").
     let i = t.intern("123456789").unwrap();
     assert_eq!(r64(&t, i.record), string_key("123456789"));
     assert_eq!(r64(&t, i.record + 8), 0);

@@ -6,7 +6,7 @@
 // metric's labelNames, each the label value as a string, `null` for a label
 // not given). Its rows are the table keys [part, field], where `part` is the
 // string's key part (stringKey) and `field` says which value (see FIELD).
-// The string's user word in the string area (FORMAT.md, "String area") is
+// The string's user word in the string area (docs/FORMAT.md, "String area") is
 // the series' meta word, shared by every process:
 //
 //   low 32 bits   seq: the store-wide order in which series became visible

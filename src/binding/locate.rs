@@ -7,7 +7,7 @@
 //! data (an `Rc<LocateState>`, freed by the function's finalizer):
 //!
 //! - `locate(string, insert) -> number`, for tables whose key is one 64-bit
-//!   part: a string key, hashed here to its key part (FORMAT.md). When
+//!   part: a string key, hashed here to its key part (docs/FORMAT.md). When
 //!   `insert` and the table has a string area, the string is interned first
 //!   (core::strings; a refusal is counted there, and the key is still found
 //!   or inserted by its hash). The result r >= 0 is `slot * 2 + inserted`:

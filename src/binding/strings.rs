@@ -1,6 +1,6 @@
 //! String keys across N-API: a JS string is read as UTF-16 (as V8 holds
 //! it, so a lone surrogate is seen rather than silently replaced), made
-//! UTF-8, and mapped to its key part by `core::string_key` (FORMAT.md,
+//! UTF-8, and mapped to its key part by `core::string_key` (docs/FORMAT.md,
 //! "String keys") or interned (`core::strings`).
 
 use std::ptr;

@@ -1,6 +1,6 @@
 //! The shared region's format: a 128-byte header, then 64-byte blocks of
 //! rows, then (version 2 only) a string area: an index of `string_slots`
-//! u64 entries and an arena of `string_bytes` bytes. FORMAT.md at the top of
+//! u64 entries and an arena of `string_bytes` bytes. docs/FORMAT.md at the top of
 //! the repository is the reference; `lib/format.js` reads the same header.
 //!
 //! ```text

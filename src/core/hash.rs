@@ -1,5 +1,5 @@
 //! Key hashing and the probe sequence. This is part of the on-memory format
-//! (FORMAT.md), implemented here only; `__test__/vectors/format.json` holds
+//! (docs/FORMAT.md), implemented here only; `__test__/vectors/format.json` holds
 //! the vectors that pin it (tests/vectors.rs, __test__/format.test.js).
 
 /// The golden-ratio increment of splitmix64.

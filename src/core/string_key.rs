@@ -2,7 +2,7 @@
 //! `string_key(s) = SipHash-2-4(STRING_KEY_SEED, UTF-8 bytes of s)`, with a
 //! result of 0 (which is never a key part) replaced by 1.
 //!
-//! This is part of the format (FORMAT.md, "String keys"): every process and
+//! This is part of the format (docs/FORMAT.md, "String keys"): every process and
 //! every version of the package must map a string to the same part, so the
 //! seed is a constant and `__test__/vectors/strings.json` pins the results.
 //! SipHash is a pseudo-random function, so different strings share a part

@@ -1,4 +1,4 @@
-//! The interned-string area (format version 2, FORMAT.md "String area"): a
+//! The interned-string area (format version 2, docs/FORMAT.md "String area"): a
 //! fixed-size, lock-free table of the strings whose key parts a table
 //! holds, so that a part can be given back as the string it stands for.
 //!
