@@ -896,10 +896,12 @@ export interface Counters<N extends string = string, V extends bigint | number =
 
 export declare const Counters: {
   /** Counters named `names` in a new table (a memfd); see {@link counters}. */
-  new <const Names extends readonly string[], B extends ValueBits = 64>(
+  new <const Names extends readonly string[]>(names: Names, options?: undefined): Counters<Names[number], bigint>
+  /** As above, values typed from `options` (inferred, as for `new AtomicDict`). */
+  new <const Names extends readonly string[], const O extends CountersOptions | undefined>(
     names: Names,
-    options?: CountersOptions<B>,
-  ): Counters<Names[number], ValueOf<B>>
+    options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOptions>) | Extract<O, undefined>,
+  ): Counters<Names[number], ValueOfOptions<O>>
   prototype: Counters<string, bigint | number>
   /** The counters a parent shared as `name` (spawn/fork `share`, or shareWithCluster). */
   inherit<const Names extends readonly string[], B extends ValueBits = 64>(
@@ -915,13 +917,17 @@ export declare const Counters: {
   ): Counters<Names[number], ValueOf<B>>
   /**
    * The counters in the file at `path` (for pm2 and unrelated processes),
-   * created when absent unless `create: false`.
+   * created when absent unless `create: false`. `valueBits` and `signed`,
+   * given or left to their defaults (64, false), are checked against an
+   * existing file (else `ERR_ATOMIC_DICT_GEOMETRY`) and type the values.
    */
-  open<const Names extends readonly string[], B extends ValueBits = 64>(
+  open<const Names extends readonly string[]>(path: string, names: Names, options?: undefined): Counters<Names[number], bigint>
+  /** As above, values typed from `options` (inferred, as for `new AtomicDict`). */
+  open<const Names extends readonly string[], const O extends CountersOpenOptions | undefined>(
     path: string,
     names: Names,
-    options?: CountersOpenOptions<B>,
-  ): Counters<Names[number], ValueOf<B>>
+    options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOpenOptions>) | Extract<O, undefined>,
+  ): Counters<Names[number], ValueOfOptions<O>>
   /** Removes a named counters file; processes that have it open keep it. */
   unlink(path: string): void
 }
@@ -932,10 +938,12 @@ export declare const Counters: {
  * Methods accept only those names; `snapshot()` is typed
  * `{ requests: bigint; errors: bigint; inFlight: bigint }`.
  */
-export declare function counters<const Names extends readonly string[], B extends ValueBits = 64>(
+export declare function counters<const Names extends readonly string[]>(names: Names, options?: undefined): Counters<Names[number], bigint>
+/** As above, values typed from `options` itself: `{ valueBits: 32 }` makes them numbers. */
+export declare function counters<const Names extends readonly string[], const O extends CountersOptions | undefined>(
   names: Names,
-  options?: CountersOptions<B>,
-): Counters<Names[number], ValueOf<B>>
+  options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOptions>) | Extract<O, undefined>,
+): Counters<Names[number], ValueOfOptions<O>>
 
 // ------------------------------------------------------------------ Latch, Semaphore
 

@@ -1,10 +1,20 @@
-// Type tests of `new AtomicDict`, `new AtomicSet` and their `open`s (npm run
+// Type tests of `new AtomicDict`, `new AtomicSet`, `counters`/`new Counters`
+// and their `open`s (npm run
 // test:types, against the packed package): the result is typed from the
 // options object itself, as the run time makes or checks the table (open:
 // every shape option, given or its default, against the file). Type
 // arguments the options do not back must not compile. Each @ts-expect-error
 // line must fail to compile.
-import { AtomicDict, AtomicSet, type DictOptions, type OpenOptions, type OpenSetOptions } from 'atomic-dict'
+import {
+  AtomicDict,
+  AtomicSet,
+  Counters,
+  counters,
+  type CountersOptions,
+  type DictOptions,
+  type OpenOptions,
+  type OpenSetOptions,
+} from 'atomic-dict'
 
 /** true only when A and B are the same type (not merely assignable). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -128,3 +138,33 @@ const zeroAndOne = AtomicDict.open('/dev/shm/x', { k64: 0, k32: 1 })
 const setEdge = AtomicSet.open('/dev/shm/s', { k64: 7, k32: 2 })
 const setEdgeOk: Same<typeof setEdge, AtomicSet<[bigint, bigint, bigint, bigint, bigint, bigint, bigint, number, number]>> = true
 void [fifteen, sevenWide, sevenAndOne, zeroAndOne, setEdgeOk]
+
+// ---- Counters: the values' width from the options too.
+// @ts-expect-error the old form: a width as type argument, and 64-bit counters made
+counters<readonly ['hits'], 32>(['hits'])
+// @ts-expect-error the type says 32-bit, no options say so
+counters<readonly ['hits'], { valueBits: 32 }>(['hits'])
+// @ts-expect-error nor for the constructor
+new Counters<readonly ['hits'], 32>(['hits'])
+// @ts-expect-error open checks valueBits 64 (the default) against the file
+Counters.open<readonly ['hits'], 32>('/dev/shm/c', ['hits'])
+// @ts-expect-error nor do options without valueBits back it
+Counters.open<readonly ['hits'], { valueBits: 32 }>('/dev/shm/c', ['hits'], { mode: 0o600 })
+// @ts-expect-error counters have no key shape
+counters(['hits'], { k64: 2 })
+// @ts-expect-error open's file options are not counters() options
+counters(['hits'], { create: false })
+const hits = counters(['hits'])
+const hitsOk: Same<typeof hits, Counters<'hits', bigint>> = true
+const hits32 = counters(['hits'], { valueBits: 32, signed: true, capacity: 10 })
+const hits32Ok: Same<typeof hits32, Counters<'hits', number>> = true
+const newed32 = new Counters(['a', 'b'], { valueBits: 32 })
+const newed32Ok: Same<typeof newed32, Counters<'a' | 'b', number>> = true
+const openedCounters = Counters.open('/dev/shm/c', ['a'])
+const openedCountersOk: Same<typeof openedCounters, Counters<'a', bigint>> = true
+const opened32 = Counters.open('/dev/shm/c', ['a'], { valueBits: 32, create: false })
+const opened32Ok: Same<typeof opened32, Counters<'a', number>> = true
+const countersOptions: CountersOptions = { signed: true }
+const widenedCounters = counters(['a'], countersOptions)
+const widenedCountersOk: Same<typeof widenedCounters, Counters<'a', bigint | number>> = true
+void [hitsOk, hits32Ok, newed32Ok, openedCountersOk, opened32Ok, widenedCountersOk]
