@@ -270,8 +270,9 @@ export interface FileOptions {
 }
 
 /**
- * Options of `AtomicDict.open`: the shape ones (`strings` too), when given,
- * must match an existing table.
+ * Options of `AtomicDict.open`: the shape ones (`k64`, `k32`, `valueBits`,
+ * `signed`, `strings`), given or left to their defaults, must match an
+ * existing table.
  */
 export interface OpenOptions<
   B extends ValueBits = ValueBits,
@@ -292,6 +293,64 @@ export interface OpenSetOptions<K64 extends K64Count = K64Count, K32 extends K32
   /** Keys guaranteed to fit; needed to create the file. */
   capacity?: number
 }
+
+// ------------------------------------------------------------------ shapes from options
+
+/**
+ * The option `K` as an options object of type `O` gives it, or `D` (its
+ * default) where `O` may leave it out: `{ valueBits: 32 }` says 32, `{}`
+ * 64, and a `DictOptions` (`valueBits?: ValueBits`) either. `O` may be
+ * `undefined` (no options: `D`) or a union (the union of what each says).
+ */
+export type OptionOf<O, K extends string, D> = O extends unknown
+  ? K extends keyof O
+    ? Exclude<O[K], undefined> | ({} extends Pick<O, K> ? D : undefined extends O[K] ? D : never)
+    : D
+  : never
+
+/** The value width options of type `O` give a table (64 by default; `ValueBits` when it may be either). */
+export type ValueBitsOfOptions<O> = Extract<OptionOf<O, 'valueBits', 64>, ValueBits>
+
+/** The values of a table made or opened with options of type `O`: `bigint`, `number`, or `bigint | number` when `O` does not say which. */
+export type ValueOfOptions<O> = ValueOf<ValueBitsOfOptions<O>>
+
+/**
+ * The key parts of a table made or opened with options of type `O`, from
+ * its `k64` (default 1), `k32` (default 0) and `strings` (default 0), for
+ * values of `W` bits (0: a set): when `O` does not pin them down (options
+ * typed `DictOptions`), the union of the shapes it allows that fit a row.
+ */
+export type PartsOfOptions<O, W extends 0 | ValueBits = ValueBitsOfOptions<O>> = StringsIf<
+  Extract<OptionOf<O, 'strings', 0>, number>,
+  FittingParts<W, Extract<OptionOf<O, 'k64', 1>, K64Count>, Extract<OptionOf<O, 'k32', 0>, K32Count>>
+>
+
+/** `PartsOf<K64, K32>` for the counts among `K64` and `K32` that make a row of `W`-bit values fit. */
+type FittingParts<W extends 0 | ValueBits, K64 extends K64Count, K32 extends K32Count> = K64 extends unknown
+  ? PartsOf<K64, Extract<K32, K32For<W, K64>>>
+  : never
+
+/**
+ * What a row of `K64` 64-bit and `K32` 32-bit parts and a `W`-bit value (0:
+ * a set) also needs to fit 64 bytes: `unknown` when it fits; else the
+ * `k32` it could have (so a missing or too large `k32` fails to compile),
+ * or, when no `k32` fits (`k64: 8` with a value), no `k64` at all.
+ */
+export type RowCheck<W extends 0 | ValueBits, K64 extends K64Count, K32 extends K32Count> = [K32For<W, K64>] extends [never]
+  ? { k64: never }
+  : [K32] extends [K32For<W, K64>]
+    ? unknown
+    : { k32: K32For<W, K64> }
+
+/**
+ * What options of type `O` must also satisfy, for a call whose option names
+ * are `Known` and whose values are `W` bits wide (0 for a set): no other
+ * names (the table refuses them at run time), and keys that fit a row
+ * ({@link RowCheck}), the defaults counted.
+ */
+export type OptionsCheck<O, W extends 0 | ValueBits, Known extends PropertyKey> = {
+  [K in Exclude<O extends unknown ? keyof O : never, Known>]: never
+} & RowCheck<W, Extract<OptionOf<O, 'k64', 1>, K64Count>, Extract<OptionOf<O, 'k32', 0>, K32Count>>
 
 // ------------------------------------------------------------------ sharing
 
@@ -634,15 +693,24 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
 export declare const AtomicDict: {
   /**
    * A new table in shared memory (a memfd) with room for exactly `capacity`
-   * keys. The value and key types follow `options`: `{ valueBits: 32 }`
-   * makes values numbers, `{ k64: 1, k32: 1 }` makes keys `[Part64, Part32]`,
-   * `{ strings: 65536 }` gives it a string area (64-bit parts come back as
-   * `bigint | string`).
+   * keys, of the shape `options` says: without options, 64-bit values
+   * (bigints) and keys of one 64-bit part.
    */
-  new <B extends ValueBits = 64, K64 extends K64Count = 1, K32 extends K32For<B, K64> = Extract<0, K32For<B, K64>>, S extends number = 0>(
+  new (capacity: number, options?: undefined): AtomicDict<bigint, [bigint]>
+  /**
+   * A new table of the shape `options` says, and typed from the options
+   * object itself ({@link ValueOfOptions}, {@link PartsOfOptions}):
+   * `{ valueBits: 32 }` makes values numbers, `{ k64: 1, k32: 1 }` makes
+   * keys `[Part64, Part32]`, `{ strings: 65536 }` gives it a string area
+   * (64-bit parts come back as `bigint | string`). An option the type of
+   * `options` may leave out counts as its default too: options typed
+   * `DictOptions` give `AtomicDict<bigint | number, ...>`. `O` is inferred;
+   * given explicitly, `options` must still be of that type.
+   */
+  new <const O extends DictOptions | undefined>(
     capacity: number,
-    options?: DictOptions<B, K64, K32, S> & KeyShapeCheck<B, K64>,
-  ): AtomicDict<ValueOf<B>, StringsIf<S, PartsOf<K64, K32>>>
+    options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof DictOptions>) | Extract<O, undefined>,
+  ): AtomicDict<ValueOfOptions<O>, PartsOfOptions<O>>
   prototype: AtomicDict<bigint | number, KeyParts>
   /**
    * The table a parent shared as `name` (the `share` option of `spawn`/`fork`,
@@ -657,15 +725,19 @@ export declare const AtomicDict: {
   attach<const E extends DictExpect = {}>(descriptor: ShareDescriptor, options?: ShareOpenOptions<E>): AtomicDict<ExpectedValue<E>, ExpectedParts<E>>
   /**
    * The table in the file at `path`, created when absent (unless
-   * `create: false`; creating needs `capacity`). Shape options that are
-   * given must match an existing file (else `ERR_ATOMIC_DICT_GEOMETRY`).
-   * Without `strings`, an existing file's string area is used all the same:
-   * type such a table with the type parameters (`open<64, 1, 0, number>`).
+   * `create: false`; creating needs `capacity`). The shape options, given
+   * or left to their defaults (`k64` 1, `k32` 0, `valueBits` 64, `signed`
+   * false, `strings` 0), are checked against an existing file (else
+   * `ERR_ATOMIC_DICT_GEOMETRY`): `open(path)` opens only a table of the
+   * default shape, and a file with a string area needs `strings` of its
+   * size. So the result is typed from the options, as for `new AtomicDict`.
    */
-  open<B extends ValueBits = 64, K64 extends K64Count = 1, K32 extends K32For<B, K64> = Extract<0, K32For<B, K64>>, S extends number = 0>(
+  open(path: string, options?: undefined): AtomicDict<bigint, [bigint]>
+  /** As above, typed from `options` (inferred, as for `new AtomicDict`). */
+  open<const O extends OpenOptions | undefined>(
     path: string,
-    options?: OpenOptions<B, K64, K32, S> & KeyShapeCheck<B, K64>,
-  ): AtomicDict<ValueOf<B>, StringsIf<S, PartsOf<K64, K32>>>
+    options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof OpenOptions>) | Extract<O, undefined>,
+  ): AtomicDict<ValueOfOptions<O>, PartsOfOptions<O>>
   /** Removes a named table's file; processes that have it open keep their mapping. */
   unlink(path: string): void
 }
@@ -709,20 +781,29 @@ export declare const AtomicSet: {
    * A new set in shared memory with room for exactly `capacity` keys of the
    * shape `options` says (`strings`: a string area, as for AtomicDict).
    */
-  new <K64 extends K64Count = 1, K32 extends K32For<0, K64> = Extract<0, K32For<0, K64>>, S extends number = 0>(
+  new (capacity: number, options?: undefined): AtomicSet<[bigint]>
+  /** As above, typed from `options` (inferred, as for `new AtomicDict`). */
+  new <const O extends (KeyOptions & StringOptions) | undefined>(
     capacity: number,
-    options?: KeyOptions<K64, K32> & StringOptions<S> & KeyShapeCheck<0, K64>,
-  ): AtomicSet<StringsIf<S, PartsOf<K64, K32>>>
+    options: (O & OptionsCheck<O, 0, keyof (KeyOptions & StringOptions)>) | Extract<O, undefined>,
+  ): AtomicSet<PartsOfOptions<O, 0>>
   prototype: AtomicSet<KeyParts>
   /** The set a parent shared as `name`; `options.expect` (k64, k32, strings) is checked and types it, as for AtomicDict. */
   inherit<const E extends SetExpect = {}>(name: string, options?: ShareOpenOptions<E>): AtomicSet<ExpectedParts<E>>
   /** The set a `share()` descriptor names, in a worker thread of the same process; `options.expect` as for `inherit`. */
   attach<const E extends SetExpect = {}>(descriptor: ShareDescriptor, options?: ShareOpenOptions<E>): AtomicSet<ExpectedParts<E>>
-  /** The set in the file at `path`, created when absent (unless `create: false`). */
-  open<K64 extends K64Count = 1, K32 extends K32For<0, K64> = Extract<0, K32For<0, K64>>, S extends number = 0>(
+  /**
+   * The set in the file at `path`, created when absent (unless
+   * `create: false`). Its shape options, given or left to their defaults
+   * (`k64` 1, `k32` 0, `strings` 0), are checked against an existing file,
+   * as for `AtomicDict.open`, and type the result.
+   */
+  open(path: string, options?: undefined): AtomicSet<[bigint]>
+  /** As above, typed from `options` (inferred, as for `new AtomicSet`). */
+  open<const O extends OpenSetOptions | undefined>(
     path: string,
-    options?: OpenSetOptions<K64, K32, S> & KeyShapeCheck<0, K64>,
-  ): AtomicSet<StringsIf<S, PartsOf<K64, K32>>>
+    options: (O & OptionsCheck<O, 0, keyof OpenSetOptions>) | Extract<O, undefined>,
+  ): AtomicSet<PartsOfOptions<O, 0>>
   /** Removes a named table's file. */
   unlink(path: string): void
 }
@@ -815,10 +896,12 @@ export interface Counters<N extends string = string, V extends bigint | number =
 
 export declare const Counters: {
   /** Counters named `names` in a new table (a memfd); see {@link counters}. */
-  new <const Names extends readonly string[], B extends ValueBits = 64>(
+  new <const Names extends readonly string[]>(names: Names, options?: undefined): Counters<Names[number], bigint>
+  /** As above, values typed from `options` (inferred, as for `new AtomicDict`). */
+  new <const Names extends readonly string[], const O extends CountersOptions | undefined>(
     names: Names,
-    options?: CountersOptions<B>,
-  ): Counters<Names[number], ValueOf<B>>
+    options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOptions>) | Extract<O, undefined>,
+  ): Counters<Names[number], ValueOfOptions<O>>
   prototype: Counters<string, bigint | number>
   /** The counters a parent shared as `name` (spawn/fork `share`, or shareWithCluster). */
   inherit<const Names extends readonly string[], B extends ValueBits = 64>(
@@ -834,13 +917,17 @@ export declare const Counters: {
   ): Counters<Names[number], ValueOf<B>>
   /**
    * The counters in the file at `path` (for pm2 and unrelated processes),
-   * created when absent unless `create: false`.
+   * created when absent unless `create: false`. `valueBits` and `signed`,
+   * given or left to their defaults (64, false), are checked against an
+   * existing file (else `ERR_ATOMIC_DICT_GEOMETRY`) and type the values.
    */
-  open<const Names extends readonly string[], B extends ValueBits = 64>(
+  open<const Names extends readonly string[]>(path: string, names: Names, options?: undefined): Counters<Names[number], bigint>
+  /** As above, values typed from `options` (inferred, as for `new AtomicDict`). */
+  open<const Names extends readonly string[], const O extends CountersOpenOptions | undefined>(
     path: string,
     names: Names,
-    options?: CountersOpenOptions<B>,
-  ): Counters<Names[number], ValueOf<B>>
+    options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOpenOptions>) | Extract<O, undefined>,
+  ): Counters<Names[number], ValueOfOptions<O>>
   /** Removes a named counters file; processes that have it open keep it. */
   unlink(path: string): void
 }
@@ -851,10 +938,12 @@ export declare const Counters: {
  * Methods accept only those names; `snapshot()` is typed
  * `{ requests: bigint; errors: bigint; inFlight: bigint }`.
  */
-export declare function counters<const Names extends readonly string[], B extends ValueBits = 64>(
+export declare function counters<const Names extends readonly string[]>(names: Names, options?: undefined): Counters<Names[number], bigint>
+/** As above, values typed from `options` itself: `{ valueBits: 32 }` makes them numbers. */
+export declare function counters<const Names extends readonly string[], const O extends CountersOptions | undefined>(
   names: Names,
-  options?: CountersOptions<B>,
-): Counters<Names[number], ValueOf<B>>
+  options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOptions>) | Extract<O, undefined>,
+): Counters<Names[number], ValueOfOptions<O>>
 
 // ------------------------------------------------------------------ Latch, Semaphore
 

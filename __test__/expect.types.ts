@@ -25,13 +25,24 @@ const fromOptionsValue: bigint | number = fromOptions.load(1)
 const notOnlyBigints: bigint = fromOptions.load(1)
 const openOptions: OpenOptions = { capacity: 10, create: false }
 const openedFromOptions = AtomicDict.open('/dev/shm/x', openOptions)
-const exact: DictOptions<32, 1, 1, 0> = { valueBits: 32, k64: 1, k32: 1, strings: 0 }
+// A type whose fields are optional may leave them out (`const o: DictOptions<32> = {}`
+// makes a 64-bit table): each counts as what it says or its default.
+const maybe32: DictOptions<32, 1, 1, 0> = { valueBits: 32, k64: 1, k32: 1, strings: 0 }
+const maybe32Dict: AtomicDict<bigint | number, [bigint] | [bigint, number]> = new AtomicDict(10, maybe32)
+// @ts-expect-error DictOptions<32, 1, 1, 0> may leave out valueBits and k32: not known to be 32-bit, [bigint, number]
+const notExactDict: AtomicDict<number, [bigint, number]> = new AtomicDict(10, maybe32)
+// Options whose type says every field (as const, or Required) type the table exactly.
+const exact = { valueBits: 32, k64: 1, k32: 1, strings: 0 } as const satisfies DictOptions
 const exactDict: AtomicDict<number, [bigint, number]> = new AtomicDict(10, exact)
+const required: Required<KeyOptions<2, 0>> = { k64: 2, k32: 0 }
+const requiredSet: AtomicSet<[bigint, bigint]> = new AtomicSet(10, required)
 const setOptions: OpenSetOptions = { capacity: 10, k64: 2 }
 const openedSet = AtomicSet.open('/dev/shm/s', setOptions)
 const keyOptions: KeyOptions<2, 0> = { k64: 2, k32: 0 }
-const pairSet: AtomicSet<[bigint, bigint]> = new AtomicSet(10, keyOptions)
-void [fromOptionsValue, notOnlyBigints, openedFromOptions, exactDict, openedSet, pairSet]
+const maybePairSet: AtomicSet<[bigint] | [bigint, bigint]> = new AtomicSet(10, keyOptions)
+// @ts-expect-error KeyOptions<2, 0> may leave out k64 (then 1)
+const notPairSet: AtomicSet<[bigint, bigint]> = new AtomicSet(10, keyOptions)
+void [fromOptionsValue, notOnlyBigints, openedFromOptions, maybe32Dict, notExactDict, exactDict, requiredSet, openedSet, maybePairSet, notPairSet]
 
 // instanceof narrows from unknown.
 function describe(x: unknown): string {
