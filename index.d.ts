@@ -84,7 +84,7 @@ type Out64<T> = T extends bigint ? bigint | string : T
 /**
  * The parts `P` of a table with a string area: each 64-bit part comes back
  * as the string it stands for when the area holds that string, else as a
- * bigint (README, "String keys"). `[bigint, number]` becomes
+ * bigint (docs/API.md, "String keys"). `[bigint, number]` becomes
  * `[bigint | string, number]`.
  */
 export type WithStrings<P extends KeyParts> = { [I in keyof P]: Out64<P[I]> }
@@ -126,7 +126,7 @@ export type JsonKey<P extends KeyParts> = P extends readonly [infer Only] ? Json
 /**
  * The 64-bit key part (a bigint) that a string stands for as a key:
  * SipHash-2-4 of its UTF-8 bytes under the fixed key "atomic-dict:str1",
- * 0 replaced by 1 (FORMAT.md, "String keys"). The same in every process and
+ * 0 replaced by 1 (docs/FORMAT.md, "String keys"). The same in every process and
  * every version. Throws a TypeError for a non-string or a string with a lone
  * surrogate.
  */
@@ -220,7 +220,7 @@ export interface KeyOptions<K64 extends K64Count = K64Count, K32 extends K32Coun
   k32?: K32
 }
 
-/** The string area of a table (README, "String keys"; FORMAT.md, "String area"). */
+/** The string area of a table (docs/API.md and docs/FORMAT.md, "String area"). */
 export interface StringOptions<S extends number = number> {
   /**
    * Bytes of the table's string area (default 0: none): 0, or a multiple of
@@ -648,8 +648,8 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
    * Blocks the calling thread while the key's value is `expected`, until a
    * `notify` on the key from any process, or `timeoutMs` (default: no
    * timeout). An absent key reads 0: waiting for 0 inserts it. A 64-bit
-   * value is compared whole and slept on through its low 32 bits (README,
-   * "Waiting").
+   * value is compared whole and slept on through its low 32 bits
+   * (docs/WAITING.md).
    */
   wait(key: KeyIn<P>, expected: ValueIn<V>, timeoutMs?: number): WaitResult
   /**
@@ -670,7 +670,7 @@ export interface AtomicDict<V extends bigint | number = bigint, P extends KeyPar
   /**
    * Live iteration (not a snapshot) over keys and values; string keys come
    * back as their `stringKey`, or, in a table with a string area, as the
-   * strings (README, "String keys").
+   * strings (docs/API.md, "String keys").
    */
   entries(): TableIterator<[KeyOut<P>, V]>
   /** Live iteration over keys. */
@@ -903,18 +903,25 @@ export declare const Counters: {
     options: (O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof CountersOptions>) | Extract<O, undefined>,
   ): Counters<Names[number], ValueOfOptions<O>>
   prototype: Counters<string, bigint | number>
-  /** The counters a parent shared as `name` (spawn/fork `share`, or shareWithCluster). */
-  inherit<const Names extends readonly string[], B extends ValueBits = 64>(
+  /**
+   * The counters a parent shared as `name` (spawn/fork `share`, or
+   * shareWithCluster). `expect.valueBits` and `expect.signed`, given or left
+   * to their defaults (64, false), are checked against the table (else
+   * `ERR_ATOMIC_DICT_GEOMETRY`) and type the values.
+   */
+  inherit<const Names extends readonly string[]>(name: string, names: Names, expect?: undefined): Counters<Names[number], bigint>
+  inherit<const Names extends readonly string[], const E extends CountersExpect>(
     name: string,
     names: Names,
-    expect?: CountersExpect<B>,
-  ): Counters<Names[number], ValueOf<B>>
-  /** The counters a `share()` descriptor names, in a worker thread of the same process. */
-  attach<const Names extends readonly string[], B extends ValueBits = 64>(
+    expect: E,
+  ): Counters<Names[number], ValueOfOptions<E>>
+  /** The counters a `share()` descriptor names, in a worker thread of the same process; `expect` as for `inherit`. */
+  attach<const Names extends readonly string[]>(descriptor: ShareDescriptor, names: Names, expect?: undefined): Counters<Names[number], bigint>
+  attach<const Names extends readonly string[], const E extends CountersExpect>(
     descriptor: ShareDescriptor,
     names: Names,
-    expect?: CountersExpect<B>,
-  ): Counters<Names[number], ValueOf<B>>
+    expect: E,
+  ): Counters<Names[number], ValueOfOptions<E>>
   /**
    * The counters in the file at `path` (for pm2 and unrelated processes),
    * created when absent unless `create: false`. `valueBits` and `signed`,

@@ -226,6 +226,12 @@ test('counters refuse a table of another shape', () => {
     const c = counters(['a'], { valueBits: 32 })
     assert.throws(() => Counters.attach(c.share(), ['a'], { valueBits: 64 }), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
     assert.throws(() => Counters.attach(c.share(), ['a'], { signed: true }), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
+    // Left out, valueBits and signed are their defaults (64, false), checked as given ones are.
+    assert.throws(() => Counters.attach(c.share(), ['a']), { code: 'ERR_ATOMIC_DICT_GEOMETRY', message: /valueBits 32 \(asked 64\)/ })
+    const signed = counters(['a'], { signed: true })
+    assert.throws(() => Counters.attach(signed.share(), ['a']), { code: 'ERR_ATOMIC_DICT_GEOMETRY', message: /signed true \(asked false\)/ })
+    assert.equal(Counters.attach(signed.share(), ['a'], { signed: true }).sub('a'), 0n)
+    assert.equal(signed.get('a'), -1n)
     // More names than the table has room for.
     const small = counters(['a'], { capacity: 2 })
     assert.throws(() => Counters.attach(small.share(), ['a', 'b', 'c']), AtomicDictFullError)

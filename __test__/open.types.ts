@@ -168,3 +168,18 @@ const countersOptions: CountersOptions = { signed: true }
 const widenedCounters = counters(['a'], countersOptions)
 const widenedCountersOk: Same<typeof widenedCounters, Counters<'a', bigint | number>> = true
 void [hitsOk, hits32Ok, newed32Ok, openedCountersOk, opened32Ok, widenedCountersOk]
+
+// Counters reached from elsewhere: the values' type comes from `expect`
+// (valueBits left out is 64, and is checked at run time), never from a type
+// argument alone.
+{
+  const shared = Counters.inherit('m', ['a'] as const)
+  const sharedValue: bigint = shared.get('a')
+  const narrow = Counters.attach(counters(['a'] as const).share(), ['a'] as const, { valueBits: 32 })
+  const narrowValue: number = narrow.get('a')
+  // @ts-expect-error without expect.valueBits the values are bigints: a 32-bit table is refused at run time
+  const lie: number = Counters.inherit('m', ['a'] as const).get('a')
+  // @ts-expect-error a type argument cannot say 32 bits that expect does not
+  Counters.inherit<readonly ['a'], { valueBits: 32 }>('m', ['a'] as const)
+  void [sharedValue, narrowValue, lie]
+}

@@ -193,7 +193,7 @@ class AtomicDict extends SharedTable {
     }, count)
   }
 
-  // Waiting across processes (lib/wait.js, README "Waiting").
+  // Waiting across processes (lib/wait.js, docs/WAITING.md).
 
   /**
    * Blocks the calling thread while the key's value is `expected`, until a

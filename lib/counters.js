@@ -48,6 +48,16 @@ function checkShape(dict, expect, what) {
   if (mismatches.length) throw geometryError(`${what} holds a table counters cannot use as asked: ${mismatches.join(', ')}`)
 }
 
+/**
+ * The value shape counters reached from elsewhere must have: `expect`'s
+ * valueBits and signed, each left out being its default (64, false), so the
+ * values are what the counters' TypeScript type says.
+ */
+function expectedShape(expect) {
+  const e = checkOptions(expect, ['valueBits', 'signed'], 'counters')
+  return { valueBits: e.valueBits ?? 64, signed: e.signed ?? false }
+}
+
 class Counters {
   #dict
   #view
@@ -106,19 +116,19 @@ class Counters {
 
   /**
    * The counters a parent shared as `name` (spawn/fork `share`, or
-   * shareWithCluster). `expect.valueBits`/`expect.signed`, when given, must
-   * match the table.
+   * shareWithCluster). `expect.valueBits`/`expect.signed`, given or left to
+   * their defaults (64, false), must match the table, as for `open`.
    */
   static inherit(name, names, expect) {
     names = checkNames(names)
-    expect = checkOptions(expect, ['valueBits', 'signed'], 'counters')
+    expect = expectedShape(expect)
     return Counters.#over(AtomicDict.inherit(name), names, expect, `shared table ${JSON.stringify(name)}`)
   }
 
-  /** The counters a `share()` descriptor names, in a worker thread of the same process. */
+  /** The counters a `share()` descriptor names, in a worker thread of the same process; `expect` as for inherit. */
   static attach(descriptor, names, expect) {
     names = checkNames(names)
-    expect = checkOptions(expect, ['valueBits', 'signed'], 'counters')
+    expect = expectedShape(expect)
     return Counters.#over(AtomicDict.attach(descriptor), names, expect, 'the descriptor')
   }
 
@@ -134,7 +144,7 @@ class Counters {
     const { capacity, ...rest } = o
     const parts = share.open(path, { ...rest, capacity }, 'dict', dictOptions, Math.max(names.length, DEFAULT_CAPACITY))
     const dict = new AtomicDict(tables.FROM_NATIVE, parts)
-    return Counters.#over(dict, names, { valueBits: o.valueBits, signed: o.signed }, path)
+    return Counters.#over(dict, names, expectedShape({ valueBits: o.valueBits, signed: o.signed }), path)
   }
 
   /** Removes a named counters file; processes that have it open keep it. */

@@ -9,7 +9,7 @@
 // `${name}/held-by/${pid}`: when a process dies holding permits, the value
 // stays too high (its permits are never released by it), and any process
 // that knows it is dead can give them back with `releaseHeldBy(pid)` (a
-// cluster primary on 'exit'; README, "Waiting"). The count is changed
+// cluster primary on 'exit'; docs/WAITING.md). The count is changed
 // after taking a permit and before giving one back, so a crash in between
 // can leave a permit unreleasable (one permit fewer), never two holders
 // too many.

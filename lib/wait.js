@@ -13,7 +13,7 @@
 // or, where the kernel or a seccomp profile refuses that, on the low half
 // in short slices, re-reading the high half between them (src/futex.rs,
 // wait_words); `waitAsync` on both, in its pool. `notify` wakes the low
-// half (README, "Waiting").
+// half (docs/WAITING.md).
 
 const binding = require('./binding')
 const native = require('./native')
@@ -299,7 +299,7 @@ class Waits {
     // A worker thread sleeps in slices, to notice terminate(); the main
     // thread in one piece, so no wake can fall between two slices (except
     // for a 64-bit value where futex_waitv is missing: see wait_words'
-    // slices, README "Waiting"). A change of either half after the
+    // slices, docs/WAITING.md). A change of either half after the
     // comparison above ends the wait ('ok').
     return native.call(() => this.table.wait(w.offset, w.low, w.highOffset, w.high, timeout, !isMainThread))
   }
