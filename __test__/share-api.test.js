@@ -9,6 +9,8 @@ const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const childProcess = require('node:child_process')
 const path = require('node:path')
+const fs = require('node:fs')
+const os = require('node:os')
 const { Worker, MessageChannel } = require('node:worker_threads')
 const { AtomicDict, AtomicSet, spawn, fork, shareOptions } = require('..')
 
@@ -226,6 +228,33 @@ describe('a table posted to a thread as is fails loudly', () => {
     assert.equal(require('node:util').inspect(a), 'AtomicDict(size 1 / capacity 8, 1 x u64 -> u64)')
     assert.deepStrictEqual(Object.keys(a), ['notClonable'])
     a.close()
+  })
+})
+
+describe('shareWithCluster in a worker', () => {
+  test('is ERR_ATOMIC_DICT_NOT_PRIMARY, and changes nothing', (t) => {
+    const script = `
+      const cluster = require('node:cluster')
+      const { AtomicDict, shareWithCluster } = require(${JSON.stringify(path.join(__dirname, '..'))})
+      if (cluster.isPrimary) {
+        cluster.fork().on('exit', (code) => process.exit(code))
+      } else {
+        const before = JSON.stringify(process.env)
+        try {
+          shareWithCluster({ d: new AtomicDict(4) })
+          process.stdout.write('no error')
+        } catch (e) {
+          process.stdout.write(JSON.stringify({ code: e.code, same: JSON.stringify(process.env) === before }))
+        }
+        process.exit(0)
+      }`
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-not-primary-'))
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const file = path.join(dir, 'primary.js')
+    fs.writeFileSync(file, script)
+    const r = childProcess.spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 })
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout), { code: 'ERR_ATOMIC_DICT_NOT_PRIMARY', same: true })
   })
 })
 

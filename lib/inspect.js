@@ -19,6 +19,7 @@
 
 const binding = require('./binding')
 const native = require('./native')
+const { typeError, rangeError } = require('./errors')
 
 /**
  * A key's parts as iteration hands them back: 64-bit parts as the strings
@@ -52,14 +53,14 @@ function formatValue(bits, valueBits, signed) {
  * message names the path.
  */
 function inspect(path, { limit } = {}) {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string')
+  if (typeof path !== 'string' || path === '') throw typeError('path', 'a non-empty string', path)
   checkLimit(limit)
   return fromNative(path, native.call(() => binding.inspectFile(path, limit)))
 }
 
 function checkLimit(limit) {
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
-    throw new RangeError('limit must be a non-negative safe integer')
+    throw (typeof limit === 'number' ? rangeError : typeError)('limit', 'a non-negative safe integer', limit)
   }
 }
 
@@ -116,7 +117,7 @@ function describeTarget(target, name = null) {
  */
 function inspectPid(pid, { limit } = {}) {
   if (!(Number.isSafeInteger(pid) && pid > 0 && pid <= 0xffff_ffff)) {
-    throw new RangeError('pid must be a positive integer')
+    throw (typeof pid === 'number' ? rangeError : typeError)('pid', 'a positive integer', pid)
   }
   checkLimit(limit)
   const r = native.call(() => binding.inspectPid(pid, limit))

@@ -229,7 +229,7 @@ class Permit {
 
   /** @private made by Semaphore#acquire */
   constructor(token, semaphore) {
-    if (token !== PERMIT) throw new TypeError('a Permit is made by Semaphore#acquire()')
+    if (token !== PERMIT) throw codedError('ERR_ILLEGAL_CONSTRUCTOR', 'a Permit is made by Semaphore#acquire()', TypeError)
     this.#semaphore = semaphore
   }
 

@@ -14,7 +14,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { ENV, CLUSTER_MAP_FILE, shareInfo } = require('./attach')
-const { typeError } = require('./errors')
+const { typeError, codedError } = require('./errors')
 const { checkOptions, boolean } = require('./options')
 
 /** The [name, table] pairs of a `{ name: table }` object, each checked (open, a table). */
@@ -140,7 +140,7 @@ function unlinkedFile(text) {
  * your own setupPrimary calls that set stdio.
  */
 function shareWithCluster(share) {
-  if (!cluster.isPrimary) throw new Error('atomic-dict: shareWithCluster() is called in the cluster primary')
+  if (!cluster.isPrimary) throw codedError('ERR_ATOMIC_DICT_NOT_PRIMARY', 'atomic-dict: shareWithCluster() is called in the cluster primary, not in a worker')
   const entries = checkShare(share, 'tables')
   const all = new Map([...clusterShared, ...entries])
   const settings = cluster.settings
