@@ -23,6 +23,8 @@ pub mod core;
 #[cfg(not(loom))]
 pub mod futex;
 #[cfg(not(loom))]
+pub mod memory;
+#[cfg(not(loom))]
 pub mod shm;
 #[cfg(not(loom))]
 pub mod wait;

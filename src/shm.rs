@@ -179,6 +179,9 @@ fn cstring(path: &Path) -> io::Result<CString> {
 /// Sizes a new file and reserves its storage, so that running out of memory
 /// or disk fails here rather than as a SIGBUS on first touch.
 fn size_and_reserve(file: &File, len: usize) -> io::Result<()> {
+    if in_memory(file)? {
+        crate::memory::check_room(len as u64, "a table in shared memory")?;
+    }
     file.set_len(len as u64)
         .map_err(|e| from_syscall(e, "ftruncate", None))?;
     // SAFETY: plain syscall on a descriptor we own.
@@ -194,6 +197,19 @@ fn size_and_reserve(file: &File, len: usize) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the file's storage is memory (a memfd, tmpfs such as /dev/shm),
+/// so that reserving it takes pages the out-of-memory killer answers for.
+fn in_memory(file: &File) -> io::Result<bool> {
+    const TMPFS_MAGIC: libc::c_long = 0x0102_1994;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: st is writable for a whole statfs, which fstatfs fills on success.
+    check(unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) })
+        .map_err(|e| from_syscall(e, "fstatfs", None))?;
+    // SAFETY: fstatfs succeeded, so st is initialised.
+    let st = unsafe { st.assume_init() };
+    Ok(st.f_type as libc::c_long == TMPFS_MAGIC)
 }
 
 /// A file refused as a table because of who may write it.
@@ -635,6 +651,9 @@ pub fn snapshot_of(file: &File, what: &str) -> io::Result<Snapshot> {
     // Reads `len` bytes from offset 0 (fewer if the file is shorter now)
     // as 8-byte words, the last one zero-padded.
     let read_words = |len: usize| -> io::Result<(Vec<AtomicU64>, usize)> {
+        // The copy is heap memory: with overcommit, try_reserve alone would
+        // let a huge (or hostile) file bring in the out-of-memory killer.
+        crate::memory::check_room(len as u64, &format!("a copy of {what}"))?;
         let mut words = Vec::new();
         words
             .try_reserve_exact(len.div_ceil(8))
