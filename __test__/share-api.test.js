@@ -12,7 +12,8 @@ const path = require('node:path')
 const fs = require('node:fs')
 const os = require('node:os')
 const { Worker, MessageChannel } = require('node:worker_threads')
-const { AtomicDict, AtomicSet, spawn, fork, shareOptions } = require('..')
+const { AtomicDict, AtomicSet, Latch, Semaphore, counters, spawn, fork, shareOptions } = require('..')
+const { MetricsStore } = require('../metrics')
 
 const CHILD = path.join(__dirname, 'fixtures', 'share-api-child.js')
 const PRIMARY = path.join(__dirname, 'fixtures', 'share-api-primary.js')
@@ -190,6 +191,14 @@ describe('shareWithCluster', () => {
     assert.equal(out.sameSetupPrimary, true)
     assert.equal(out.exitListeners, 0)
   })
+
+  test('a shared table closed in the primary still reaches workers; the next call drops it; no descriptor piles up', async () => {
+    const out = await runPrimary('closed')
+    const { afterClose, afterNextCall } = out.reports
+    assert.equal(afterClose.added, 41)
+    assert.equal(afterNextCall.error, 'ERR_ATOMIC_DICT_NOT_SHARED')
+    assert.equal(out.fdsGrew, 0)
+  })
 })
 
 describe('a table posted to a thread as is fails loudly', () => {
@@ -220,6 +229,30 @@ describe('a table posted to a thread as is fails loudly', () => {
       t.close()
     })
   }
+
+  test('slots, counters, latches, semaphores and metrics stores refuse to be cloned too', () => {
+    const d = new AtomicDict(64)
+    const c = counters(['a'])
+    const store = new MetricsStore({ series: 8 })
+    const objects = { slot: d.slot(1n), counters: c, latch: new Latch(d, 'l', 2), semaphore: new Semaphore(d, 's', 1), store }
+    for (const [what, object] of Object.entries(objects)) {
+      assert.throws(() => structuredClone(object), { name: 'DataCloneError', message: HINT }, what)
+      assert.throws(() => new MessageChannel().port1.postMessage({ object }), { name: 'DataCloneError' }, what)
+    }
+    store.close()
+    c.close()
+    d.close()
+  })
+
+  test('the other names of operations are not enumerable, as methods are not', () => {
+    const d = new AtomicDict(8)
+    const inherited = []
+    for (const key in d) if (!Object.hasOwn(d, key)) inherited.push(key)
+    assert.deepEqual(inherited, [])
+    assert.equal(d.band, d.and)
+    assert.equal(d.slot(1n).compareExchange, d.slot(1n).cas)
+    d.close()
+  })
 
   test('the marker shows neither in JSON nor in util.inspect', () => {
     const a = new AtomicDict(8)
@@ -259,13 +292,13 @@ describe('shareWithCluster in a worker', () => {
 })
 
 describe('loading the module has no side effects', () => {
-  test("require('atomic-dict') adds no listener, changes no env, patches nothing; the exit listener comes with share() or wait()", () => {
+  test("require('atomic-dict') adds no listener, changes no env, patches nothing; the exit listener comes with the first table", () => {
     const script = `
       const cluster = require('node:cluster')
       const counts = () => Object.fromEntries(['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'uncaughtException', 'warning', 'message', 'disconnect'].map((e) => [e, process.listenerCount(e)]))
       const before = { counts: counts(), names: process.eventNames(), env: JSON.stringify(process.env), setupPrimary: cluster.setupPrimary, setupMaster: cluster.setupMaster }
-      const { AtomicDict } = require(${JSON.stringify(ROOT)})
-      const d = new AtomicDict(8)
+      const { AtomicDict, AtomicSet } = require(${JSON.stringify(ROOT)})
+      require(${JSON.stringify(path.join(ROOT, 'metrics'))})
       const same = {
         counts: JSON.stringify(counts()) === JSON.stringify(before.counts),
         names: JSON.stringify(process.eventNames()) === JSON.stringify(before.names),
@@ -273,13 +306,14 @@ describe('loading the module has no side effects', () => {
         setupPrimary: cluster.setupPrimary === before.setupPrimary && cluster.setupMaster === before.setupMaster,
       }
       const exitBefore = process.listenerCount('exit')
+      const d = new AtomicDict(8)
+      const first = process.listenerCount('exit') - exitBefore
       d.share()
-      d.share()
-      const e = new AtomicDict(8)
-      e.wait(1n, 0n, 0)
-      console.log(JSON.stringify({ same, exitAdded: process.listenerCount('exit') - exitBefore }))
+      new AtomicSet(8).share()
+      d.wait(1n, 0n, 0)
+      console.log(JSON.stringify({ same, first, exitAdded: process.listenerCount('exit') - exitBefore }))
     `
     const out = childProcess.execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
-    assert.deepEqual(JSON.parse(out), { same: { counts: true, names: true, env: true, setupPrimary: true }, exitAdded: 1 })
+    assert.deepEqual(JSON.parse(out), { same: { counts: true, names: true, env: true, setupPrimary: true }, first: 1, exitAdded: 1 })
   })
 })

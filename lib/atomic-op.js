@@ -22,11 +22,11 @@ function atomicOp(op, view, values, index, a, b) {
  * `band`/`bor`/`bxor`, and `Atomics`' `exchange`/`compareExchange`.
  */
 function addAliases(prototype) {
-  prototype.band = prototype.and
-  prototype.bor = prototype.or
-  prototype.bxor = prototype.xor
-  prototype.exchange = prototype.swap
-  prototype.compareExchange = prototype.cas
+  const aliases = { band: 'and', bor: 'or', bxor: 'xor', exchange: 'swap', compareExchange: 'cas' }
+  for (const [alias, name] of Object.entries(aliases)) {
+    // Not enumerable, as the class's own methods are.
+    Object.defineProperty(prototype, alias, { value: prototype[name], writable: true, configurable: true })
+  }
 }
 
 module.exports = { atomicOp, addAliases }

@@ -4,7 +4,7 @@
 
 const { codedError } = require('./errors')
 const { atomicOp, addAliases } = require('./atomic-op')
-const { INSPECT, inspected, shown } = require('./node-conventions')
+const { INSPECT, inspected, shown, refuseCloning } = require('./node-conventions')
 const { timeoutArg, countArg, asyncOptions, promised } = require('./wait')
 
 const CONSTRUCT = Symbol('AtomicValue')
@@ -21,6 +21,7 @@ class AtomicValue {
   /** @private made by AtomicDict#slot */
   constructor(token, view, index, check, waits, key) {
     if (token !== CONSTRUCT) throw codedError('ERR_ILLEGAL_CONSTRUCTOR', 'AtomicValue is made by dict.slot(key)', TypeError)
+    refuseCloning(this)
     this.#view = view
     this.#values = view.values
     this.#index = index

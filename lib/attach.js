@@ -9,7 +9,6 @@ const tables = require('./table-memory')
 const native = require('./native')
 const { typeError, closedError, codedError } = require('./errors')
 const { openOptions, integer, boolean } = require('./options')
-const { interruptWaitsAtExit } = require('./wait')
 
 /** The environment variable naming the tables a child inherits. */
 const ENV = 'ATOMIC_DICT_SHARED'
@@ -32,6 +31,11 @@ function internalsOf(table, name) {
   const t = tables.internals.get(table)
   if (!t) throw typeError(name, 'an AtomicDict or an AtomicSet', table)
   return t
+}
+
+/** Whether this process has closed the table object `table`. */
+function isClosed(table) {
+  return internalsOf(table, 'table').view.closed
 }
 
 /** What a child needs to find a shared table: its kind and file identity. */
@@ -73,7 +77,6 @@ function checkKind(parts, kind, what) {
 function describe(table) {
   const info = shareInfo(table, 'table')
   // A worker thread may block in wait() on it: process.exit() ends such waits.
-  interruptWaitsAtExit()
   return { type: 'atomic-dict', kind: info.kind, pid: process.pid, fd: info.fd, dev: info.dev, ino: info.ino }
 }
 
@@ -154,19 +157,6 @@ function inheritedTables() {
   return inherited
 }
 
-/**
- * Makes structured clone (workerData, postMessage, structuredClone) throw
- * for `table`, which would otherwise arrive as an empty object: an
- * enumerable own property holding a function, whose source V8 quotes in the
- * DataCloneError (V8 shortens a longer source). worker_threads.markAsUncloneable
- * is Node 22.10+.
- */
-function refuseCloning(table) {
-  Object.defineProperty(table, 'notClonable', { value: notClonable, enumerable: true })
-}
-// prettier-ignore
-function notClonable() { /* an AtomicDict or AtomicSet: post table.share() and attach() it in the thread */ }
-
 /** The table a parent shared under `name` (spawn/fork `share`, or shareWithCluster). */
 function inherit(name, kind) {
   if (typeof name !== 'string') throw typeError('name', 'a string', name)
@@ -241,4 +231,4 @@ function unlink(path) {
   fs.unlinkSync(path)
 }
 
-module.exports = { ENV, CLUSTER_MAP_FILE, refuseCloning, shareInfo, describe, attachDescriptor, inherit, open, unlink, internalsOf }
+module.exports = { ENV, CLUSTER_MAP_FILE, isClosed, shareInfo, describe, attachDescriptor, inherit, open, unlink, internalsOf }

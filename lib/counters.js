@@ -12,7 +12,7 @@ const { dictOptions, checkOptions } = require('./options')
 const { valueChecker } = require('./value-args')
 const { typeError, codedError } = require('./errors')
 const { atomicOp } = require('./atomic-op')
-const { DISPOSE, INSPECT, shown, jsonValue } = require('./node-conventions')
+const { DISPOSE, INSPECT, shown, jsonValue, refuseCloning } = require('./node-conventions')
 const { checkString } = require('./strings')
 const { promised } = require('./wait')
 
@@ -85,6 +85,7 @@ class Counters {
   }
 
   #bind(dict, names) {
+    refuseCloning(this) // use share() and Counters.attach() in a thread
     const { view } = tables.internals.get(dict)
     const slots = new Map()
     try {

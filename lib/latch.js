@@ -6,7 +6,7 @@
 // first (the value starts at 0).
 
 const { typeError, rangeError } = require('./errors')
-const { INSPECT, inspected, shown } = require('./node-conventions')
+const { INSPECT, inspected, shown, refuseCloning } = require('./node-conventions')
 const { asyncOptions, promised, timeoutArg, deadlineOf, checkTable } = require('./wait')
 
 const now = () => performance.now()
@@ -24,6 +24,7 @@ class Latch {
    */
   constructor(table, key, parties) {
     checkTable(table)
+    refuseCloning(this)
     if (typeof parties !== 'number') throw typeError('parties', 'a number', parties)
     if (!Number.isInteger(parties) || parties < 1 || parties > 0xffff_ffff) {
       throw rangeError('parties', 'an integer from 1 to 2^32 - 1', parties)

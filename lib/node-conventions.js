@@ -1,7 +1,8 @@
 'use strict'
 // What makes the API's objects behave like Node's own: `using` (the
-// dispose symbol), util.inspect output and JSON.
+// dispose symbol), util.inspect output, JSON, and refusing structured clone.
 
+const { markAsUncloneable } = require('node:worker_threads')
 const { inspect } = require('node:util')
 
 /** Symbol.dispose, or on a Node without it the symbol Node itself uses then. */
@@ -47,4 +48,19 @@ function jsonKey(key) {
   return Array.isArray(key) ? key.map(jsonValue) : jsonValue(key)
 }
 
-module.exports = { DISPOSE, INSPECT, inspected, shown, valueType, keyShape, jsonValue, jsonKey }
+/**
+ * Makes structured clone (workerData, postMessage, structuredClone) throw
+ * for `object` (a table, slot, counters, latch, semaphore or store), which
+ * would otherwise arrive as an empty object: worker_threads.markAsUncloneable
+ * where Node has it (22.10+), else an enumerable own property holding a
+ * function, whose source V8 quotes in the DataCloneError (V8 shortens a
+ * longer source).
+ */
+function refuseCloning(object) {
+  if (markAsUncloneable !== undefined) markAsUncloneable(object)
+  else Object.defineProperty(object, 'notClonable', { value: notClonable, enumerable: true })
+}
+// prettier-ignore
+function notClonable() { /* an atomic-dict object: post table.share() and attach() it in the thread */ }
+
+module.exports = { refuseCloning, DISPOSE, INSPECT, inspected, shown, valueType, keyShape, jsonValue, jsonKey }

@@ -15,7 +15,7 @@
 // too many.
 
 const { typeError, rangeError, codedError } = require('./errors')
-const { DISPOSE, INSPECT, inspected, shown } = require('./node-conventions')
+const { DISPOSE, INSPECT, inspected, shown, refuseCloning } = require('./node-conventions')
 const { asyncOptions, promised, deadlineOf, abortError, checkTable } = require('./wait')
 
 const now = () => performance.now()
@@ -34,6 +34,7 @@ class Semaphore {
    */
   constructor(table, name, permits) {
     checkTable(table)
+    refuseCloning(this)
     const o = table.options
     if (o.k64 !== 1 || o.k32 !== 0) throw typeError('table', 'an AtomicDict whose keys are one 64-bit part', table)
     if (typeof name !== 'string') throw typeError('name', 'a string', name)

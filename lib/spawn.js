@@ -13,7 +13,7 @@ const cluster = require('node:cluster')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { ENV, CLUSTER_MAP_FILE, shareInfo } = require('./attach')
+const { ENV, CLUSTER_MAP_FILE, shareInfo, isClosed } = require('./attach')
 const { typeError, codedError } = require('./errors')
 const { checkOptions, boolean } = require('./options')
 
@@ -118,40 +118,63 @@ function fork(modulePath, args, options) {
 // worker finds by its name (lib/attach.js, clusterTables). Only workers get
 // it: a plain child_process.fork of the primary sees none of this.
 const clusterShared = new Map()
-let applied = null // { stdio: what we set, user: the stdio it was built on, mapFd }
+let applied = null // { stdio: what we set, user: the stdio it was built on, owned: the descriptors it holds }
 
-/** A read-only descriptor of an unlinked file holding `text`. */
+/**
+ * A read-only descriptor of an unlinked file holding `text`: in /dev/shm,
+ * or in the temporary directory where /dev/shm is missing, read-only or full.
+ */
 function unlinkedFile(text) {
-  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()
-  const dir = fs.mkdtempSync(path.join(base, 'atomic-dict-'))
-  try {
-    const file = path.join(dir, CLUSTER_MAP_FILE)
-    fs.writeFileSync(file, text, { mode: 0o400, flag: 'wx' })
-    return fs.openSync(file, 'r')
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+  for (const base of ['/dev/shm', os.tmpdir()]) {
+    let dir
+    try {
+      dir = fs.mkdtempSync(path.join(base, 'atomic-dict-'))
+      const file = path.join(dir, CLUSTER_MAP_FILE)
+      fs.writeFileSync(file, text, { mode: 0o400, flag: 'wx' })
+      return fs.openSync(file, 'r')
+    } catch (err) {
+      if (base !== '/dev/shm' || !['ENOENT', 'EACCES', 'EROFS', 'ENOSPC', 'EPERM'].includes(err.code)) throw err
+    } finally {
+      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    }
   }
 }
 
 /**
  * In the cluster primary, before cluster.fork(): every worker forked from
- * now on can `inherit(name)` these tables (and those of earlier calls). It
- * sets cluster.settings.stdio through cluster.setupPrimary: call it after
- * your own setupPrimary calls that set stdio.
+ * now on can `inherit(name)` these tables (and those of earlier calls that
+ * are still open). It sets cluster.settings.stdio through
+ * cluster.setupPrimary: call it after your own setupPrimary calls that set
+ * stdio or silent (child_process ignores silent beside a stdio array).
+ * Workers get descriptors of their own that this call opens (through
+ * /proc/self/fd), held until the next call: a table closed here meanwhile
+ * is still handed to workers, and its number, free for reuse, never is.
  */
 function shareWithCluster(share) {
   if (!cluster.isPrimary) throw codedError('ERR_ATOMIC_DICT_NOT_PRIMARY', 'atomic-dict: shareWithCluster() is called in the cluster primary, not in a worker')
   const entries = checkShare(share, 'tables')
+  for (const [name, table] of clusterShared) if (isClosed(table)) clusterShared.delete(name)
   const all = new Map([...clusterShared, ...entries])
   const settings = cluster.settings
   const user = applied !== null && settings.stdio === applied.stdio ? applied.user : settings.stdio
   const stdio = stdioArray(user, true, settings.silent)
   const tables = appendShared(stdio, all)
-  const mapFd = unlinkedFile(JSON.stringify({ ppid: process.pid, tables }))
-  stdio.push(mapFd)
-  if (applied !== null) fs.closeSync(applied.mapFd)
+  const owned = []
+  try {
+    for (const { fd: at } of Object.values(tables)) {
+      stdio[at] = fs.openSync(`/proc/self/fd/${stdio[at]}`, 'r+')
+      owned.push(stdio[at])
+    }
+    const mapFd = unlinkedFile(JSON.stringify({ ppid: process.pid, tables }))
+    owned.push(mapFd)
+    stdio.push(mapFd)
+  } catch (err) {
+    for (const fd of owned) fs.closeSync(fd)
+    throw err
+  }
+  if (applied !== null) for (const fd of applied.owned) fs.closeSync(fd)
   for (const [name, table] of entries) clusterShared.set(name, table)
-  applied = { stdio, user, mapFd }
+  applied = { stdio, user, owned }
   cluster.setupPrimary({ stdio })
 }
 

@@ -6,7 +6,7 @@
 const tables = require('./table-memory')
 const share = require('./attach')
 const { expectOf, checkExpect } = require('./expect')
-const { DISPOSE, INSPECT, inspected, keyShape, valueType } = require('./node-conventions')
+const { DISPOSE, INSPECT, inspected, keyShape, valueType, refuseCloning } = require('./node-conventions')
 
 /** Static symbols a subclass defines: its kind ('dict' | 'set') and options parser. */
 const KIND = Symbol('atomic-dict kind')
@@ -14,7 +14,7 @@ const GEOMETRY = Symbol('atomic-dict geometry')
 
 class SharedTable {
   constructor() {
-    share.refuseCloning(this) // posted to a thread as is, it would arrive as {}
+    refuseCloning(this) // posted to a thread as is, it would arrive as {}
   }
 
   /**

@@ -6,6 +6,7 @@ const native = require('./native')
 const { TableView } = require('./table-view')
 const { OFF } = require('./format')
 const { closedError, codedError } = require('./errors')
+const { interruptWaitsAtExit } = require('./wait')
 
 /** Passed as the first constructor argument to build a table object from {native, view}. */
 const FROM_NATIVE = Symbol('atomic-dict: from native')
@@ -52,6 +53,7 @@ function viewOf(table) {
 
 /** A new table in a sealed memfd (with a string area of `strings` bytes, 0 for none). */
 function createTable(isSet, capacity, { k64, k32, valueBits, signed, strings = 0 }) {
+  interruptWaitsAtExit()
   const table = native.createTable(isSet, capacity, k64, k32, valueBits, signed, strings)
   const view = viewOf(table)
   if (!sameMemoryChecked) {
@@ -75,6 +77,7 @@ function ensureSameMemory() {
 
 /** The table behind a descriptor this process holds (duplicated, validated). */
 function attachFd(fd) {
+  interruptWaitsAtExit()
   ensureSameMemory()
   const table = native.attachFd(fd)
   return { native: table, view: viewOf(table) }
@@ -82,6 +85,7 @@ function attachFd(fd) {
 
 /** The table in a named file, created when absent if `create` (with a string area of `strings` bytes). */
 function openTable(path, create, mode, allowInsecure, isSet, capacity, { k64, k32, valueBits, signed, strings = 0 }) {
+  interruptWaitsAtExit()
   ensureSameMemory()
   const table = native.openTable(path, create, mode, isSet, capacity, k64, k32, valueBits, signed, allowInsecure, strings)
   return { native: table, view: viewOf(table) }

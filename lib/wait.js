@@ -25,10 +25,10 @@ const RESULTS = ['ok', 'timed-out']
 // When the process exits, threads blocked in wait() must not hold it up:
 // process.exit() stops worker threads and joins them, so the main thread
 // ends every blocking wait first (src/futex.rs, interrupt_all). Loading the
-// module adds no listener: the main thread adds it the first time it hands
-// a table to a thread (share()) or waits itself. A worker stopped otherwise
-// (worker.terminate(), or an exit before any of these) notices within
-// 250 ms, between two slices of its wait.
+// module adds no listener: the main thread adds it when it first makes,
+// opens or attaches a table (lib/table-memory.js). A worker stopped
+// otherwise (worker.terminate(), or an exit of a main thread that never had
+// a table) notices within 250 ms, between two slices of its wait.
 const { isMainThread } = require('node:worker_threads')
 let exitListener = false
 
@@ -291,7 +291,6 @@ class Waits {
 
   /** Blocks until notified, or the timeout; see AtomicDict#wait. */
   wait(index, expected, timeout) {
-    interruptWaitsAtExit()
     const e = this.normal(expected)
     if (this.view.closed) throw closedError()
     if (Atomics.load(this.view.values, index) !== e) return 'not-equal'

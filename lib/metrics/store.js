@@ -9,7 +9,7 @@ const tables = require('../table-memory')
 const { openFileShape } = require('../table-base')
 const { typeError, rangeError, codedError, describe } = require('../errors')
 const { Core } = require('./core')
-const { DISPOSE, INSPECT, inspected } = require('../node-conventions')
+const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
 const { checkOptions, integer: integerOption, boolean } = require('../options')
 const { Counter: CounterBase } = require('./counter')
 const { Gauge: GaugeBase } = require('./gauge')
@@ -60,6 +60,7 @@ class MetricsStore {
    * @param {{ series: number, processes?: number, strings?: number }} options
    */
   constructor(options, from) {
+    refuseCloning(this) // use share() and MetricsStore.attach() in a thread
     if (options === FROM_TABLE) {
       this.#bind(from.dict, from.processes, from.checkProcesses)
       return
