@@ -1105,3 +1105,20 @@ export declare function shareOptions(
  * then on can `inherit(name)` these tables.
  */
 export declare function shareWithCluster(tables: SharedTables): void
+
+/** What `waitPoolStats()` reports about this thread's waits (docs/WAITING.md). */
+export interface WaitPoolStats {
+  /** Pending `waitAsync` calls of this thread. */
+  pending: number
+  /** Of those, the ones the native pool holds. */
+  native: number
+  /** The native pool's threads (the fallback backend's waiter threads). */
+  threads: number
+  /** The backend in use, `null` until the first `waitAsync` starts the pool. */
+  backend: 'io_uring' | 'threads' | null
+  /** Why the pool fell back to threads, when it did. */
+  fallbackReason: string | null
+}
+
+/** This thread's `waitAsync` pool: pending waits, threads and the backend in use (for diagnostics). */
+export declare function waitPoolStats(): WaitPoolStats

@@ -11,6 +11,7 @@ const { spawn, fork, shareWithCluster, shareOptions } = require('./lib/spawn')
 const { Counters, counters } = require('./lib/counters')
 const { Latch } = require('./lib/latch')
 const { Semaphore } = require('./lib/semaphore')
+const { poolStats: waitPoolStats } = require('./lib/wait')
 
 /** The 64-bit key part (a bigint) that the string `string` stands for as a key. */
 function stringKey(string) {
@@ -31,4 +32,5 @@ module.exports = {
   fork,
   shareWithCluster,
   shareOptions,
+  waitPoolStats,
 }

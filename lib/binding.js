@@ -1,21 +1,71 @@
 'use strict'
-// Loads the native addon that `npm install` builds (scripts/build.js).
+// Loads the native addon, in this order (napi-rs's convention, local build
+// first):
+//   1. atomic-dict.node at the package root: a build from source, made by
+//      `npm run build` in a checkout or by the install script
+//      (scripts/install.js) when no prebuilt binary matched. It exists only
+//      if someone built it here, and preferring it means a checkout never
+//      loads a registry package of the platform package's name instead.
+//   2. the platform package of this platform (atomic-dict-linux-x64-gnu, an
+//      optional dependency), when installed.
+// Otherwise one error, ERR_DLOPEN_FAILED, naming the platform looked for,
+// the package that would provide it and how to build from source.
 
+const fs = require('node:fs')
 const path = require('node:path')
 const { codedError } = require('./errors')
+const { platformName, platformPackage, PREBUILT } = require('./platform')
 
-const file = path.join(__dirname, '..', 'atomic-dict.node')
-let binding
-try {
-  binding = require(file)
-} catch (err) {
-  const e = codedError(
-    'ERR_DLOPEN_FAILED',
-    `atomic-dict: cannot load its native addon ${file} (${err.message}). ` +
-      'It is built from source by `npm install` (or `npm run build`), which needs Rust\'s cargo.',
-  )
-  e.cause = err
-  throw e
+const root = path.join(__dirname, '..')
+const local = path.join(root, 'atomic-dict.node')
+
+const fromSource =
+  'To build it from source (needs Rust\'s cargo, https://rustup.rs): `npm rebuild atomic-dict` in the project ' +
+  'that depends on it, or `npm run build` in a checkout of atomic-dict.'
+
+function loadError(message, cause) {
+  const e = codedError('ERR_DLOPEN_FAILED', `atomic-dict: ${message}`)
+  if (cause) e.cause = cause
+  return e
 }
+
+function load() {
+  if (fs.existsSync(local)) {
+    try {
+      return require(local)
+    } catch (err) {
+      throw loadError(`cannot load its native addon ${local}, built from source here (${err.message}). ${fromSource}`, err)
+    }
+  }
+  const name = platformName()
+  const pkg = platformPackage(name)
+  let file
+  try {
+    file = require.resolve(pkg)
+  } catch (err) {
+    if (err.code !== 'MODULE_NOT_FOUND') throw err
+  }
+  if (file) {
+    try {
+      return require(file)
+    } catch (err) {
+      throw loadError(
+        `cannot load its prebuilt native addon ${file} from ${pkg} (${err.message}). ` +
+          `${pkg} needs glibc 2.28 or later. ${fromSource}`,
+        err,
+      )
+    }
+  }
+  const provider = PREBUILT.includes(name)
+    ? `the optional dependency ${pkg}, which was not installed (installed with --omit=optional or --no-optional?)`
+    : `no prebuilt package: ${pkg} does not exist, and atomic-dict is built from source on ${name}`
+  return loadError(
+    `no native addon for ${name}: neither ${local} (a build from source) nor ${provider}. ` +
+      `If the install script did not run (--ignore-scripts, or pnpm's onlyBuiltDependencies), it did not build it. ${fromSource}`,
+  )
+}
+
+const binding = load()
+if (binding instanceof Error) throw binding
 
 module.exports = binding
