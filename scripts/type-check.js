@@ -12,6 +12,9 @@
 // It fails if `any` is used as a type in the published .d.ts files, and
 // compiles the README's TypeScript blocks against the packed package too
 // (scripts/readme-types.js). The temporary directory is always removed.
+// `node scripts/type-check.js --consumer DIR` does the same against the
+// atomic-dict already installed in DIR/node_modules (npm or pnpm; the
+// install checks of scripts/check-pack.sh), in DIR.
 
 const childProcess = require('node:child_process')
 const fs = require('node:fs')
@@ -55,12 +58,19 @@ function main(dir) {
   fs.mkdirSync(pkg, { recursive: true })
   const tar = run('tar', ['-xzf', tarball, '-C', pkg, '--strip-components=1'])
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`)
+  fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
+  return check(consumer)
+}
+
+/** Compiles the type tests in `consumer` against its node_modules/atomic-dict; 0 when they pass. */
+function check(consumer) {
+  const pkg = fs.realpathSync(path.join(consumer, 'node_modules', 'atomic-dict'))
   for (const dep of ['typescript', '@types/node', 'prom-client']) {
     const to = path.join(consumer, 'node_modules', dep)
+    if (fs.existsSync(to)) continue
     fs.mkdirSync(path.dirname(to), { recursive: true })
     fs.symlinkSync(path.join(root, 'node_modules', dep), to, 'dir')
   }
-  fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
 
   const problems = []
   for (const file of ['index.d.ts', 'metrics.d.ts']) {
@@ -106,11 +116,16 @@ function main(dir) {
   return 0
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-types-'))
-let status = 1
-try {
-  status = main(dir)
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true })
+const consumerAt = process.argv.indexOf('--consumer')
+if (consumerAt >= 0) {
+  process.exitCode = check(path.resolve(process.argv[consumerAt + 1]))
+} else {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-types-'))
+  let status = 1
+  try {
+    status = main(dir)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  process.exitCode = status
 }
-process.exitCode = status
