@@ -49,3 +49,23 @@ test('check-glibc reads the GLIBC_ versions the addon needs', () => {
     assert.equal(seen[seen.length - 1], highest)
   }
 })
+
+test('a platform package whose addon does not load: ERR_DLOPEN_FAILED with the loader error as the cause', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-loader-'))
+  try {
+    fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
+    const pkg = path.join(dir, 'node_modules', platformPackage())
+    fs.mkdirSync(pkg, { recursive: true })
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: platformPackage(), main: 'x.node' }))
+    fs.writeFileSync(path.join(pkg, 'x.node'), 'not an ELF file')
+    const code =
+      "try { require('./lib/binding'); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, cause: e.cause && e.cause.message })) }"
+    const out = JSON.parse(childProcess.execFileSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' }))
+    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
+    assert.match(out.message, /cannot load its prebuilt native addon .*x\.node/)
+    assert.match(out.message, /needs glibc 2\.28 or later; this system has glibc \d/)
+    assert.match(out.cause, /x\.node/)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -14,7 +14,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { codedError } = require('./errors')
-const { platformName, platformPackage, PREBUILT } = require('./platform')
+const { platformName, platformPackage, glibcVersion, PREBUILT } = require('./platform')
 
 const root = path.join(__dirname, '..')
 const local = path.join(root, 'atomic-dict.node')
@@ -51,7 +51,7 @@ function load() {
     } catch (err) {
       throw loadError(
         `cannot load its prebuilt native addon ${file} from ${pkg} (${err.message}). ` +
-          `${pkg} needs glibc 2.28 or later. ${fromSource}`,
+          `${pkg} needs glibc 2.28 or later; this system has ${glibcVersion() ? `glibc ${glibcVersion()}` : 'no glibc'}. ${fromSource}`,
         err,
       )
     }

@@ -3,18 +3,42 @@
 // the packages that ship a prebuilt addon for them (npm/<platform>/). Used by
 // the loader (lib/binding.js) and the install script (scripts/install.js).
 
-/** This process's platform as napi-rs names it: glibc or musl from the process report. */
+/**
+ * glibc or musl: /usr/bin/ldd's text first (what napi-rs's loader and
+ * detect-libc read; 0.2 ms), else the process report's glibcVersionRuntime,
+ * without its network section (report.excludeNetwork, Node >= 20.13):
+ * building that section does reverse DNS lookups, which can hang a process
+ * for seconds (nodejs/node#46060).
+ */
+function isGlibc() {
+  try {
+    const ldd = require('node:fs').readFileSync('/usr/bin/ldd', 'latin1')
+    if (ldd.includes('musl')) return false
+    if (ldd.includes('GNU C Library') || ldd.includes('GLIBC')) return true
+  } catch {
+    // No ldd (a distroless image, say): ask the process report.
+  }
+  return glibcVersion() !== undefined
+}
+
+/** The runtime glibc version from the process report ('2.36'), undefined on musl or without a report. */
+function glibcVersion() {
+  const report = process.report
+  const excluded = report && report.excludeNetwork
+  try {
+    report.excludeNetwork = true
+    return report.getReport().header.glibcVersionRuntime
+  } catch {
+    return undefined
+  } finally {
+    if (report) report.excludeNetwork = excluded
+  }
+}
+
+/** This process's platform as napi-rs names it: linux-x64-gnu, linux-arm64-musl, ... */
 function platformName() {
   let name = `${process.platform}-${process.arch}`
-  if (process.platform === 'linux') {
-    let glibc = false
-    try {
-      glibc = Boolean(process.report.getReport().header.glibcVersionRuntime)
-    } catch {
-      // No report: say musl; the build from source works on both.
-    }
-    name += glibc ? '-gnu' : '-musl'
-  }
+  if (process.platform === 'linux') name += isGlibc() ? '-gnu' : '-musl'
   return name
 }
 
@@ -26,4 +50,4 @@ function platformPackage(name = platformName()) {
 /** The platforms with a prebuilt package: the others are built from source. */
 const PREBUILT = ['linux-x64-gnu']
 
-module.exports = { platformName, platformPackage, PREBUILT }
+module.exports = { platformName, platformPackage, isGlibc, glibcVersion, PREBUILT }

@@ -22,6 +22,15 @@ if [ ! -f "$prebuilt" ]; then
 fi
 node "$root/scripts/check-glibc.js" "$prebuilt" --max 2.28
 command -v pnpm >/dev/null || { echo "check-pack: pnpm is not installed (npm i -g pnpm@10)" >&2; exit 1; }
+# One version: the main package's, the platform package's and the optional dependency's.
+node -e "
+const main = require('$root/package.json'), plat = require('$root/npm/linux-x64-gnu/package.json')
+const dep = main.optionalDependencies[plat.name]
+if (plat.version !== main.version || dep !== main.version) {
+  console.error('check-pack: versions differ: atomic-dict', main.version, plat.name, plat.version, 'optionalDependencies', dep)
+  process.exit(1)
+}
+"
 
 cd "$root"
 tarball="$work/$(npm pack --silent --ignore-scripts --pack-destination "$work" | tail -n 1)"
@@ -101,7 +110,12 @@ import('atomic-dict/lib/wait').then(() => { console.error('deep import worked');
 
 echo "== (1) npm install, without cargo"
 new_project npm
-nocargo npm install --no-audit --no-fund "$tarball" "$platform"
+nocargo npm install --no-audit --no-fund --foreground-scripts "$tarball" "$platform" 2>&1 | tee "$work/npm.log"
+# The install script ran and, with the prebuilt there, built nothing and said nothing.
+if grep -q '^atomic-dict:' "$work/npm.log" || ! grep -q 'node scripts/install.js' "$work/npm.log"; then
+  echo "check-pack: with the prebuilt, the install script did not run, or was not silent" >&2
+  exit 1
+fi
 check_consumer "npm"
 
 # atomic-dict/metrics with the consumer's own prom-client: the store's
