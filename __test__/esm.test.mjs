@@ -72,7 +72,7 @@ test("import default from 'atomic-dict' is the CJS exports object", () => {
   ].join('\n')
   assert.equal(
     run(['--input-type=module', '-e', code]),
-    'true AtomicDict,AtomicDictFullError,AtomicSet,AtomicValue,Counters,Latch,Semaphore,counters,fork,shareOptions,shareWithCluster,spawn,stringKey',
+    'true AtomicDict,AtomicDictFullError,AtomicSet,AtomicValue,Counters,Latch,Semaphore,counters,fork,shareOptions,shareWithCluster,spawn,stringKey,waitPoolStats',
   )
 })
 

@@ -15,6 +15,8 @@ import {
   Semaphore,
   Permit,
   stringKey,
+  waitPoolStats,
+  type WaitPoolStats,
   type WaitResult,
   type AtomicValue,
   type AnyParts,
@@ -330,3 +332,8 @@ new AtomicDict(10, { valueBits: 16 })
 new AtomicDict(10n)
 
 void [before, prev, loaded, maybe, present, chained, size, keys, values, old, n, m, wrong, total, inserted]
+
+// waitPoolStats: the named export that replaces require('atomic-dict/lib/wait').poolStats.
+const poolStats: WaitPoolStats = waitPoolStats()
+const backend: 'io_uring' | 'threads' | null = poolStats.backend
+void [poolStats.pending + poolStats.native + poolStats.threads, backend, poolStats.fallbackReason?.length]
