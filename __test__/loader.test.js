@@ -18,7 +18,7 @@ const root = path.join(__dirname, '..')
 test('the platform is named as napi-rs names it', () => {
   const glibc = process.report.getReport().header.glibcVersionRuntime
   assert.equal(platformName(), `${process.platform}-${process.arch}${glibc ? '-gnu' : '-musl'}`)
-  assert.equal(platformPackage('linux-x64-gnu'), 'atomic-dict-linux-x64-gnu')
+  assert.equal(platformPackage('linux-x64-gnu'), '@atomic-dict/linux-x64-gnu')
 })
 
 test('without a local build or the platform package: one ERR_DLOPEN_FAILED saying what was looked for', () => {

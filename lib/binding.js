@@ -6,7 +6,7 @@
 //      (scripts/install.js) when no prebuilt binary matched. It exists only
 //      if someone built it here, and preferring it means a checkout never
 //      loads a registry package of the platform package's name instead.
-//   2. the platform package of this platform (atomic-dict-linux-x64-gnu, an
+//   2. the platform package of this platform (@atomic-dict/linux-x64-gnu, an
 //      optional dependency), when installed.
 // Otherwise one error, ERR_DLOPEN_FAILED, naming the platform looked for,
 // the package that would provide it and how to build from source.

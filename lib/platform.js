@@ -44,7 +44,7 @@ function platformName() {
 
 /** The package that provides the prebuilt addon of platform `name`. */
 function platformPackage(name = platformName()) {
-  return `atomic-dict-${name}`
+  return `@atomic-dict/${name}`
 }
 
 /** The platforms with a prebuilt package: the others are built from source. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
 // `npm run build:prebuilt`: builds the addon the platform package
-// npm/linux-x64-gnu ships (atomic-dict-linux-x64-gnu): a release build for
+// npm/linux-x64-gnu ships (@atomic-dict/linux-x64-gnu): a release build for
 // x86_64-unknown-linux-gnu linked against glibc 2.28's symbols, so that it
 // loads on glibc 2.28 and later (Node 20's own floor). The glibc version
 // suffix on the target is cargo-zigbuild's: zig links against the stubs of

@@ -94,7 +94,7 @@ import('atomic-dict/lib/wait').then(() => { console.error('deep import worked');
 "
   nocargo node "$root/scripts/type-check.js" --consumer "$PWD" | sed 's/^/  /'
   pkg=$(realpath node_modules/atomic-dict)
-  plat=$(dirname "$(nocargo node -e "console.log(require.resolve('atomic-dict-linux-x64-gnu/package.json', { paths: [process.argv[1]] }))" "$pkg")")
+  plat=$(dirname "$(nocargo node -e "console.log(require.resolve('@atomic-dict/linux-x64-gnu/package.json', { paths: [process.argv[1]] }))" "$pkg")")
   if [ -e "$pkg/target" ] || [ -e "$pkg/atomic-dict.node" ]; then
     echo "check-pack ($label): node_modules/atomic-dict has a target/ or a build from source: $(ls "$pkg")" >&2
     exit 1

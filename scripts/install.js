@@ -2,7 +2,7 @@
 'use strict'
 // The install script. In a project that depends on atomic-dict: does
 // nothing, silently, when the prebuilt addon of this platform (the optional
-// dependency atomic-dict-<platform>, lib/platform.js) is installed and loads;
+// dependency @atomic-dict/<platform>, lib/platform.js) is installed and loads;
 // otherwise builds the addon from source with cargo (scripts/build.js) into a
 // temporary CARGO_TARGET_DIR outside node_modules, copies the .node to the
 // package root and removes the temporary directory, also when the build
