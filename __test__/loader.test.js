@@ -24,7 +24,7 @@ test('the platform is named as napi-rs names it', () => {
 test('without a local build or the platform package: one ERR_DLOPEN_FAILED saying what was looked for', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-loader-'))
   try {
-    fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
+    copyPackage(dir)
     const code =
       "try { require('./lib/binding'); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }"
     const out = JSON.parse(childProcess.execFileSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' }))
@@ -50,22 +50,137 @@ test('check-glibc reads the GLIBC_ versions the addon needs', () => {
   }
 })
 
-test('a platform package whose addon does not load: ERR_DLOPEN_FAILED with the loader error as the cause', () => {
+/** The package's JS (lib/ and package.json) in `dir`, without any addon. */
+function copyPackage(dir) {
+  fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'))
+}
+
+/** A platform package in `dir`'s node_modules: `version`, its addon `addon` (a path to copy) or junk. */
+function platformPackageIn(dir, { version = require('../package.json').version, addon } = {}) {
+  const pkg = path.join(dir, 'node_modules', platformPackage())
+  fs.mkdirSync(pkg, { recursive: true })
+  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: platformPackage(), version, main: 'x.node' }))
+  if (addon) fs.copyFileSync(addon, path.join(pkg, 'x.node'))
+  else fs.writeFileSync(path.join(pkg, 'x.node'), 'not an ELF file')
+  return pkg
+}
+
+/** What requiring the loader in `dir` gives: 'loaded' and the file it loaded, or the error. */
+function loadIn(dir) {
+  const code = `
+    try {
+      require('./lib/binding')
+      const nodes = Object.keys(require.cache).filter((f) => f.endsWith('.node'))
+      console.log(JSON.stringify({ loaded: nodes }))
+    } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, cause: e.cause && e.cause.message })) }`
+  return JSON.parse(childProcess.execFileSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' }))
+}
+
+function inTempDir(fn) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-loader-'))
   try {
-    fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true })
-    const pkg = path.join(dir, 'node_modules', platformPackage())
-    fs.mkdirSync(pkg, { recursive: true })
-    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: platformPackage(), main: 'x.node' }))
-    fs.writeFileSync(path.join(pkg, 'x.node'), 'not an ELF file')
-    const code =
-      "try { require('./lib/binding'); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, cause: e.cause && e.cause.message })) }"
-    const out = JSON.parse(childProcess.execFileSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' }))
-    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
-    assert.match(out.message, /cannot load its prebuilt native addon .*x\.node/)
-    assert.match(out.message, /needs glibc 2\.28 or later; this system has glibc \d/)
-    assert.match(out.cause, /x\.node/)
+    fn(dir)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+test('a platform package whose addon does not load: ERR_DLOPEN_FAILED with the loader error as the cause', () => {
+  inTempDir((dir) => {
+    copyPackage(dir)
+    platformPackageIn(dir)
+    const out = loadIn(dir)
+    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
+    assert.match(out.message, /cannot load its prebuilt native addon .*x\.node/)
+    // Not a glibc problem: the message does not blame glibc.
+    assert.doesNotMatch(out.message, /needs glibc/)
+    assert.match(out.message, /pnpm rebuild atomic-dict/)
+    assert.match(out.cause, /x\.node/)
+  })
+})
+
+test('a platform package of another version is refused, naming both versions', () => {
+  inTempDir((dir) => {
+    copyPackage(dir)
+    platformPackageIn(dir, { version: '0.0.9', addon: path.join(root, 'atomic-dict.node') })
+    const out = loadIn(dir)
+    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
+    assert.match(out.message, new RegExp(`${platformPackage()} 0\\.0\\.9 is installed, but atomic-dict ${require('../package.json').version.replace(/\./g, '\\.')} needs`))
+  })
+})
+
+test('the platform package serves when the local build does not load (a node_modules copied from elsewhere); a good local build wins', () => {
+  inTempDir((dir) => {
+    copyPackage(dir)
+    const pkg = platformPackageIn(dir, { addon: path.join(root, 'atomic-dict.node') })
+    fs.writeFileSync(path.join(dir, 'atomic-dict.node'), 'built for another system')
+    assert.deepEqual(loadIn(dir), { loaded: [fs.realpathSync(path.join(pkg, 'x.node'))] })
+    fs.copyFileSync(path.join(root, 'atomic-dict.node'), path.join(dir, 'atomic-dict.node'))
+    assert.deepEqual(loadIn(dir), { loaded: [path.join(fs.realpathSync(dir), 'atomic-dict.node')] })
+    // Neither loads: the local build's error, which is the one to fix.
+    fs.writeFileSync(path.join(dir, 'atomic-dict.node'), 'built for another system')
+    fs.writeFileSync(path.join(pkg, 'x.node'), 'junk')
+    const out = loadIn(dir)
+    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
+    assert.match(out.message, /built from source here/)
+  })
+})
+
+test('the install script, stopped by Ctrl-C while cargo builds, removes its temporary target directory and exits 130', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-install-'))
+  try {
+    // The package as installed (under node_modules, so not a checkout), no prebuilt.
+    const pkg = path.join(dir, 'project', 'node_modules', 'atomic-dict')
+    copyPackage(pkg)
+    fs.mkdirSync(path.join(pkg, 'scripts'))
+    for (const f of ['install.js', 'build.js']) fs.copyFileSync(path.join(root, 'scripts', f), path.join(pkg, 'scripts', f))
+    // A cargo that answers --version and then builds for a long time.
+    const bin = path.join(dir, 'bin')
+    fs.mkdirSync(bin)
+    fs.writeFileSync(path.join(bin, 'cargo'), '#!/bin/sh\nif [ "$1" = --version ]; then echo "cargo 1.0.0 (fake)"; exit 0; fi\nexec sleep 30\n', { mode: 0o755 })
+    const tmp = path.join(dir, 'tmp')
+    fs.mkdirSync(tmp)
+    const child = childProcess.spawn(process.execPath, [path.join(pkg, 'scripts', 'install.js')], {
+      cwd: pkg,
+      detached: true, // its own process group, as npm runs it: the signal reaches cargo too
+      stdio: 'ignore',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: tmp },
+    })
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+    const building = () => fs.readdirSync(tmp).filter((f) => f.startsWith('atomic-dict-build-'))
+    for (let i = 0; i < 200 && building().length === 0; i++) await new Promise((r) => setTimeout(r, 50))
+    assert.equal(building().length, 1, 'the build never started')
+    await new Promise((r) => setTimeout(r, 200)) // cargo is running
+    process.kill(-child.pid, 'SIGINT')
+    assert.deepEqual(await exited, { code: 130, signal: null })
+    assert.deepEqual(building(), [])
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('check-glibc refuses a truncated file plainly, and a GLIBC_ name that is no version number', () => {
+  inTempDir((dir) => {
+    const check = (file) => childProcess.spawnSync(process.execPath, [path.join(root, 'scripts', 'check-glibc.js'), file, '--max', '9.99'], { encoding: 'utf8' })
+    const bytes = fs.readFileSync(path.join(root, 'atomic-dict.node'))
+    for (const [name, length] of [['three', 3], ['header-only', 64], ['cut', 5000]]) {
+      const file = path.join(dir, name)
+      fs.writeFileSync(file, bytes.subarray(0, length))
+      const r = check(file)
+      assert.equal(r.status, 1, `${name}: ${r.stderr}`)
+      assert.match(r.stderr, /is not an ELF shared object this check can read/)
+      assert.doesNotMatch(r.stderr, /at .*check-glibc\.js/, 'a stack trace')
+    }
+    // GLIBC_2.2.5 renamed GLIBC_ABI_XY (as GLIBC_ABI_DT_RELR stands for 2.36): refused.
+    const patched = Buffer.from(bytes)
+    const at = patched.indexOf('GLIBC_2.2.5\0')
+    assert.ok(at > 0)
+    patched.write('GLIBC_ABI_X', at, 'latin1')
+    fs.writeFileSync(path.join(dir, 'relr'), patched)
+    assert.deepEqual(glibcFloor(path.join(dir, 'relr')).others, ['GLIBC_ABI_X'])
+    const r = check(path.join(dir, 'relr'))
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /needs GLIBC_ABI_X, which only a newer glibc/)
+  })
 })

@@ -14,14 +14,17 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { codedError } = require('./errors')
-const { platformName, platformPackage, glibcVersion, PREBUILT } = require('./platform')
+const { platformName, platformPackage, installedPrebuilt, glibcVersion, PREBUILT } = require('./platform')
 
 const root = path.join(__dirname, '..')
 const local = path.join(root, 'atomic-dict.node')
 
 const fromSource =
   'To build it from source (needs Rust\'s cargo, https://rustup.rs): `npm rebuild atomic-dict` in the project ' +
-  'that depends on it, or `npm run build` in a checkout of atomic-dict.'
+  'that depends on it (pnpm: `pnpm approve-builds`, then `pnpm rebuild atomic-dict`), or `npm run build` in a ' +
+  'checkout of atomic-dict.'
+
+const VERSION = require('../package.json').version
 
 function loadError(message, cause) {
   const e = codedError('ERR_DLOPEN_FAILED', `atomic-dict: ${message}`)
@@ -29,33 +32,47 @@ function loadError(message, cause) {
   return e
 }
 
+/**
+ * The installed platform package's addon: { file } to load, { error } when
+ * it is there but unusable (another version, or a file that does not load),
+ * or null when it is not installed.
+ */
+function prebuilt(pkg) {
+  const installed = installedPrebuilt(pkg)
+  if (installed === null) return null
+  const { version, file } = installed
+  if (version !== VERSION) {
+    // A JS layer and an addon of different versions may disagree on
+    // anything: never load them together.
+    return { error: loadError(`${pkg} ${version} is installed, but atomic-dict ${VERSION} needs ${pkg} ${VERSION}. Install matching versions. ${fromSource}`) }
+  }
+  try {
+    return { binding: require(file) }
+  } catch (err) {
+    const glibc = /GLIBC_/.test(err.message)
+      ? ` ${pkg} needs glibc 2.28 or later; this system has ${glibcVersion() ? `glibc ${glibcVersion()}` : 'no glibc'}.`
+      : ''
+    return { error: loadError(`cannot load its prebuilt native addon ${file} from ${pkg} (${err.message}).${glibc} ${fromSource}`, err) }
+  }
+}
+
 function load() {
+  let localError
   if (fs.existsSync(local)) {
     try {
       return require(local)
     } catch (err) {
-      throw loadError(`cannot load its native addon ${local}, built from source here (${err.message}). ${fromSource}`, err)
+      // A build from elsewhere (a node_modules copied from another system):
+      // the platform package may still serve.
+      localError = loadError(`cannot load its native addon ${local}, built from source here (${err.message}). ${fromSource}`, err)
     }
   }
   const name = platformName()
   const pkg = platformPackage(name)
-  let file
-  try {
-    file = require.resolve(pkg)
-  } catch (err) {
-    if (err.code !== 'MODULE_NOT_FOUND') throw err
-  }
-  if (file) {
-    try {
-      return require(file)
-    } catch (err) {
-      throw loadError(
-        `cannot load its prebuilt native addon ${file} from ${pkg} (${err.message}). ` +
-          `${pkg} needs glibc 2.28 or later; this system has ${glibcVersion() ? `glibc ${glibcVersion()}` : 'no glibc'}. ${fromSource}`,
-        err,
-      )
-    }
-  }
+  const found = prebuilt(pkg)
+  if (found !== null && found.binding !== undefined) return found.binding
+  if (localError !== undefined) return localError
+  if (found !== null) return found.error
   const provider = PREBUILT.includes(name)
     ? `the optional dependency ${pkg}, which was not installed (installed with --omit=optional or --no-optional?)`
     : `no prebuilt package: ${pkg} does not exist, and atomic-dict is built from source on ${name}`

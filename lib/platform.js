@@ -47,7 +47,24 @@ function platformPackage(name = platformName()) {
   return `@atomic-dict/${name}`
 }
 
+/**
+ * The installed platform package `pkg` as seen from `from` (a directory
+ * whose node_modules lookup applies; default: this package's): { file (its
+ * addon), version }, or null when it is not installed.
+ */
+function installedPrebuilt(pkg, from = __dirname) {
+  let manifest
+  try {
+    manifest = require.resolve(`${pkg}/package.json`, { paths: [from] })
+  } catch (err) {
+    if (err.code === 'MODULE_NOT_FOUND') return null
+    throw err
+  }
+  const { version } = JSON.parse(require('node:fs').readFileSync(manifest, 'utf8'))
+  return { file: require.resolve(pkg, { paths: [from] }), version }
+}
+
 /** The platforms with a prebuilt package: the others are built from source. */
 const PREBUILT = ['linux-x64-gnu']
 
-module.exports = { platformName, platformPackage, isGlibc, glibcVersion, PREBUILT }
+module.exports = { platformName, platformPackage, installedPrebuilt, isGlibc, glibcVersion, PREBUILT }

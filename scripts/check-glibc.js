@@ -15,22 +15,32 @@ function cstring(buf, at) {
   return buf.toString('latin1', at, end < 0 ? buf.length : end)
 }
 
+/** An error for a FILE this script cannot read as it expects: a plain message, exit 1. */
+function malformed(file, why) {
+  return new Error(`${file} is not an ELF shared object this check can read: ${why}`)
+}
+
 /** Every version name FILE needs, as { file, name } (e.g. { file: 'libc.so.6', name: 'GLIBC_2.28' }). */
 function neededVersions(file) {
   const buf = fs.readFileSync(file)
-  if (buf.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file} is not an ELF file`)
-  if (buf[4] !== 2 || buf[5] !== 1) throw new Error(`${file} is not a 64-bit little-endian ELF file`)
-  const shoff = Number(buf.readBigUInt64LE(0x28))
-  const shentsize = buf.readUInt16LE(0x3a)
-  const shnum = buf.readUInt16LE(0x3c)
+  // Every read is checked against the file's end (a truncated or hostile
+  // file is refused, never read past), and every chain is bounded.
+  const u16 = (at) => (at >= 0 && at + 2 <= buf.length ? buf.readUInt16LE(at) : fail(`offset ${at} is past the end`))
+  const u32 = (at) => (at >= 0 && at + 4 <= buf.length ? buf.readUInt32LE(at) : fail(`offset ${at} is past the end`))
+  const u64 = (at) => (at >= 0 && at + 8 <= buf.length ? Number(buf.readBigUInt64LE(at)) : fail(`offset ${at} is past the end`))
+  const fail = (why) => {
+    throw malformed(file, why)
+  }
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) fail('no ELF header')
+  if (buf[4] !== 2 || buf[5] !== 1) fail('not a 64-bit little-endian ELF file')
+  const shoff = u64(0x28)
+  const shentsize = u16(0x3a)
+  const shnum = u16(0x3c)
+  if (shentsize < 0x40) fail(`section headers of ${shentsize} bytes`)
   const section = (i) => {
+    if (i >= shnum) fail(`section ${i} of ${shnum}`)
     const at = shoff + i * shentsize
-    return {
-      type: buf.readUInt32LE(at + 4),
-      offset: Number(buf.readBigUInt64LE(at + 0x18)),
-      link: buf.readUInt32LE(at + 0x28),
-      info: buf.readUInt32LE(at + 0x2c),
-    }
+    return { type: u32(at + 4), offset: u64(at + 0x18), size: u64(at + 0x20), link: u32(at + 0x28), info: u32(at + 0x2c) }
   }
   const found = []
   for (let i = 0; i < shnum; i++) {
@@ -39,16 +49,24 @@ function neededVersions(file) {
     const strings = section(s.link).offset
     // Elf64_Verneed: vn_version u16, vn_cnt u16, vn_file u32, vn_aux u32, vn_next u32.
     // Elf64_Vernaux: vna_hash u32, vna_flags u16, vna_other u16, vna_name u32, vna_next u32.
+    // Each entry takes 16 bytes, so a section of `size` bytes holds at most size / 16.
+    const most = Math.floor(s.size / 16)
+    if (s.info > most) fail(`${s.info} version-needed entries in ${s.size} bytes`)
     let need = s.offset
     for (let n = 0; n < s.info; n++) {
-      const cnt = buf.readUInt16LE(need + 2)
-      const fileName = cstring(buf, strings + buf.readUInt32LE(need + 4))
-      let aux = need + buf.readUInt32LE(need + 8)
+      const cnt = u16(need + 2)
+      if (cnt > most) fail(`${cnt} versions of one file in ${s.size} bytes`)
+      const fileName = cstring(buf, strings + u32(need + 4))
+      let aux = need + u32(need + 8)
       for (let a = 0; a < cnt; a++) {
-        found.push({ file: fileName, name: cstring(buf, strings + buf.readUInt32LE(aux + 8)) })
-        aux += buf.readUInt32LE(aux + 12)
+        found.push({ file: fileName, name: cstring(buf, strings + u32(aux + 8)) })
+        const next = u32(aux + 12)
+        if (next === 0 && a + 1 < cnt) fail('a version chain ends early')
+        aux += next
       }
-      need += buf.readUInt32LE(need + 12)
+      const next = u32(need + 12)
+      if (next === 0 && n + 1 < s.info) fail('the file chain ends early')
+      need += next
     }
   }
   return found
@@ -63,14 +81,17 @@ const compare = (a, b) => {
   return 0
 }
 
-/** The highest GLIBC_x.y version FILE needs ('0' when none), and the list. */
+/**
+ * The highest GLIBC_x.y version FILE needs ('0' when none), the list, and
+ * the other GLIBC_ names it needs: GLIBC_PRIVATE aside, each means some
+ * newer glibc (GLIBC_ABI_DT_RELR: 2.36), so the check refuses them.
+ */
 function glibcFloor(file) {
-  const versions = neededVersions(file)
-    .map((v) => /^GLIBC_(\d+(?:\.\d+)*)$/.exec(v.name))
-    .filter(Boolean)
-    .map((m) => m[1])
+  const names = neededVersions(file).map((v) => v.name).filter((n) => n.startsWith('GLIBC_'))
+  const versions = names.map((n) => /^GLIBC_(\d+(?:\.\d+)*)$/.exec(n)).filter(Boolean).map((m) => m[1])
+  const others = [...new Set(names.filter((n) => !/^GLIBC_\d/.test(n) && n !== 'GLIBC_PRIVATE'))]
   const highest = versions.reduce((h, v) => (compare(v, h) > 0 ? v : h), '0')
-  return { highest, versions: [...new Set(versions)].sort(compare) }
+  return { highest, versions: [...new Set(versions)].sort(compare), others }
 }
 
 module.exports = { neededVersions, glibcFloor, compare }
@@ -79,11 +100,22 @@ if (require.main === module) {
   const args = process.argv.slice(2)
   const maxAt = args.indexOf('--max')
   const max = maxAt >= 0 ? args.splice(maxAt, 2)[1] : '2.28'
-  if (args.length !== 1) {
+  if (args.length !== 1 || !/^\d+(\.\d+)*$/.test(max ?? '')) {
     console.error('usage: node scripts/check-glibc.js FILE [--max 2.28]')
     process.exit(2)
   }
-  const { highest, versions } = glibcFloor(args[0])
+  let floor
+  try {
+    floor = glibcFloor(args[0])
+  } catch (err) {
+    console.error(`check-glibc: ${err.message}`)
+    process.exit(1)
+  }
+  const { highest, versions, others } = floor
+  if (others.length > 0) {
+    console.error(`check-glibc: FAIL: ${args[0]} needs ${others.join(' ')}, which only a newer glibc than GLIBC_${max} provides`)
+    process.exit(1)
+  }
   if (versions.length === 0) {
     console.error(`check-glibc: ${args[0]} needs no GLIBC_ symbol version: not a glibc build?`)
     process.exit(1)

@@ -16,15 +16,18 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { platformName, platformPackage, PREBUILT } = require('../lib/platform')
+const { platformName, platformPackage, installedPrebuilt, PREBUILT } = require('../lib/platform')
 
 const root = path.join(__dirname, '..')
 const inCheckout = !path.resolve(root).split(path.sep).includes('node_modules')
 const build = path.join(__dirname, 'build.js')
 
+/** Whether the platform package of this version is installed and its addon loads here. */
 function prebuiltLoads() {
   try {
-    require(require.resolve(platformPackage(), { paths: [root] }))
+    const installed = installedPrebuilt(platformPackage(), root)
+    if (installed === null || installed.version !== require('../package.json').version) return false
+    require(installed.file)
     return true
   } catch {
     return false
@@ -55,6 +58,11 @@ if (cargo.error || cargo.status !== 0) {
 
 console.error(`atomic-dict: ${why}: building it from source with ${cargo.stdout.trim()}`)
 const targetDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-build-'))
+// Ctrl-C or a stop while cargo builds: the signal reaches the build too
+// (the same process group), spawnSync returns, and the directory (about
+// 100 MB) is removed below, instead of this process dying at once (with a
+// listener, Node does not take the signal's default action).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {})
 let status = 1
 try {
   const r = spawnSync(process.execPath, [build], {
@@ -62,7 +70,8 @@ try {
     stdio: 'inherit',
     env: { ...process.env, CARGO_TARGET_DIR: targetDir },
   })
-  status = r.status === null ? 1 : r.status
+  // A build ended by a signal exits as a shell reports it: 128 + its number.
+  status = r.status ?? (r.signal ? 128 + os.constants.signals[r.signal] : 1)
 } finally {
   fs.rmSync(targetDir, { recursive: true, force: true })
 }
