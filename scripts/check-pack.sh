@@ -11,9 +11,11 @@
 # .node is the addon require('atomic-dict') loaded, then require, import,
 # tsc --strict against the installed types, the README's first example, that
 # deep imports fail with ERR_PACKAGE_PATH_NOT_EXPORTED, that no target/ is
-# left and that the installed size is under 5 MB. Then: the main tarball alone
-# without cargo fails with a clear message, and with cargo on PATH builds
-# from source and leaves no target/.
+# left and that the installed size is under 5 MB. Then the main tarball alone
+# (npm --omit=optional, so a published platform package is never fetched):
+# without cargo it fails with a clear message, with cargo on PATH it builds
+# from source, loads that build and leaves no target/ and no
+# atomic-dict-build-* in TMPDIR.
 # Whether scripts/install.js ran, and the temporary directories it made, are
 # recorded by a probe preloaded with NODE_OPTIONS=--require (probe.js below).
 set -euo pipefail
@@ -282,10 +284,14 @@ check_prebuilt_loaded "pnpm"
 check_consumer "pnpm"
 
 echo "== (4) the main tarball alone, without cargo: fails and says why"
+# --omit=optional: the platform package is never fetched, also once published.
 new_project no-prebuilt
+mkdir "$work/tmp-no-prebuilt"
 status=0
-nocargo npm install --no-audit --no-fund "$tarball" > "$work/no-prebuilt.log" 2>&1 || status=$?
-if [ "$status" -eq 0 ] || ! grep -q "needs Rust's cargo" "$work/no-prebuilt.log"; then
+TMPDIR="$work/tmp-no-prebuilt" probed "$work/no-prebuilt.probe" nocargo npm install --no-audit --no-fund --omit=optional "$tarball" > "$work/no-prebuilt.log" 2>&1 || status=$?
+if [ "$status" -eq 0 ] || ! grep -q "needs Rust's cargo" "$work/no-prebuilt.log" ||
+  ! grep -q '^install.js exit 1 ' "$work/no-prebuilt.probe" || [ -e node_modules/@atomic-dict ] ||
+  [ -n "$(find "$work/tmp-no-prebuilt" -maxdepth 1 -name 'atomic-dict-build-*')" ]; then
   echo "check-pack: installing the main tarball without cargo or a prebuilt: exit $status" >&2
   cat "$work/no-prebuilt.log" >&2
   exit 1
@@ -294,16 +300,29 @@ echo "exit $status, and: $(grep -o "atomic-dict: there is no prebuilt.*\|atomic-
 
 echo "== (5) the main tarball alone, with cargo: builds from source, leaves no target/"
 new_project from-source
-npm install --no-audit --no-fund "$tarball"
+mkdir "$work/tmp-from-source"
+TMPDIR="$work/tmp-from-source" probed "$work/from-source.probe" npm install --no-audit --no-fund --omit=optional "$tarball"
 pkg=$(realpath node_modules/atomic-dict)
-if [ -e "$pkg/target" ] || [ ! -f "$pkg/atomic-dict.node" ]; then
-  echo "check-pack: a build from source left: $(ls "$pkg")" >&2
+if [ -e "$pkg/target" ] || [ ! -f "$pkg/atomic-dict.node" ] || [ -e node_modules/@atomic-dict ]; then
+  echo "check-pack: a build from source left: $(ls "$pkg"); node_modules: $(ls node_modules)" >&2
+  exit 1
+fi
+# The build's CARGO_TARGET_DIR was made in TMPDIR (the probe saw it) and is gone.
+if ! grep -q "^mkdtemp $work/tmp-from-source/atomic-dict-build-" "$work/from-source.probe" ||
+  ! grep -q '^install.js exit 0 ' "$work/from-source.probe" ||
+  [ -n "$(find "$work/tmp-from-source" -maxdepth 1 -name 'atomic-dict-build-*')" ]; then
+  echo "check-pack: the build from source did not use and remove an atomic-dict-build-* in TMPDIR; probe, then TMPDIR:" >&2
+  cat "$work/from-source.probe" >&2
+  ls -la "$work/tmp-from-source" >&2
   exit 1
 fi
 node -e "
+const fs = require('node:fs')
 const { AtomicDict } = require('atomic-dict')
 const d = new AtomicDict(10)
 d.add(1n, 42n)
 if (d.load(1n) !== 42n) process.exit(1)
-"
-echo "from source: built $(stat -c %s "$pkg/atomic-dict.node") bytes, no target/, loads: ok; installed $(du -sb "$pkg" | cut -f1) bytes"
+const loaded = Object.keys(require.cache).filter((f) => f.endsWith('.node'))
+if (loaded.length !== 1 || loaded[0] !== fs.realpathSync(process.argv[1])) { console.error('loaded', loaded); process.exit(1) }
+" "$pkg/atomic-dict.node"
+echo "from source: built $(stat -c %s "$pkg/atomic-dict.node") bytes and loaded it, no target/, its atomic-dict-build-* removed from TMPDIR: ok; installed $(du -sb "$pkg" | cut -f1) bytes"
