@@ -127,7 +127,8 @@ test('the platform package serves when the local build does not load (a node_mod
   })
 })
 
-test('the install script, stopped by Ctrl-C while cargo builds, removes its temporary target directory and exits 130', async () => {
+for (const [how, signal, status] of [['Ctrl-C (its whole process group)', 'SIGINT', 130], ['a SIGTERM to it alone', 'SIGTERM', 143]])
+test(`the install script, stopped by ${how} while cargo builds, stops the build, removes its temporary target directory and exits ${status}`, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-install-'))
   try {
     // The package as installed (under node_modules, so not a checkout), no prebuilt.
@@ -152,9 +153,10 @@ test('the install script, stopped by Ctrl-C while cargo builds, removes its temp
     for (let i = 0; i < 200 && building().length === 0; i++) await new Promise((r) => setTimeout(r, 50))
     assert.equal(building().length, 1, 'the build never started')
     await new Promise((r) => setTimeout(r, 200)) // cargo is running
-    process.kill(-child.pid, 'SIGINT')
-    assert.deepEqual(await exited, { code: 130, signal: null })
+    process.kill(signal === 'SIGINT' ? -child.pid : child.pid, signal)
+    assert.deepEqual(await exited, { code: status, signal: null })
     assert.deepEqual(building(), [])
+    assert.equal(fs.existsSync(path.join(pkg, 'atomic-dict.node')), false, 'a stopped build left an addon')
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
@@ -182,5 +184,41 @@ test('check-glibc refuses a truncated file plainly, and a GLIBC_ name that is no
     const r = check(path.join(dir, 'relr'))
     assert.equal(r.status, 1)
     assert.match(r.stderr, /needs GLIBC_ABI_X, which only a newer glibc/)
+  })
+})
+
+test('a platform package without its addon (or with a broken manifest) is ERR_DLOPEN_FAILED saying so, not the resolver\'s error', () => {
+  inTempDir((dir) => {
+    copyPackage(dir)
+    const pkg = platformPackageIn(dir)
+    fs.rmSync(path.join(pkg, 'x.node'))
+    let out = loadIn(dir)
+    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
+    assert.match(out.message, /is installed \(.*package\.json\) but broken: Cannot find module/)
+    fs.writeFileSync(path.join(pkg, 'package.json'), '{ not json')
+    out = loadIn(dir)
+    assert.equal(out.code, 'ERR_DLOPEN_FAILED')
+    assert.match(out.message, /but broken: .*JSON/)
+  })
+})
+
+test('check-glibc refuses an addon for another machine, an executable, and a version name past the end of the file', () => {
+  inTempDir((dir) => {
+    const bytes = fs.readFileSync(path.join(root, 'atomic-dict.node'))
+    const check = (buf, name) => {
+      fs.writeFileSync(path.join(dir, name), buf)
+      return childProcess.spawnSync(process.execPath, [path.join(root, 'scripts', 'check-glibc.js'), path.join(dir, name), '--max', '9.99'], { encoding: 'utf8' })
+    }
+    const arm = Buffer.from(bytes)
+    arm.writeUInt16LE(183, 0x12) // EM_AARCH64
+    let r = check(arm, 'arm')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /built for machine 183, not x86-64/)
+    const exe = Buffer.from(bytes)
+    exe.writeUInt16LE(2, 0x10) // ET_EXEC
+    r = check(exe, 'exe')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /not a shared object/)
+    assert.equal(check(bytes, 'good').status, 0)
   })
 })

@@ -33,13 +33,17 @@ function loadError(message, cause) {
 }
 
 /**
- * The installed platform package's addon: { file } to load, { error } when
- * it is there but unusable (another version, or a file that does not load),
- * or null when it is not installed.
+ * The installed platform package's addon: { binding } (loaded), { error }
+ * when it is there but unusable (another version, or a file that does not
+ * load), or null when it is not installed.
  */
 function prebuilt(pkg) {
   const installed = installedPrebuilt(pkg)
   if (installed === null) return null
+  if (installed.broken !== undefined) {
+    const why = installed.broken.message
+    return { error: loadError(`${pkg} is installed (${installed.manifest}) but broken: ${why}. Reinstall it. ${fromSource}`, installed.broken) }
+  }
   const { version, file } = installed
   if (version !== VERSION) {
     // A JS layer and an addon of different versions may disagree on

@@ -50,7 +50,8 @@ function platformPackage(name = platformName()) {
 /**
  * The installed platform package `pkg` as seen from `from` (a directory
  * whose node_modules lookup applies; default: this package's): { file (its
- * addon), version }, or null when it is not installed.
+ * addon), version }, { broken (the error), manifest } when it is there but
+ * unreadable, or null when it is not installed.
  */
 function installedPrebuilt(pkg, from = __dirname) {
   let manifest
@@ -58,10 +59,19 @@ function installedPrebuilt(pkg, from = __dirname) {
     manifest = require.resolve(`${pkg}/package.json`, { paths: [from] })
   } catch (err) {
     if (err.code === 'MODULE_NOT_FOUND') return null
-    throw err
+    // Resolving reads the manifest: one that does not parse fails here.
+    return { broken: err, manifest: `${pkg}/package.json` }
   }
-  const { version } = JSON.parse(require('node:fs').readFileSync(manifest, 'utf8'))
-  return { file: require.resolve(pkg, { paths: [from] }), version }
+  // A broken package (a manifest that does not parse, an addon missing)
+  // is reported as one, not as the resolver's error.
+  let version, file
+  try {
+    version = JSON.parse(require('node:fs').readFileSync(manifest, 'utf8')).version
+    file = require.resolve(pkg, { paths: [from] })
+  } catch (err) {
+    return { broken: err, manifest }
+  }
+  return { file, version }
 }
 
 /** The platforms with a prebuilt package: the others are built from source. */

@@ -10,9 +10,10 @@ const fs = require('node:fs')
 
 const SHT_GNU_VERNEED = 0x6ffffffe
 
+/** The NUL-terminated string at `at`, or null when it does not end within the file. */
 function cstring(buf, at) {
-  const end = buf.indexOf(0, at)
-  return buf.toString('latin1', at, end < 0 ? buf.length : end)
+  const end = at < buf.length ? buf.indexOf(0, at) : -1
+  return end < 0 ? null : buf.toString('latin1', at, end)
 }
 
 /** An error for a FILE this script cannot read as it expects: a plain message, exit 1. */
@@ -33,6 +34,8 @@ function neededVersions(file) {
   }
   if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) fail('no ELF header')
   if (buf[4] !== 2 || buf[5] !== 1) fail('not a 64-bit little-endian ELF file')
+  if (u16(0x10) !== 3) fail('not a shared object (e_type is not ET_DYN)')
+  if (u16(0x12) !== 62) fail(`built for machine ${u16(0x12)}, not x86-64 (62)`)
   const shoff = u64(0x28)
   const shentsize = u16(0x3a)
   const shnum = u16(0x3c)
@@ -56,10 +59,10 @@ function neededVersions(file) {
     for (let n = 0; n < s.info; n++) {
       const cnt = u16(need + 2)
       if (cnt > most) fail(`${cnt} versions of one file in ${s.size} bytes`)
-      const fileName = cstring(buf, strings + u32(need + 4))
+      const fileName = cstring(buf, strings + u32(need + 4)) ?? fail('a file name past the end')
       let aux = need + u32(need + 8)
       for (let a = 0; a < cnt; a++) {
-        found.push({ file: fileName, name: cstring(buf, strings + u32(aux + 8)) })
+        found.push({ file: fileName, name: cstring(buf, strings + u32(aux + 8)) ?? fail('a version name past the end') })
         const next = u32(aux + 12)
         if (next === 0 && a + 1 < cnt) fail('a version chain ends early')
         aux += next
@@ -83,13 +86,14 @@ const compare = (a, b) => {
 
 /**
  * The highest GLIBC_x.y version FILE needs ('0' when none), the list, and
- * the other GLIBC_ names it needs: GLIBC_PRIVATE aside, each means some
- * newer glibc (GLIBC_ABI_DT_RELR: 2.36), so the check refuses them.
+ * the other GLIBC_ names it needs, which the check refuses: each means
+ * some newer glibc (GLIBC_ABI_DT_RELR: 2.36), or, GLIBC_PRIVATE, exactly
+ * the glibc it was linked against.
  */
 function glibcFloor(file) {
   const names = neededVersions(file).map((v) => v.name).filter((n) => n.startsWith('GLIBC_'))
   const versions = names.map((n) => /^GLIBC_(\d+(?:\.\d+)*)$/.exec(n)).filter(Boolean).map((m) => m[1])
-  const others = [...new Set(names.filter((n) => !/^GLIBC_\d/.test(n) && n !== 'GLIBC_PRIVATE'))]
+  const others = [...new Set(names.filter((n) => !/^GLIBC_\d/.test(n)))]
   const highest = versions.reduce((h, v) => (compare(v, h) > 0 ? v : h), '0')
   return { highest, versions: [...new Set(versions)].sort(compare), others }
 }

@@ -12,7 +12,7 @@
 // from source, into ./target, as `npm run build` does: a checkout never
 // relies on a registry package of the platform package's name.
 
-const { spawnSync } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -58,21 +58,38 @@ if (cargo.error || cargo.status !== 0) {
 
 console.error(`atomic-dict: ${why}: building it from source with ${cargo.stdout.trim()}`)
 const targetDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-build-'))
-// Ctrl-C or a stop while cargo builds: the signal reaches the build too
-// (the same process group), spawnSync returns, and the directory (about
-// 100 MB) is removed below, instead of this process dying at once (with a
-// listener, Node does not take the signal's default action).
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {})
-let status = 1
-try {
-  const r = spawnSync(process.execPath, [build], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, CARGO_TARGET_DIR: targetDir },
+// The build (scripts/build.js, cargo, rustc) runs in a process group of its
+// own, so that a signal to this script (Ctrl-C reaching npm's group, or a
+// kill of this process alone) stops all of it: it is passed on to the whole
+// group, and once the build has exited the directory (about 100 MB) is
+// removed and this script exits as a shell reports a signal, 128 + its
+// number. Retries cover files a dying rustc writes as the removal runs.
+const child = spawn(process.execPath, [build], {
+  cwd: root,
+  stdio: 'inherit',
+  detached: true,
+  env: { ...process.env, CARGO_TARGET_DIR: targetDir },
+})
+let caught
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    caught ??= signal
+    try {
+      process.kill(-child.pid, signal)
+    } catch {
+      // The group is gone already.
+    }
   })
-  // A build ended by a signal exits as a shell reports it: 128 + its number.
-  status = r.status ?? (r.signal ? 128 + os.constants.signals[r.signal] : 1)
-} finally {
-  fs.rmSync(targetDir, { recursive: true, force: true })
 }
-process.exit(status)
+function finish(status) {
+  fs.rmSync(targetDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+  process.exit(status)
+}
+child.on('error', (err) => {
+  console.error(`atomic-dict: cannot run the build: ${err.message}`)
+  finish(1)
+})
+child.on('exit', (code, signal) => {
+  const stopped = caught ?? signal
+  finish(stopped ? 128 + os.constants.signals[stopped] : (code ?? 1))
+})
