@@ -135,12 +135,17 @@ function primary() {
       if (++ends < 2) return
       if (--alive === 0) summary()
     }
-    w.once('exit', ended)
+    // Recovery runs before this worker counts as ended: a replacement it
+    // forks is alive before the last worker's end can look like the end
+    // of all (with 'disconnect' first, the summary came too early).
+    w.once('exit', (code, signal) => {
+      recover(pid, code, signal)
+      ended()
+    })
     w.once('disconnect', ended)
   }
 
-  cluster.on('exit', (w, code, signal) => {
-    const pid = w.process.pid
+  function recover(pid, code, signal) {
     exitAt.set(pid, clock())
     // A worker that dies gives nothing back by itself. Recover in this
     // order: the example's gauge first (so no new job can start and count
@@ -161,7 +166,7 @@ function primary() {
       crashes.push({ pid, released, requeued })
       fork({}) // a replacement takes up the re-queued jobs
     }
-  })
+  }
 
   function summary() {
     const failures = []
