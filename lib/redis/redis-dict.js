@@ -106,7 +106,7 @@ class RedisDict {
     if (this.#attached === null) {
       const g = this.#geometry
       const fields = ['format', FORMAT, 'kind', 'dict', 'capacity', String(this.#capacity), 'k64', String(g.k64), 'k32', String(g.k32), 'valueBits', String(g.valueBits), 'signed', String(g.signed)]
-      this.#attached = run(this.#client, SCRIPTS.attach, [this.#meta], fields).then(
+      const attached = run(this.#client, SCRIPTS.attach, [this.#meta], fields).then(
         (diff) => {
           if (diff.length === 0) return
           const parts = []
@@ -114,8 +114,9 @@ class RedisDict {
           throw codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: Redis holds a table ${this.#data.slice(0, -2)} of another geometry: ${parts.join(', ')}`)
         },
       )
-      this.#attached.catch(() => {
-        this.#attached = null
+      this.#attached = attached
+      attached.catch(() => {
+        if (this.#attached === attached) this.#attached = null
       })
     }
     return this.#attached
