@@ -235,6 +235,15 @@ describe('RedisDict', { skip: HAVE_REDIS ? false : 'redis-server is not installe
     assert.equal(await d.size(), 0)
   })
 
+  test('a script flushed from the server is loaded again (NOSCRIPT, then EVAL)', async () => {
+    const d = fresh({ capacity: 10 })
+    assert.equal(await d.add(1n, 5n), 0n)
+    await client.script('FLUSH')
+    assert.equal(await d.add(1n, 5n), 5n)
+    assert.equal(await d.add(1n, 5n), 10n)
+    assert.equal(await d.load(1n), 15n)
+  })
+
   test('options are checked as locally, and attach checks the geometry', async () => {
     assert.throws(() => new RedisDict(client, 'x', { capacity: 0 }), { code: 'ERR_OUT_OF_RANGE' })
     assert.throws(() => new RedisDict(client, 'x', {}), { code: 'ERR_INVALID_ARG_TYPE' })
