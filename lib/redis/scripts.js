@@ -21,10 +21,10 @@ const SCRIPTS = { rmw: load('rmw.lua'), attach: load('attach.lua') }
  */
 async function run(client, script, keys, args) {
   try {
-    return await client.callBuffer('EVALSHA', script.sha, keys.length, ...keys, ...args)
+    return await client.evalshaBuffer(script.sha, keys.length, ...keys, ...args)
   } catch (err) {
     if (!(err instanceof Error) || !String(err.message).startsWith('NOSCRIPT')) throw err
-    return client.callBuffer('EVAL', script.source, keys.length, ...keys, ...args)
+    return client.evalBuffer(script.source, keys.length, ...keys, ...args)
   }
 }
 
