@@ -1,3 +1,4 @@
+#!lua
 -- atomic-dict on Redis: make a table's metadata, or check it, atomically
 -- (two clients attaching at once agree on one geometry).
 --

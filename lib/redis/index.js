@@ -1,7 +1,7 @@
 'use strict'
-// atomic-dict on Redis (docs/REDIS-DESIGN.md): work in progress, not yet
-// exported from package.json.
+// atomic-dict on Redis: require('atomic-dict/redis') (docs/REDIS.md).
 
 const { RedisDict } = require('./redis-dict')
+const { fromNodeRedis } = require('./client')
 
-module.exports = { RedisDict }
+module.exports = { RedisDict, fromNodeRedis }

@@ -1,143 +1,70 @@
 'use strict'
-// RedisDict: AtomicDict's operations on a table kept in Redis, awaited.
-// Keys and values are checked by the same code as locally (lib/key-args.js,
-// lib/value-args.js), synchronously, so a bad argument rejects before any
-// round trip and changes nothing. Layout and exactness: docs/REDIS-DESIGN.md.
+// RedisDict: AtomicDict's operations on a table kept in Redis, awaited
+// (docs/REDIS.md). Keys and values are checked by the same code as locally
+// (lib/key-args.js, lib/value-args.js), synchronously and in the same order
+// (the operand before the key), so a bad argument rejects with the local
+// error before any round trip and changes nothing.
 
 const options = require('../options')
-const { KeyCodec } = require('../key-args')
-const { valueChecker } = require('../value-args')
-const { typeError, codedError, AtomicDictFullError } = require('../errors')
-const { SCRIPTS, run } = require('./scripts')
+const { typeError, AtomicDictFullError } = require('../errors')
+const { INSPECT, refuseCloning } = require('../node-conventions')
+const { RedisCodec } = require('./codec')
+const { RedisTable } = require('./redis-table')
+const { scan } = require('./scan')
 
-/** Bumped when the layout in Redis changes; stored in the metadata. */
-const FORMAT = '1'
-const REDIS_OPTIONS = ['capacity', 'k64', 'k32', 'valueBits', 'signed']
-
-function tableName(name) {
-  if (typeof name !== 'string') throw typeError('name', 'a string', name)
-  if (name.length === 0 || /[{}]/.test(name) || !name.isWellFormed()) {
-    throw codedError('ERR_INVALID_ARG_VALUE', `name must be a non-empty well-formed string without { or }, got ${JSON.stringify(name)}`, TypeError)
-  }
-  return name
-}
-
-function checkClient(client) {
-  if (client === null || typeof client !== 'object' || typeof client.callBuffer !== 'function') {
-    throw typeError('client', 'an ioredis client (Redis or Cluster)', client)
-  }
-  return client
-}
+const OPTIONS = ['capacity', 'k64', 'k32', 'valueBits', 'signed', 'strings']
 
 class RedisDict {
-  #client
-  #geometry
-  #capacity
-  #codec
-  #check
-  #width
-  #signed
-  #zero
-  #one
-  #data
-  #meta
-  #attached = null
+  #t
+  #c
+  #shape
+  #strings
+  #decodeOld
 
   /**
-   * @param {import('ioredis').Redis | import('ioredis').Cluster} client
-   * @param {string} name the table's name; its Redis keys are "{name}:d" and "{name}:meta"
-   * @param {{capacity: number, k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean}} opts
+   * @param client an ioredis Redis or Cluster client, or fromNodeRedis(client)
+   * @param {string} name the table's name; its Redis keys are "{name}:d", "{name}:meta", ...
+   * @param {{capacity: number, k64?: number, k32?: number, valueBits?: 32 | 64, signed?: boolean, strings?: number}} opts
    */
   constructor(client, name, opts) {
-    this.#client = checkClient(client)
-    tableName(name)
-    const { capacity, ...shape } = options.checkOptions(opts, REDIS_OPTIONS, 'new RedisDict()')
-    this.#capacity = options.capacity(capacity)
-    const geometry = options.dictOptions(shape)
-    this.#geometry = geometry
-    this.#codec = new KeyCodec(geometry.k64, geometry.k32)
-    this.#check = valueChecker(geometry.valueBits)
-    this.#width = geometry.valueBits / 8
-    this.#signed = geometry.signed
-    this.#zero = geometry.valueBits === 64 ? 0n : 0
-    this.#one = geometry.valueBits === 64 ? 1n : 1
-    // One hash tag: every key of a table is in one Redis Cluster slot, as a
-    // script's keys must be.
-    this.#data = `{${name}}:d`
-    this.#meta = `{${name}}:meta`
-  }
-
-  // Encoding. A key is its parts as fixed-width big-endian bytes (8 for a
-  // 64-bit part, 4 for a 32-bit part); a value is `width` bytes, big-endian
-  // two's complement (the same bits for -1 and 2^64-1, as locally).
-
-  #key(key) {
-    const parts = this.#codec.parts(key)
-    const k64 = this.#geometry.k64
-    const buf = Buffer.allocUnsafe(8 * k64 + 4 * this.#geometry.k32)
-    for (let i = 0; i < parts.length; i++) {
-      if (i < k64) buf.writeBigUInt64BE(parts[i], 8 * i)
-      else buf.writeUInt32BE(Number(parts[i]), 8 * k64 + 4 * (i - k64))
+    const { capacity, ...shape } = options.checkOptions(opts, OPTIONS, 'new RedisDict()')
+    const cap = options.capacity(capacity)
+    const g = options.dictOptions(shape)
+    this.#shape = g
+    this.#strings = g.strings > 0
+    this.#t = new RedisTable(client, name, 'dict', cap, { k64: g.k64, k32: g.k32, valueBits: g.valueBits, signed: g.signed, strings: g.strings }, g.valueBits / 4)
+    this.#c = new RedisCodec(g)
+    this.#decodeOld = (answer) => {
+      if (answer === '-') throw new AtomicDictFullError(cap)
+      return this.#c.decode(answer)
     }
-    return buf
+    refuseCloning(this)
   }
 
-  #encode(v) {
-    const buf = Buffer.allocUnsafe(this.#width)
-    if (this.#width === 8) buf.writeBigUInt64BE(BigInt.asUintN(64, v))
-    else buf.writeUInt32BE(v >>> 0)
-    return buf
-  }
-
-  #negate(v) {
-    return this.#width === 8 ? BigInt.asUintN(64, -v) : (-v) >>> 0
-  }
-
-  #decode(buf) {
-    if (buf.length !== this.#width) {
-      throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: Redis held a ${buf.length}-byte value in a table of ${this.#width}-byte values`)
-    }
-    if (this.#width === 8) return this.#signed ? buf.readBigInt64BE(0) : buf.readBigUInt64BE(0)
-    return this.#signed ? buf.readInt32BE(0) : buf.readUInt32BE(0)
-  }
-
-  /** Makes the table's metadata in Redis or checks it (once; again after a failure). */
+  /** Makes or checks the table's metadata in Redis; every operation waits for it. */
   ready() {
-    if (this.#attached === null) {
-      const g = this.#geometry
-      const fields = ['format', FORMAT, 'kind', 'dict', 'capacity', String(this.#capacity), 'k64', String(g.k64), 'k32', String(g.k32), 'valueBits', String(g.valueBits), 'signed', String(g.signed)]
-      const attached = run(this.#client, SCRIPTS.attach, [this.#meta], fields).then(
-        (diff) => {
-          if (diff.length === 0) return
-          const parts = []
-          for (let i = 0; i < diff.length; i += 3) parts.push(`${diff[i]} ${diff[i + 1]} (asked ${diff[i + 2]})`)
-          throw codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: Redis holds a table ${this.#data.slice(0, -2)} of another geometry: ${parts.join(', ')}`)
-        },
-      )
-      this.#attached = attached
-      attached.catch(() => {
-        if (this.#attached === attached) this.#attached = null
-      })
-    }
-    return this.#attached
+    return this.#t.ready()
   }
 
-  async #rmw(op, key, a, b) {
-    await this.ready()
-    const args = b === undefined ? [op, key, String(this.#capacity), a] : [op, key, String(this.#capacity), a, b]
-    const r = await run(this.#client, SCRIPTS.rmw, [this.#data], args)
-    if (typeof r === 'number') throw new AtomicDictFullError(this.#capacity)
-    return this.#decode(r)
+  /** Settles an operation that failed with ERR_ATOMIC_DICT_CONNECTION_LOST, exactly once. */
+  retry(err) {
+    return this.#t.retry(err)
+  }
+
+  #rmw(op, key, a, b) {
+    if (!this.#strings) return this.#t.enqueue([op, this.#c.field(key), a, b, '0'], op, this.#decodeOld)
+    const strings = []
+    const field = this.#c.field(key, strings)
+    return this.#t.enqueue([op, field, a, b, String(strings.length / 2), ...strings], op, this.#decodeOld)
   }
 
   // Read-modify-write: each resolves with the value before and inserts the
-  // key when absent. As locally, the operand is checked before the key.
+  // key when absent; one script, applied exactly once.
 
   /** Adds `delta` (default 1), wrapping; resolves with the value before. */
   add(key, delta) {
     try {
-      const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
-      return this.#rmw('add', this.#key(key), this.#encode(v))
+      return this.#rmw('add', key, delta === undefined ? '1' : this.#c.hex(this.#c.check(delta, 'delta')), '')
     } catch (err) {
       return Promise.reject(err)
     }
@@ -146,8 +73,7 @@ class RedisDict {
   /** Subtracts `delta` (default 1), wrapping; resolves with the value before. */
   sub(key, delta) {
     try {
-      const v = delta === undefined ? this.#one : this.#check(delta, 'delta')
-      return this.#rmw('add', this.#key(key), this.#encode(this.#negate(v)))
+      return this.#rmw('add', key, this.#c.negatedHex(delta === undefined ? this.#c.one : this.#c.check(delta, 'delta')), '')
     } catch (err) {
       return Promise.reject(err)
     }
@@ -169,43 +95,52 @@ class RedisDict {
     return this.#op('swap', key, value)
   }
 
+  /** Stores `desired` when the value is `expected`; resolves with the value before (inserts an absent key as 0). */
   cas(key, expected, desired) {
     try {
-      const e = this.#check(expected, 'expected')
-      const d = this.#check(desired, 'desired')
-      return this.#rmw('cas', this.#key(key), this.#encode(e), this.#encode(d))
+      const e = this.#c.hex(this.#c.check(expected, 'expected'))
+      const d = this.#c.hex(this.#c.check(desired, 'desired'))
+      return this.#rmw('cas', key, e, d)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
   /** Stores `value`, inserting the key when absent; resolves with undefined. */
-  async store(key, value) {
-    await this.#op('swap', key, value)
+  store(key, value) {
+    return this.#op('swap', key, value).then(nothing)
+  }
+
+  /** Stores `value`; resolves with this dict (as Map's set returns the map). */
+  set(key, value) {
+    return this.#op('swap', key, value).then(() => this)
   }
 
   #op(op, key, value) {
     try {
-      const v = this.#check(value, 'value')
-      return this.#rmw(op, this.#key(key), this.#encode(v))
+      return this.#rmw(op, key, this.#c.hex(this.#c.check(value, 'value')), '')
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  // Reads: one HGET/HEXISTS/HLEN each (a single command is atomic); never insert.
+  // Reads: one command each (atomic by itself, never inserts, safe to send again).
 
   /** The value, or 0 when the key is absent. */
-  async load(key) {
-    const v = await this.get(key)
-    return v === undefined ? this.#zero : v
+  load(key) {
+    try {
+      const field = this.#c.field(key)
+      return this.#t.read(['HGET', this.#t.data, field], 'load', (r) => (r === null ? this.#c.zero : this.#c.decode(r)))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** The value, or undefined when the key is absent. */
   get(key) {
     try {
-      const k = this.#key(key)
-      return this.#read('HGET', k).then((r) => (r === null ? undefined : this.#decode(r)))
+      const field = this.#c.field(key)
+      return this.#t.read(['HGET', this.#t.data, field], 'get', (r) => (r === null ? undefined : this.#c.decode(r)))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -213,34 +148,77 @@ class RedisDict {
 
   has(key) {
     try {
-      const k = this.#key(key)
-      return this.#read('HEXISTS', k).then((r) => r === 1)
+      const field = this.#c.field(key)
+      return this.#t.read(['HEXISTS', this.#t.data, field], 'has', (r) => r === 1)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  /** Keys in the table (exact). */
-  async size() {
-    await this.ready()
-    return this.#client.callBuffer('HLEN', this.#data)
+  /** The number of keys (exact: one HLEN). Locally a getter; here it needs a round trip. */
+  size() {
+    return this.#t.read(['HLEN', this.#t.data], 'size', Number)
   }
 
   /** Keys guaranteed to fit (no round trip). */
   get capacity() {
-    return this.#capacity
+    return this.#t.capacity
   }
 
-  /** The table's shape: { capacity, k64, k32, valueBits, signed }. */
+  get name() {
+    return this.#t.name
+  }
+
+  /** The table's shape: { capacity, k64, k32, valueBits, signed, strings }. */
   get options() {
-    const g = this.#geometry
-    return { capacity: this.#capacity, k64: g.k64, k32: g.k32, valueBits: g.valueBits, signed: g.signed }
+    const g = this.#shape
+    return { capacity: this.#t.capacity, k64: g.k64, k32: g.k32, valueBits: g.valueBits, signed: g.signed, strings: g.strings }
   }
 
-  async #read(command, k) {
-    await this.ready()
-    return this.#client.callBuffer(command, this.#data, k)
+  // Iteration: HSCAN, live as locally (keys inserted meanwhile may or may
+  // not be seen; each key at most once; values as they are when read).
+
+  /** Async iterator of [key, value]. */
+  async *entries() {
+    for await (const [field, hex, strings] of scan(this.#t, this.#strings)) yield [this.#key(field, strings), this.#c.decode(hex)]
+  }
+
+  async *keys() {
+    for await (const [field, , strings] of scan(this.#t, this.#strings)) yield this.#key(field, strings)
+  }
+
+  async *values() {
+    for await (const [, hex] of scan(this.#t, false)) yield this.#c.decode(hex)
+  }
+
+  /** Calls `callback(value, key, dict)` for every entry; resolves when done. */
+  async forEach(callback, thisArg) {
+    if (typeof callback !== 'function') throw typeError('callback', 'a function', callback)
+    for await (const [key, value] of this.entries()) await callback.call(thisArg, value, key, this)
+  }
+
+  [Symbol.asyncIterator]() {
+    return this.entries()
+  }
+
+  #key(field, strings) {
+    const key = this.#c.parts(field)
+    if (strings === null) return key
+    if (!Array.isArray(key)) return strings.get(field) ?? key
+    for (let i = 0; i < this.#shape.k64; i++) key[i] = strings.get(String(key[i])) ?? key[i]
+    return key
+  }
+
+  [INSPECT](depth, opts, inspect) {
+    const g = this.#shape
+    return `RedisDict(${inspect(this.#t.name, opts)}, capacity ${this.#t.capacity}, ${g.k64 + g.k32 > 1 ? `${g.k64} x u64 + ${g.k32} x u32` : g.k64 ? '1 x u64' : '1 x u32'} -> ${g.signed ? 'i' : 'u'}${g.valueBits})`
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'RedisDict'
   }
 }
+
+function nothing() {}
 
 module.exports = { RedisDict }

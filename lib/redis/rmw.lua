@@ -1,84 +1,130 @@
--- atomic-dict on Redis: one read-modify-write on one key of a table, run as
--- one script, so atomic: Redis runs a script to its end with no other
--- command in between (docs/REDIS-DESIGN.md).
+#!lua
+-- atomic-dict on Redis: a batch of read-modify-writes on one table, applied
+-- in order as one script, so each is atomic: Redis runs a script to its end
+-- with no other command in between (docs/REDIS.md). The client puts the
+-- operations issued together (in one tick) in one batch; a batch of one is
+-- the common case of an awaited call.
 --
--- KEYS[1]  the table's hash "{name}:d": field = the encoded key (its parts as
---          fixed-width big-endian bytes), value = the key's value as W bytes,
---          big-endian two's complement (W = 8 for 64-bit tables, 4 for 32-bit)
--- ARGV[1]  the operation: add | and | or | xor | swap | cas
--- ARGV[2]  the encoded key
--- ARGV[3]  the capacity (a decimal integer <= 2^31: exact as a Lua number)
--- ARGV[4]  the operand as W bytes (add's delta; sub is add of -delta, negated
---          by the caller modulo 2^W*8; cas's expected value)
--- ARGV[5]  cas only: the desired value as W bytes
+-- KEYS[1]  "{t}:d"  hash: field = the key's parts in decimal joined by ":",
+--                   value = its value as fixed-width lowercase hex (16 or 8 digits)
+-- KEYS[2]  "{t}:o:<session>"  hash: seq -> the answers of a batch applied
+--                   whose reply the client may not have yet (lib/redis/session.js)
+-- KEYS[3]  "{t}:s"  hash: string key part in decimal -> the string
+-- ARGV[1]  seq: the batch's sequence number in the session
+-- ARGV[2], ARGV[3]  a run of the session's answered seqs (their entries go), "0" "0" for none
+-- ARGV[4]  the capacity (decimal, <= 2^31: exact as a Lua number)
+-- ARGV[5]  the digits of a value: 16 (64-bit table) or 8 (32-bit)
+-- then per operation: op (add | and | or | xor | swap | cas | ins), field,
+--          operand as unpadded hex (add's delta: sub is add of the negated
+--          delta; cas: the expected value), cas's desired value ("" else),
+--          n, then n pairs (string part in decimal, string) kept on insert
 --
--- Returns the value before as W bytes, or the integer -1 when the key is
--- absent and the table holds its capacity (nothing is changed then).
+-- Returns the answers joined by ",": per operation the value before, as hex
+-- ("1" or "0" for ins: whether the key was new), or "-" when the key was
+-- absent and the table held its capacity (that operation changed nothing).
 --
--- Exactness: a value never becomes a Lua number (a double, exact only up to
--- 2^53). It travels as bytes; arithmetic is done on its 32-bit halves, read
--- by struct.unpack('>I4'), each in [0, 2^32); every intermediate below stays
--- under 2^34, exact in a double. The bit library works on 32-bit integers
--- (results in [-2^31, 2^31), which struct.pack('>I4') writes as their low 32
--- bits, two's complement). swap/cas compare and copy bytes only.
+-- Exactness: a value is never one Lua number (a double, exact only to 2^53).
+-- It is parsed as two 32-bit halves, each exact; sums stay below 2^34. The
+-- bit library works on 32-bit integers and answers in [-2^31, 2^31), put
+-- back in [0, 2^32) before formatting.
 
-local data, op, field = KEYS[1], ARGV[1], ARGV[2]
-local operand = ARGV[4]
-local width = #operand
+local data, answers, strings = KEYS[1], KEYS[2], KEYS[3]
+local seq = ARGV[1]
+
+-- A second arrival of this batch (its reply was lost and the client sent it
+-- again): the first answers, nothing applied again.
+local seen = redis.call('HGET', answers, seq)
+if seen then return seen end
+if ARGV[2] ~= '0' then
+  for s = tonumber(ARGV[2]), tonumber(ARGV[3]) do redis.call('HDEL', answers, s) end
+end
+
+local capacity, digits = tonumber(ARGV[4]), tonumber(ARGV[5])
 local TWO32 = 4294967296
+local ZERO = string.rep('0', digits)
+local FORMAT = '%08x%08x'
+if digits == 8 then FORMAT = '%08x' end
 
-local old = redis.call('HGET', data, field)
-local inserted = false
-if not old then
-  -- Insert-only table: HLEN is the number of keys. The check and the HSET
-  -- below are in the same script, so concurrent inserts cannot overshoot.
-  if redis.call('HLEN', data) >= tonumber(ARGV[3]) then return -1 end
-  old = string.rep('\0', width)
-  inserted = true
+local function halves(hex)
+  local n = #hex
+  if n <= 8 then return 0, tonumber(hex, 16) end
+  return tonumber(string.sub(hex, 1, n - 8), 16), tonumber(string.sub(hex, n - 7), 16)
 end
 
-local new
-if op == 'swap' then
-  new = operand
-elseif op == 'cas' then
-  -- Byte equality is value equality: both sides are W-byte encodings.
-  if old == operand then new = ARGV[5] else new = old end
-elseif width == 8 then
-  local ahi, alo = struct.unpack('>I4>I4', old)
-  local bhi, blo = struct.unpack('>I4>I4', operand)
-  local hi, lo
-  if op == 'add' then
-    lo = alo + blo -- < 2^33
-    local carry = 0
-    if lo >= TWO32 then lo = lo - TWO32; carry = 1 end
-    hi = (ahi + bhi + carry) % TWO32 -- < 2^33 + 1 before the modulo: wraps at 2^64
-  elseif op == 'and' then
-    hi, lo = bit.band(ahi, bhi), bit.band(alo, blo)
-  elseif op == 'or' then
-    hi, lo = bit.bor(ahi, bhi), bit.bor(alo, blo)
-  elseif op == 'xor' then
-    hi, lo = bit.bxor(ahi, bhi), bit.bxor(alo, blo)
-  else
-    return redis.error_reply('ERR atomic-dict: unknown operation ' .. op)
-  end
-  new = struct.pack('>I4>I4', hi, lo)
-else
-  local a = struct.unpack('>I4', old)
-  local b = struct.unpack('>I4', operand)
-  local r
-  if op == 'add' then
-    r = (a + b) % TWO32 -- < 2^33 before the modulo: wraps at 2^32
-  elseif op == 'and' then
-    r = bit.band(a, b)
-  elseif op == 'or' then
-    r = bit.bor(a, b)
-  elseif op == 'xor' then
-    r = bit.bxor(a, b)
-  else
-    return redis.error_reply('ERR atomic-dict: unknown operation ' .. op)
-  end
-  new = struct.pack('>I4', r)
+local function u32(x)
+  if x < 0 then return x + TWO32 end
+  return x
 end
 
-if inserted or new ~= old then redis.call('HSET', data, field, new) end
-return old
+local function text(hi, lo)
+  if digits == 8 then return string.format(FORMAT, lo) end
+  return string.format(FORMAT, hi, lo)
+end
+
+local size = nil -- HLEN, read at the first insert (insert-only table: the number of keys)
+local out = {}
+local i = 6
+while i <= #ARGV do
+  local op, field, a, b, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local old = redis.call('HGET', data, field)
+  local inserted = false
+  if not old then
+    if size == nil then size = redis.call('HLEN', data) end
+    if size < capacity then
+      old = ZERO
+      inserted = true
+      size = size + 1
+    end
+  end
+  if not old then
+    out[#out + 1] = '-'
+  elseif op == 'ins' then
+    -- A set's add: the key's presence is all; the answer says whether it was new.
+    if inserted then
+      redis.call('HSET', data, field, '')
+      for j = i + 5, i + 4 + 2 * n, 2 do redis.call('HSETNX', strings, ARGV[j], ARGV[j + 1]) end
+      out[#out + 1] = '1'
+    else
+      out[#out + 1] = '0'
+    end
+  else
+    local new
+    if op == 'swap' then
+      new = text(halves(a))
+    elseif op == 'cas' then
+      local ehi, elo = halves(a)
+      local ohi, olo = halves(old)
+      if ehi == ohi and elo == olo then new = text(halves(b)) else new = old end
+    else
+      local ahi, alo = halves(old)
+      local bhi, blo = halves(a)
+      local hi, lo
+      if op == 'add' then
+        lo = alo + blo
+        local carry = 0
+        if lo >= TWO32 then lo = lo - TWO32; carry = 1 end
+        hi = (ahi + bhi + carry) % TWO32 -- drops the carry out of bit 63: wraps at 2^64
+      elseif op == 'and' then
+        hi, lo = u32(bit.band(ahi, bhi)), u32(bit.band(alo, blo))
+      elseif op == 'or' then
+        hi, lo = u32(bit.bor(ahi, bhi)), u32(bit.bor(alo, blo))
+      elseif op == 'xor' then
+        hi, lo = u32(bit.bxor(ahi, bhi)), u32(bit.bxor(alo, blo))
+      else
+        return redis.error_reply('ERR atomic-dict: unknown operation ' .. tostring(op))
+      end
+      new = text(hi, lo)
+    end
+    if inserted or new ~= old then redis.call('HSET', data, field, new) end
+    if inserted then
+      for j = i + 5, i + 4 + 2 * n, 2 do redis.call('HSETNX', strings, ARGV[j], ARGV[j + 1]) end
+    end
+    out[#out + 1] = old
+  end
+  i = i + 5 + 2 * n
+end
+
+local reply = table.concat(out, ',')
+redis.call('HSET', answers, seq, reply)
+redis.call('PEXPIRE', answers, 3600000) -- RETENTION_MS of lib/redis/session.js
+return reply

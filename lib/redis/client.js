@@ -1,0 +1,95 @@
+'use strict'
+// The Redis clients atomic-dict talks through, behind one small interface:
+//   send(args)             one command (an array of strings), reply decoded as text
+//   script(s, keys, args)  a Lua script by SHA (EVALSHA), loaded again on NOSCRIPT
+//   duplicate()            a new connection of the same kind (for pub/sub)
+// ioredis (Redis and Cluster) is used as is; node-redis (`redis` v4/v5:
+// createClient, createCluster) through `fromNodeRedis` (docs/REDIS.md).
+// Errors: a reply error from the server stays what it is (a ReplyError);
+// anything else (the connection closed, a retry limit reached, no node
+// reachable) is a connection error (see `connectionLost`).
+
+const { typeError, codedError } = require('../errors')
+
+/** Whether `err` is an error the Redis server replied with (the command reached it and failed there). */
+function isReplyError(err) {
+  return err instanceof Error && (err.name === 'ReplyError' || err.constructor?.name === 'ReplyError' || err.constructor?.name === 'SimpleError' || err.constructor?.name === 'ErrorReply')
+}
+
+/** An EVALSHA failing with NOSCRIPT ran nothing: the script can be sent whole. */
+function isNoScript(err) {
+  return isReplyError(err) && String(err.message).startsWith('NOSCRIPT')
+}
+
+class IoredisClient {
+  constructor(client) {
+    this.client = client
+    this.cluster = client.isCluster === true
+  }
+
+  send(args) {
+    return this.client.call(...args)
+  }
+
+  script(s, keys, args) {
+    return this.client.evalsha(s.sha, keys.length, ...keys, ...args).catch((err) => {
+      if (!isNoScript(err)) throw err
+      return this.client.eval(s.source, keys.length, ...keys, ...args)
+    })
+  }
+
+  duplicate() {
+    return new IoredisClient(this.client.duplicate())
+  }
+}
+
+/**
+ * node-redis (package `redis`, v4 or v5): a client of `createClient()` or a
+ * cluster of `createCluster()`, connected. Commands go through
+ * `sendCommand`; a cluster's need the first key to find their node.
+ */
+class NodeRedisClient {
+  constructor(client) {
+    this.client = client
+    // A cluster's sendCommand is (firstKey, isReadonly, args).
+    this.cluster = typeof client.getSlotMaster === 'function' || typeof client.getMasters === 'function' || Array.isArray(client.masters)
+  }
+
+  send(args, key = args[1]) {
+    return this.cluster ? this.client.sendCommand(key, false, args.map(String)) : this.client.sendCommand(args.map(String))
+  }
+
+  script(s, keys, args) {
+    const send = (cmd, first) => this.send([cmd, first, String(keys.length), ...keys, ...args], keys[0])
+    return send('EVALSHA', s.sha).catch((err) => {
+      if (!isNoScript(err)) throw err
+      return send('EVAL', s.source)
+    })
+  }
+
+  duplicate() {
+    return new NodeRedisClient(this.client.duplicate())
+  }
+}
+
+/** The adapter for `client`: an ioredis Redis or Cluster, or one `fromNodeRedis` made. */
+function adapt(client) {
+  if (client instanceof NodeRedisClient) return client
+  if (client !== null && typeof client === 'object' && typeof client.evalsha === 'function' && typeof client.call === 'function' && typeof client.duplicate === 'function') {
+    return new IoredisClient(client)
+  }
+  if (client !== null && typeof client === 'object' && typeof client.sendCommand === 'function') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'client looks like a node-redis client: pass fromNodeRedis(client) (atomic-dict/redis)', TypeError)
+  }
+  throw typeError('client', 'an ioredis Redis or Cluster client, or fromNodeRedis(client)', client)
+}
+
+/** Wraps a node-redis client or cluster (v4/v5), connected, for RedisDict and friends. */
+function fromNodeRedis(client) {
+  if (client === null || typeof client !== 'object' || typeof client.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
+    throw typeError('client', 'a node-redis client or cluster (createClient/createCluster)', client)
+  }
+  return new NodeRedisClient(client)
+}
+
+module.exports = { adapt, fromNodeRedis, isReplyError, NodeRedisClient }
