@@ -27,14 +27,16 @@ class IoredisClient {
     this.cluster = client.isCluster === true
   }
 
+  // Arguments go as arrays, which ioredis flattens: spread into a call, a
+  // bulk operation's hundreds of thousands of arguments overflow the stack.
   send(args) {
-    return this.client.call(...args)
+    return this.client.call(args[0], args.slice(1))
   }
 
   script(s, keys, args) {
-    return this.client.evalsha(s.sha, keys.length, ...keys, ...args).catch((err) => {
+    return this.client.evalsha(s.sha, keys.length, keys, args).catch((err) => {
       if (!isNoScript(err)) throw err
-      return this.client.eval(s.source, keys.length, ...keys, ...args)
+      return this.client.eval(s.source, keys.length, keys, args)
     })
   }
 

@@ -34,15 +34,16 @@ class RedisCodec {
   /**
    * The hash field of `key`; throws the local TypeError/RangeError for a bad
    * key. When `strings` is an array, [part, string] pairs of the key's string
-   * parts are pushed onto it (for the string table).
+   * parts are pushed onto it (for the string table). `name` is the
+   * argument's in errors ('keys[3]' in a bulk call).
    */
-  field(key, strings = null) {
+  field(key, strings = null, name = 'key') {
     if (this.#single && typeof key === 'number' && strings === null) {
-      this.#keys.checkOne(key)
+      this.#keys.checkOne(key, name)
       return String(key)
     }
     const found = strings === null ? null : []
-    const parts = this.#keys.parts(key, 'key', found)
+    const parts = this.#keys.parts(key, name, found)
     if (found !== null && found.length > 0) {
       for (const s of found) strings.push(stringKey(s).toString(), s)
     }

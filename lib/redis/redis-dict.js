@@ -11,6 +11,7 @@ const { INSPECT, refuseCloning } = require('../node-conventions')
 const { RedisCodec } = require('./codec')
 const { RedisTable } = require('./redis-table')
 const { scan } = require('./scan')
+const bulk = require('./bulk')
 
 const OPTIONS = ['capacity', 'k64', 'k32', 'valueBits', 'signed', 'strings']
 
@@ -173,6 +174,33 @@ class RedisDict {
   get options() {
     const g = this.#shape
     return { capacity: this.#t.capacity, k64: g.k64, k32: g.k32, valueBits: g.valueBits, signed: g.signed, strings: g.strings }
+  }
+
+  // Bulk (lib/redis/bulk.js): the local semantics; a read is one HMGET, a
+  // write one atomic script step, exactly once.
+
+  /** The values of `keys` (an array), undefined for absent keys (one HMGET; never inserts). */
+  getMany(keys) {
+    return bulk.readMany(this.#t, this.#c, keys, undefined, 'getMany')
+  }
+
+  /** The values of `keys` (an array), 0 for absent keys (one HMGET; never inserts). */
+  loadMany(keys) {
+    return bulk.readMany(this.#t, this.#c, keys, this.#c.zero, 'loadMany')
+  }
+
+  /** Adds `deltas[i]` (or `deltas` to every key), inserting absent keys; resolves with the values before. */
+  addMany(keys, deltas) {
+    return bulk.modifyMany(this.#t, this.#c, this.#strings, 'madd', keys, deltas, 'deltas')
+  }
+
+  /** Stores `values[i]` (or `values` in every key), inserting absent keys; resolves with undefined. */
+  storeMany(keys, values) {
+    return bulk.modifyMany(this.#t, this.#c, this.#strings, 'mstore', keys, values, 'values')
+  }
+
+  [bulk.SWAP_MANY](keys, values) {
+    return bulk.modifyMany(this.#t, this.#c, this.#strings, 'mswap', keys, values, 'values')
   }
 
   // Iteration: HSCAN, live as locally (keys inserted meanwhile may or may

@@ -23,6 +23,19 @@
 -- ("1" or "0" for ins: whether the key was new), or "-" when the key was
 -- absent and the table held its capacity (that operation changed nothing).
 --
+-- A bulk operation (madd | mswap | mstore | mins: addMany, a swap of many,
+-- storeMany, a set's addMany) is one entry: op, K (its number of keys),
+-- the operand for every key as unpadded hex ("" for mins), "each" when K
+-- operands (one per key) follow the keys instead, n, the n string pairs of
+-- all its keys, then the K fields, then the K operands when "each". It
+-- first finds or inserts its keys in order (an inserted key's value 0),
+-- stopping at the first that does not fit; only when all are there does it
+-- change values, in order (a key given twice changes twice). Its answer:
+-- the values before, concatenated (fixed width: no separator; "" for
+-- mstore), or for mins one "1"/"0" per key (whether it inserted the key);
+-- "-" then one "1"/"0" per key found or inserted before the one that did
+-- not fit, when the table was full (no value changed: as locally).
+--
 -- Exactness: a value is never one Lua number (a double, exact only to 2^53).
 -- It is parsed as two 32-bit halves, each exact; sums stay below 2^34. The
 -- bit library works on 32-bit integers and answers in [-2^31, 2^31), put
@@ -63,8 +76,69 @@ end
 
 local size = nil -- HLEN, read at the first insert (insert-only table: the number of keys)
 local out = {}
+
+local BULK = { madd = true, mswap = true, mstore = true, mins = true }
+
+-- The bulk operation at ARGV[at]: its answer and the index after it.
+local function bulk(at)
+  local op, count, operand, each, n = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2], ARGV[at + 3] == 'each', tonumber(ARGV[at + 4])
+  local named = {}
+  for j = at + 5, at + 4 + 2 * n, 2 do named[ARGV[j]] = ARGV[j + 1] end
+  local f0 = at + 5 + 2 * n
+  local nexti = f0 + count
+  if each then nexti = nexti + count end
+  local flags = {}
+  for k = 0, count - 1 do
+    local field = ARGV[f0 + k]
+    if redis.call('HEXISTS', data, field) == 1 then
+      flags[k + 1] = '0'
+    else
+      if size == nil then size = redis.call('HLEN', data) end
+      if size >= capacity then return '-' .. table.concat(flags), nexti end
+      size = size + 1
+      redis.call('HSET', data, field, ZERO)
+      if n > 0 then
+        for part in string.gmatch(field, '[^:]+') do
+          if named[part] then redis.call('HSETNX', strings, part, named[part]) end
+        end
+      end
+      flags[k + 1] = '1'
+    end
+  end
+  if op == 'mins' then return table.concat(flags), nexti end
+  local olds = {}
+  for k = 0, count - 1 do
+    local field = ARGV[f0 + k]
+    local hex = operand
+    if each then hex = ARGV[f0 + count + k] end
+    local new
+    if op == 'madd' then
+      local old = redis.call('HGET', data, field)
+      local ahi, alo = halves(old)
+      local bhi, blo = halves(hex)
+      local lo = alo + blo
+      local carry = 0
+      if lo >= TWO32 then lo = lo - TWO32; carry = 1 end
+      new = text((ahi + bhi + carry) % TWO32, lo)
+      olds[k + 1] = old
+    else
+      new = text(halves(hex))
+      if op == 'mswap' then olds[k + 1] = redis.call('HGET', data, field) end
+    end
+    redis.call('HSET', data, field, new)
+  end
+  return table.concat(olds), nexti
+end
+
 local i = 6
 while i <= #ARGV do
+  -- Bulk operations are answered here; the body below is the single ones'.
+  while i <= #ARGV and BULK[ARGV[i]] do
+    local answer, after = bulk(i)
+    out[#out + 1] = answer
+    i = after
+  end
+  if i > #ARGV then break end
   local op, field, a, b, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   local old = redis.call('HGET', data, field)
   local inserted = false
