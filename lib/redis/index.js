@@ -2,6 +2,8 @@
 // atomic-dict on Redis: require('atomic-dict/redis') (docs/REDIS.md).
 
 const { RedisDict } = require('./redis-dict')
+const { RedisSet } = require('./redis-set')
+const { RedisCounters } = require('./redis-counters')
 const { fromNodeRedis } = require('./client')
 
-module.exports = { RedisDict, fromNodeRedis }
+module.exports = { RedisDict, RedisSet, RedisCounters, fromNodeRedis }
