@@ -64,6 +64,11 @@ function settle(op, answer) {
   op.resolve(result)
 }
 
+/** `send()` in a microtask: after the flushes already scheduled, before those scheduled later. */
+function afterFlush(send) {
+  return new Promise((resolve, reject) => queueMicrotask(() => send().then(resolve, reject)))
+}
+
 class RedisTable {
   #client
   #name
@@ -73,6 +78,8 @@ class RedisTable {
   #isReady = false
   #session = new Session()
   #queue = []
+  /** Flushes queued as microtasks, not yet run. */
+  #scheduled = 0
 
   /**
    * @param client an ioredis Redis or Cluster, or fromNodeRedis(client)
@@ -142,26 +149,32 @@ class RedisTable {
    */
   enqueue(args, what, decode) {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ args, what, decode, resolve, reject })
-      if (this.#queue.length === 1) {
-        if (this.#isReady) queueMicrotask(this.#flush)
-        else this.ready().then(this.#flush, this.#failQueue)
+      const queue = this.#queue
+      queue.push({ args, what, decode, resolve, reject })
+      // Each queue flushes itself: a read seals the queue (see read), so
+      // the operations issued after it go in a queue flushed after it.
+      if (queue.length === 1) {
+        if (this.#isReady) {
+          this.#scheduled++
+          queueMicrotask(() => {
+            this.#scheduled--
+            this.#flush(queue)
+          })
+        }
+        else this.ready().then(() => this.#flush(queue), (err) => this.#failQueue(queue, err))
       }
     })
   }
 
-  #flush = () => {
-    const queue = this.#queue
-    if (queue.length === 0) return
-    this.#queue = []
+  #flush(queue) {
+    if (this.#queue === queue) this.#queue = []
     for (let from = 0; from < queue.length; from += MAX_BATCH) {
       this.#send(new Batch(this.#session.take(), from === 0 && queue.length <= MAX_BATCH ? queue : queue.slice(from, from + MAX_BATCH), Date.now()))
     }
   }
 
-  #failQueue = (err) => {
-    const queue = this.#queue
-    this.#queue = []
+  #failQueue(queue, err) {
+    if (this.#queue === queue) this.#queue = []
     for (const entry of queue) entry.reject(err)
   }
 
@@ -215,7 +228,12 @@ class RedisTable {
     return batch.again
   }
 
-  /** One command that reads (safe to send again); `decode` turns the reply into the result. */
+  /**
+   * One command that reads (safe to send again); `decode` turns the reply
+   * into the result. Sent after the read-modify-writes queued before it (on
+   * the same connection, so Redis runs it after them): `d.add(k)` then
+   * `d.get(k)` in one tick reads the added value, as locally.
+   */
   read(args, what, decode) {
     const send = () =>
       this.#client.send(args).then(decode, (err) => {
@@ -223,7 +241,10 @@ class RedisTable {
         if (e.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST') e[RETRY] = { table: this, at: Date.now(), again: send }
         throw e
       })
-    if (this.#isReady) return send()
+    // The queue is sealed: its flush, already scheduled, comes before this
+    // read; operations issued after it start a new queue, flushed after it.
+    if (this.#queue.length > 0) this.#queue = []
+    if (this.#isReady) return this.#scheduled > 0 ? afterFlush(send) : send()
     return this.ready().then(send)
   }
 

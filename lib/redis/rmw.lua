@@ -79,7 +79,16 @@ local out = {}
 
 local BULK = { madd = true, mswap = true, mstore = true, mins = true }
 
--- The bulk operation at ARGV[at]: its answer and the index after it.
+-- HSET of many field/value pairs (`pairs` flat), in calls of at most 1000
+-- pairs (unpack's arguments stay well under Lua's C stack limit).
+local function hsetMany(flat)
+  for from = 1, #flat, 2000 do
+    redis.call('HSET', data, unpack(flat, from, math.min(from + 1999, #flat)))
+  end
+end
+
+-- The bulk operation at ARGV[at]: its answer and the index after it. Each
+-- distinct key is read once and written once.
 local function bulk(at)
   local op, count, operand, each, n = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2], ARGV[at + 3] == 'each', tonumber(ARGV[at + 4])
   local named = {}
@@ -87,46 +96,79 @@ local function bulk(at)
   local f0 = at + 5 + 2 * n
   local nexti = f0 + count
   if each then nexti = nexti + count end
+  local cur = {} -- field -> its value, as stored or as this operation made it
+  local fresh = {} -- the fields inserted, in order
   local flags = {}
-  for k = 0, count - 1 do
-    local field = ARGV[f0 + k]
-    if redis.call('HEXISTS', data, field) == 1 then
-      flags[k + 1] = '0'
-    else
-      if size == nil then size = redis.call('HLEN', data) end
-      if size >= capacity then return '-' .. table.concat(flags), nexti end
-      size = size + 1
-      redis.call('HSET', data, field, ZERO)
-      if n > 0 then
-        for part in string.gmatch(field, '[^:]+') do
-          if named[part] then redis.call('HSETNX', strings, part, named[part]) end
-        end
+  -- The strings of the new keys' string parts.
+  local function nameFresh()
+    if n == 0 then return end
+    for _, field in ipairs(fresh) do
+      for part in string.gmatch(field, '[^:]+') do
+        if named[part] then redis.call('HSETNX', strings, part, named[part]) end
       end
-      flags[k + 1] = '1'
     end
   end
-  if op == 'mins' then return table.concat(flags), nexti end
+  local function insertFresh()
+    local flat = {}
+    for _, field in ipairs(fresh) do
+      flat[#flat + 1] = field
+      flat[#flat + 1] = ZERO
+    end
+    hsetMany(flat)
+    nameFresh()
+  end
+  for k = 0, count - 1 do
+    local field = ARGV[f0 + k]
+    if cur[field] then
+      flags[k + 1] = '0'
+    else
+      local v = redis.call('HGET', data, field)
+      if v then
+        cur[field] = v
+        flags[k + 1] = '0'
+      else
+        if size == nil then size = redis.call('HLEN', data) end
+        if size >= capacity then
+          insertFresh()
+          return '-' .. table.concat(flags), nexti
+        end
+        size = size + 1
+        cur[field] = ZERO
+        fresh[#fresh + 1] = field
+        flags[k + 1] = '1'
+      end
+    end
+  end
+  if op == 'mins' then
+    insertFresh()
+    return table.concat(flags), nexti
+  end
   local olds = {}
   for k = 0, count - 1 do
     local field = ARGV[f0 + k]
     local hex = operand
     if each then hex = ARGV[f0 + count + k] end
-    local new
+    local old = cur[field]
     if op == 'madd' then
-      local old = redis.call('HGET', data, field)
       local ahi, alo = halves(old)
       local bhi, blo = halves(hex)
       local lo = alo + blo
       local carry = 0
       if lo >= TWO32 then lo = lo - TWO32; carry = 1 end
-      new = text((ahi + bhi + carry) % TWO32, lo)
-      olds[k + 1] = old
+      cur[field] = text((ahi + bhi + carry) % TWO32, lo)
     else
-      new = text(halves(hex))
-      if op == 'mswap' then olds[k + 1] = redis.call('HGET', data, field) end
+      cur[field] = text(halves(hex))
     end
-    redis.call('HSET', data, field, new)
+    if op ~= 'mstore' then olds[k + 1] = old end
   end
+  -- Every distinct key once, with its last value; the strings of new keys.
+  local flat = {}
+  for field, v in pairs(cur) do
+    flat[#flat + 1] = field
+    flat[#flat + 1] = v
+  end
+  hsetMany(flat)
+  nameFresh()
   return table.concat(olds), nexti
 end
 
