@@ -117,8 +117,13 @@ class RedisTable {
    */
   ready() {
     if (this.#ready === null) {
-      const ready = this.#client.script(SCRIPTS.attach, [this.#meta], this.#fields).then(
-        (diff) => {
+      // With it, rmw.lua as an empty batch: the script is then loaded, so
+      // the first batches' EVALSHA do not fail NOSCRIPT and send EVAL after
+      // the reads issued behind them.
+      const attach = this.#client.script(SCRIPTS.attach, [this.#meta], this.#fields)
+      const load = this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], ['0', '0', '0', this.capacityText, this.digits])
+      const ready = Promise.all([attach, load]).then(
+        ([diff]) => {
           if (diff.length > 0) {
             const parts = []
             for (let i = 0; i < diff.length; i += 3) parts.push(`${diff[i]} ${diff[i + 1]} (asked ${diff[i + 2]})`)

@@ -44,6 +44,10 @@
 local data, answers, strings = KEYS[1], KEYS[2], KEYS[3]
 local seq = ARGV[1]
 
+-- An empty batch (ready() sends one, so the script is loaded before the
+-- first operation): nothing to do.
+if #ARGV < 6 then return '' end
+
 -- A second arrival of this batch (its reply was lost and the client sent it
 -- again): the first answers, nothing applied again.
 local seen = redis.call('HGET', answers, seq)
