@@ -283,6 +283,37 @@ describe('RedisDict bulk calls', () => {
     assert.equal((await commandsRun(admin)).evalsha, 1)
   })
 
+  test('a bulk call whose reply is lost is settled exactly once by retry(err)', async () => {
+    const c = await connect()
+    try {
+      const d = new RedisDict(c, `b${n++}`, { capacity: 10 })
+      await d.addMany([1n], 1n)
+      const applied = []
+      for (let round = 0; round < 6; round++) {
+        if (round % 2 === 1) await d.storeMany([4n], 99n) // round's value differs from the last round's
+        const pending = d.addMany([1n, 2n, 3n], [1n, 2n, 3n])
+        const set = d.storeMany([4n, 5n], [BigInt(round), 7n])
+        // The batch is written in a microtask; the connection drops before its reply.
+        await null
+        await null
+        c.stream.destroy()
+        const errors = await Promise.all([pending, set].map((p) => p.then(() => null, (err) => err)))
+        for (const err of errors) assert.equal(err?.code, 'ERR_ATOMIC_DICT_CONNECTION_LOST')
+        await new Promise((resolve) => (c.status === 'ready' ? resolve() : c.once('ready', resolve)))
+        // Whether the server had applied the batch (then retry answers from the session's hash):
+        applied.push((await admin.hget(`{${d.name}}:d`, '4')) === BigInt(round).toString(16).padStart(16, '0'))
+        const before = await d.retry(errors[0])
+        assert.deepEqual(before, [BigInt(1 + round), BigInt(2 * round), BigInt(3 * round)])
+        assert.deepEqual(await d.retry(errors[0]), before) // the same answer again, nothing applied twice
+        assert.equal(await d.retry(errors[1]), undefined)
+        assert.deepEqual(await d.loadMany([1n, 2n, 3n, 4n, 5n]), [BigInt(2 + round), BigInt(2 * (round + 1)), BigInt(3 * (round + 1)), BigInt(round), 7n])
+      }
+      assert.ok(applied.includes(true)) // the lost reply of an applied batch was exercised
+    } finally {
+      c.disconnect()
+    }
+  })
+
   test("a seeded random run of bulk and single calls gives the local AtomicDict's results", async () => {
     const configs = [
       { capacity: 20 },
