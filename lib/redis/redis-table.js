@@ -113,6 +113,9 @@ class RedisTable {
       const ready = this.#client.script(SCRIPTS.attach, [this.#meta], this.#fields).then(
         (diff) => {
           if (diff.length > 0) {
+            for (let i = 0; i < diff.length; i += 3) {
+              if (diff[i] === 'kind') throw codedError('ERR_ATOMIC_DICT_WRONG_KIND', `atomic-dict: Redis holds ${JSON.stringify(this.#name)} as a ${diff[i + 1]}, not a ${diff[i + 2]}`)
+            }
             const parts = []
             for (let i = 0; i < diff.length; i += 3) parts.push(`${diff[i]} ${diff[i + 1]} (asked ${diff[i + 2]})`)
             throw codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: Redis holds a table ${JSON.stringify(this.#name)} of another shape: ${parts.join(', ')}`)
