@@ -32,9 +32,10 @@ class IoredisClient {
   }
 
   script(s, keys, args) {
-    return this.client.evalsha(s.sha, keys.length, ...keys, ...args).catch((err) => {
+    // ioredis flattens array arguments one level: no spread copies.
+    return this.client.evalsha(s.sha, keys.length, keys, args).catch((err) => {
       if (!isNoScript(err)) throw err
-      return this.client.eval(s.source, keys.length, ...keys, ...args)
+      return this.client.eval(s.source, keys.length, keys, args)
     })
   }
 

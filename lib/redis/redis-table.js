@@ -190,7 +190,7 @@ class RedisTable {
   /** One attempt at `batch` under its sequence number: resolves with its answers (an array). */
   #sendOnce(batch) {
     const [from, to] = this.#session.report()
-    const args = [String(batch.seq), from, to, this.capacityText, this.digits]
+    const args = [String(batch.seq), from, to, this.capacityText, this.digits, this.#session.expiry(Date.now())]
     for (const op of batch.ops) for (const a of op.args) args.push(a)
     return this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], args).then(
       (reply) => {
