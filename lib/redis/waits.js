@@ -119,6 +119,7 @@ class Subscriber {
       const confirmed = (this.#sharded ? conn.ssubscribe(ch.name) : conn.subscribe(ch.name)).then(() => {
         ch.isConfirmed = true
         for (const x of ch.waiters) x.armed = true
+        this.#reference() // a Cluster's sockets are made meanwhile
       })
       ch.confirmed = confirmed
       confirmed.catch(() => {
@@ -175,6 +176,7 @@ class Subscriber {
       if (current()) this.#lost = true
     })
     conn.on('ready', () => {
+      if (current()) this.#reference()
       if (current() && this.#lost) {
         this.#lost = false
         this.#resubscribed(conn)
@@ -211,6 +213,7 @@ class Subscriber {
     const again = this.#sharded ? Promise.all(names.map((n) => conn.ssubscribe(n))) : conn.subscribe(...names)
     again.then(
       () => {
+        this.#reference()
         for (const ch of this.#channels.values()) for (const w of ch.waiters) if (w.armed) recheck(w)
       },
       nothing, // closed again: the next ready tries again
@@ -244,10 +247,14 @@ class Subscriber {
   }
 }
 
-/** The sockets of an ioredis Redis (its stream) or Cluster (its sharded subscribers'). */
+/** The sockets of an ioredis Redis (its stream) or Cluster (its nodes' and sharded subscribers'). */
 function streams(conn) {
   if (conn.stream !== undefined) return conn.stream === null ? [] : [conn.stream]
   const out = []
+  const nodes = conn.connectionPool?.getNodes?.('all') ?? []
+  for (const node of nodes) if (node?.stream) out.push(node.stream)
+  const plain = conn.subscriber?.getInstance?.()?.stream
+  if (plain) out.push(plain)
   const group = conn.shardedSubscribers
   const subs = group?.shardedSubscribers ?? group?.subscribers
   if (subs !== undefined && typeof subs.values === 'function') {
