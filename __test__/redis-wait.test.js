@@ -375,3 +375,123 @@ describe('RedisDict waitAsync / notify', () => {
     await until(async () => (await clients()) === 2, 'back to the baseline')
   })
 })
+
+/** Starts a 3-master cluster (redis-cli --cluster create); resolves with { servers, ports }. */
+async function startCluster() {
+  const servers = []
+  try {
+    for (let i = 0; i < 3; i++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-redis-wait-cluster-'))
+      const port = await freePort()
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      process.once('exit', () => child.exitCode === null && child.signalCode === null && process.kill(child.pid, 'SIGKILL'))
+      servers.push({ child, port, dir })
+      let out = ''
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
+        child.on('error', (err) => {
+          clearTimeout(timer)
+          reject(new Error(`redis-server could not be started: ${err.message}`))
+        })
+        child.stdout.on('data', (d) => {
+          out += d
+          if (out.includes('Ready to accept connections')) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      })
+      child.stdout.resume()
+      child.stderr.resume()
+    }
+    const create = spawn('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' })
+    const code = await new Promise((resolve) => create.on('exit', resolve))
+    if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${code}`)
+    for (const s of servers) {
+      const r = new Redis(s.port, '127.0.0.1')
+      await until(async () => (await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 'cluster_state:ok', 10_000)
+      r.disconnect()
+    }
+  } catch (err) {
+    for (const s of servers) await stopRedis(s)
+    throw err
+  }
+  return { servers, ports: servers.map((s) => s.port) }
+}
+
+describe('RedisDict waitAsync / notify on a Cluster (sharded pub/sub)', () => {
+  let cluster
+  let a
+  let b
+  const nodes = () => cluster.ports.map((port) => ({ host: '127.0.0.1', port }))
+  const shardChannels = async () => {
+    const all = []
+    for (const port of cluster.ports) {
+      const r = new Redis(port, '127.0.0.1')
+      all.push(...(await r.call('PUBSUB', 'SHARDCHANNELS')))
+      r.disconnect()
+    }
+    return all
+  }
+
+  before(async () => {
+    cluster = await startCluster()
+    a = new Redis.Cluster(nodes())
+    b = new Redis.Cluster(nodes())
+  })
+
+  after(async () => {
+    a?.disconnect()
+    b?.disconnect()
+    for (const s of cluster?.servers ?? []) await stopRedis(s)
+  })
+
+  test('SSUBSCRIBE on the table shard, SPUBLISH wakes, ref: false exits', async () => {
+    const da = new RedisDict(a, 'cw', { capacity: 100 })
+    const db = new RedisDict(b, 'cw', { capacity: 100 })
+    await db.store(1, 0n)
+    const p = da.waitAsync(1, 0n, 8000)
+    await until(async () => (await shardChannels()).length === 1, 'the sharded subscription')
+    assert.deepEqual(await shardChannels(), ['{cw}:n'])
+    await sleep(50)
+    await db.store(1, 1n)
+    assert.equal(await db.notify(1), 1)
+    assert.equal(await p, 'ok')
+
+    const c = child(cluster.ports[0], `
+      const client = new Redis.Cluster([{ host: '127.0.0.1', port }])
+      const d = new RedisDict(client, 'cw', { capacity: 100 })
+      d.waitAsync(1, 1n, { ref: false }).then((r) => console.log('settled', r))
+      while (waits.stats(client).channels === 0) await new Promise((r) => setTimeout(r, 10))
+      await new Promise((r) => setTimeout(r, 300))
+      await client.quit()
+      process.on('exit', () => console.log('exit', waits.stats(client).waiters))
+    `)
+    const r = await c.exited
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(c.lines(), ['exit 1'])
+  })
+
+  // Known to fail: ioredis 6's sharded subscriber group does not always
+  // replace a killed sharded subscriber (lib/redis/waits.js re-reads once
+  // ioredis reports one back with '+subscriber'; none comes here), so the
+  // wait hears nothing until its timeout. Works on a standalone server
+  // (above) and, by hand, on a Cluster whose subscriber had been up longer.
+  test('a killed sharded subscriber: the wait re-reads once ioredis brings it back', { todo: 'ioredis 6 does not always replace a killed sharded subscriber' }, async () => {
+    const da = new RedisDict(a, 'ck', { capacity: 100 })
+    const db = new RedisDict(b, 'ck', { capacity: 100 })
+    await db.store(1, 1n)
+    // Kill every subscriber connection, change with no notify: only the re-read can wake it.
+    const q = da.waitAsync(1, 1n, 8000)
+    await until(async () => (await shardChannels()).length === 1, 'the sharded subscription')
+    await sleep(500)
+    for (const port of cluster.ports) {
+      const r = new Redis(port, '127.0.0.1')
+      await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      r.disconnect()
+    }
+    await db.store(1, 2n)
+    assert.equal(await q, 'ok')
+    assert.deepEqual(waits.stats(a), { waiters: 0, channels: 0, connected: false })
+  })
+})
