@@ -8,77 +8,14 @@
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
-const fs = require('node:fs')
-const net = require('node:net')
-const os = require('node:os')
-const path = require('node:path')
 const util = require('node:util')
 const Redis = require('ioredis')
 const { Counters } = require('..')
-const { RedisCounters, RedisDict } = require('../lib/redis')
+const { RedisCounters, RedisDict } = require('atomic-dict/redis')
 const { prng } = require('./fixtures/prng')
+const { startRedis } = require('./fixtures/redis')
 
 const M64 = 2n ** 64n
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/**
- * Starts redis-server on a free loopback port in a temporary directory
- * (copied from redis-dict.test.js until __test__/fixtures/redis.js lands);
- * rejects, failing the tests, when redis-server is not installed.
- */
-async function startRedis() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-redis-'))
-  const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const stop = () => child.exitCode === null && child.signalCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL')
-  process.once('exit', stop)
-  let out = ''
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server could not be started (these tests need it: apt-get install redis-server): ${err.message}`))
-    })
-    child.stdout.on('data', (d) => {
-      out += d
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server exited (${code}):\n${out}`))
-    })
-  })
-  child.stdout.resume()
-  child.stderr.resume()
-  return { child, port, dir }
-}
-
-async function stopRedis(server) {
-  if (server === undefined) return
-  const { child, dir } = server
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    process.kill(child.pid, 'SIGTERM')
-    await exited
-  }
-  fs.rmSync(dir, { recursive: true, force: true })
-}
 
 /** Commands the server ran since `CONFIG RESETSTAT` (INFO and CONFIG themselves left out), as { command: calls }. */
 async function commandsRun(admin) {
@@ -128,7 +65,7 @@ describe('RedisCounters', () => {
       client?.disconnect()
       admin?.disconnect()
     } finally {
-      await stopRedis(server)
+      await server?.stop()
     }
   })
 

@@ -8,77 +8,14 @@
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
-const fs = require('node:fs')
-const net = require('node:net')
-const os = require('node:os')
-const path = require('node:path')
 const util = require('node:util')
 const Redis = require('ioredis')
 const { AtomicSet } = require('..')
-const { RedisSet, RedisDict } = require('../lib/redis')
+const { RedisSet, RedisDict } = require('atomic-dict/redis')
 const { prng } = require('./fixtures/prng')
+const { startRedis } = require('./fixtures/redis')
 
 const M64 = 2n ** 64n
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/**
- * Starts redis-server on a free loopback port in a temporary directory
- * (copied from redis-dict.test.js until __test__/fixtures/redis.js lands);
- * rejects, failing the tests, when redis-server is not installed.
- */
-async function startRedis() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-redis-'))
-  const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const stop = () => child.exitCode === null && child.signalCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL')
-  process.once('exit', stop)
-  let out = ''
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server could not be started (these tests need it: apt-get install redis-server): ${err.message}`))
-    })
-    child.stdout.on('data', (d) => {
-      out += d
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server exited (${code}):\n${out}`))
-    })
-  })
-  child.stdout.resume()
-  child.stderr.resume()
-  return { child, port, dir }
-}
-
-async function stopRedis(server) {
-  if (server === undefined) return
-  const { child, dir } = server
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    process.kill(child.pid, 'SIGTERM')
-    await exited
-  }
-  fs.rmSync(dir, { recursive: true, force: true })
-}
 
 /** Commands the server ran since `CONFIG RESETSTAT` (INFO and CONFIG themselves left out), as { command: calls }. */
 async function commandsRun(admin) {
@@ -140,7 +77,7 @@ describe('RedisSet', () => {
       client?.disconnect()
       admin?.disconnect()
     } finally {
-      await stopRedis(server)
+      await server?.stop()
     }
   })
 
@@ -253,13 +190,13 @@ describe('RedisSet', () => {
     const s = new RedisSet(client, 'both', { capacity: 5 })
     await s.add(1n)
     const d = new RedisDict(client, 'both', { capacity: 5 })
-    await assert.rejects(d.add(1n), (err) => err.code === 'ERR_ATOMIC_DICT_GEOMETRY' && /kind set \(asked dict\)/.test(err.message))
-    await assert.rejects(d.get(1n), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
+    await assert.rejects(d.add(1n), (err) => err.code === 'ERR_ATOMIC_DICT_WRONG_KIND' && /as a set, not a dict/.test(err.message))
+    await assert.rejects(d.get(1n), { code: 'ERR_ATOMIC_DICT_WRONG_KIND' })
     const d2 = new RedisDict(client, 'both2', { capacity: 5 })
     await d2.add(1n, 5n)
     const s2 = new RedisSet(client, 'both2', { capacity: 5 })
-    await assert.rejects(s2.add(2n), (err) => err.code === 'ERR_ATOMIC_DICT_GEOMETRY' && /kind dict \(asked set\)/.test(err.message))
-    await assert.rejects(s2.has(1n), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
+    await assert.rejects(s2.add(2n), (err) => err.code === 'ERR_ATOMIC_DICT_WRONG_KIND' && /as a dict, not a set/.test(err.message))
+    await assert.rejects(s2.has(1n), { code: 'ERR_ATOMIC_DICT_WRONG_KIND' })
     await assert.rejects(new RedisSet(client, 'both', { capacity: 6 }).ready(), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
     await assert.rejects(new RedisSet(client, 'both', { capacity: 5, k32: 1 }).ready(), { code: 'ERR_ATOMIC_DICT_GEOMETRY' })
     assert.equal(await new RedisSet(client, 'both', { capacity: 5 }).has(1n), true)

@@ -34,6 +34,7 @@ class IoredisClient {
   }
 
   script(s, keys, args) {
+    // ioredis flattens array arguments one level: no spread copies.
     return this.client.evalsha(s.sha, keys.length, keys, args).catch((err) => {
       if (!isNoScript(err)) throw err
       return this.client.eval(s.source, keys.length, keys, args)

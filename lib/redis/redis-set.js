@@ -4,7 +4,7 @@
 // (lib/key-args.js), before any round trip. The set is a hash like a
 // dict's, each field's value "" (rmw.lua's `ins`); its metadata says kind
 // "set", so a RedisDict of the same name refuses it and it refuses the dict
-// (ERR_ATOMIC_DICT_GEOMETRY).
+// (ERR_ATOMIC_DICT_WRONG_KIND).
 
 const options = require('../options')
 const { typeError, AtomicDictFullError } = require('../errors')

@@ -14,6 +14,9 @@
 -- ARGV[2], ARGV[3]  a run of the session's answered seqs (their entries go), "0" "0" for none
 -- ARGV[4]  the capacity (decimal, <= 2^31: exact as a Lua number)
 -- ARGV[5]  the digits of a value: 16 (64-bit table) or 8 (32-bit)
+-- ARGV[6]  milliseconds the session's answers are kept from now, or "" to
+--          leave their expiry as it is (the client refreshes it every few
+--          minutes, not on every batch)
 -- then per operation: op (add | and | or | xor | swap | cas | ins), field,
 --          operand as unpadded hex (add's delta: sub is add of the negated
 --          delta; cas: the expected value), cas's desired value ("" else),
@@ -46,7 +49,7 @@ local seq = ARGV[1]
 
 -- An empty batch (ready() sends one, so the script is loaded before the
 -- first operation): nothing to do.
-if #ARGV < 6 then return '' end
+if #ARGV < 7 then return '' end
 
 -- A second arrival of this batch (its reply was lost and the client sent it
 -- again): the first answers, nothing applied again.
@@ -176,7 +179,7 @@ local function bulk(at)
   return table.concat(olds), nexti
 end
 
-local i = 6
+local i = 7
 while i <= #ARGV do
   -- Bulk operations are answered here; the body below is the single ones'.
   while i <= #ARGV and BULK[ARGV[i]] do
@@ -246,5 +249,5 @@ end
 
 local reply = table.concat(out, ',')
 redis.call('HSET', answers, seq, reply)
-redis.call('PEXPIRE', answers, 3600000) -- RETENTION_MS of lib/redis/session.js
+if ARGV[6] ~= '' then redis.call('PEXPIRE', answers, ARGV[6]) end
 return reply
