@@ -12,9 +12,9 @@ const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const Redis = require('ioredis')
 const { AtomicDict } = require('..')
-const { RedisDict } = require('atomic-dict/redis')
+const { RedisDict, RedisSet, RedisCounters } = require('atomic-dict/redis')
 const { prng } = require('./fixtures/prng')
-const { startRedis } = require('./fixtures/redis')
+const { startRedis, startCluster } = require('./fixtures/redis')
 
 const M64 = 2n ** 64n
 
@@ -314,5 +314,48 @@ describe('RedisDict bulk calls', () => {
     assert.ok(tally.get('ERR_ATOMIC_DICT_FULL') > 20, JSON.stringify([...tally]))
     assert.ok(tally.get('ERR_OUT_OF_RANGE') > 0, JSON.stringify([...tally]))
     assert.ok(tally.get('addMany') > 300, JSON.stringify([...tally]))
+  })
+})
+
+describe('on a 3-master Redis Cluster (ioredis Redis.Cluster)', () => {
+  let cluster
+  let client
+
+  before(async () => {
+    cluster = await startCluster({ masters: 3 })
+    client = new Redis.Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 0 } })
+  })
+
+  after(async () => {
+    client?.disconnect()
+    await cluster?.stop()
+  })
+
+  test('bulk calls, RedisSet and RedisCounters: each table in its slot', async () => {
+    for (const name of ['ca', 'cb', 'cc']) {
+      const d = new RedisDict(client, name, { capacity: 20_000, strings: 64 })
+      const keys = Array.from({ length: 10_000 }, (_, i) => (i % 2 ? BigInt(i + 1) : `k${i}`))
+      assert.ok((await d.addMany(keys, 2n)).every((v) => v === 0n))
+      assert.deepEqual((await d.addMany([keys[0], keys[9_999]], [1n, -2n])), [2n, 2n])
+      const got = await d.loadMany(keys)
+      assert.equal(got[0], 3n)
+      assert.equal(got[9_999], 0n)
+      assert.equal(got[5_000], 2n)
+      await d.storeMany(keys.slice(0, 10), 7n)
+      assert.deepEqual(await d.getMany([keys[9], keys[10], 'absent']), [7n, 2n, undefined])
+
+      const s = new RedisSet(client, `${name}-set`, { capacity: 3, strings: 64 })
+      assert.deepEqual(await s.addMany(['x', 1n, 'x']), [true, true, false])
+      await assert.rejects(s.addMany([2n, 3n]), { code: 'ERR_ATOMIC_DICT_FULL', done: 1, inserted: [true] })
+      const members = []
+      for await (const k of s) members.push(k)
+      assert.deepEqual(members.map(String).sort(), ['1', '2', 'x'])
+
+      const c = new RedisCounters(client, `${name}-counters`, ['a', 'b'])
+      await Promise.all([c.add('a', 5n), c.sub('b')])
+      assert.deepEqual(await c.snapshot(), { a: 5n, b: M64 - 1n })
+      assert.deepEqual(await c.reset(), { a: 5n, b: M64 - 1n })
+      assert.deepEqual(await c.values(), [0n, 0n])
+    }
   })
 })
