@@ -14,6 +14,14 @@
 // wait reads its value again and ends with 'ok' when it is no longer
 // `expected`.
 //
+// A safety net under both: while waits are pending, every RECHECK_MS each
+// (table, key) waited on is read once more, and its waits end with 'ok'
+// when it is no longer `expected`. So a notify missed for any reason (a
+// subscriber ioredis did not report lost or did not bring back, as its
+// Cluster's sharded subscribers sometimes do) delays a wake-up by at most
+// about RECHECK_MS instead of losing it, as long as the value changed
+// (change, then notify), as locally where a wait re-checks in slices.
+//
 // One subscriber connection per client (the ioredis Redis or Cluster
 // object) per process, a duplicate of it, shared by every table and wait:
 // a channel is unsubscribed when its last wait ends, and the connection
@@ -44,6 +52,9 @@ const { commandError } = require('./redis-table')
  * value.
  */
 const hooks = { afterSubscribe: null }
+
+/** How often pending waits re-read their values, whatever the subscriber says. */
+const RECHECK_MS = 1000
 
 /** The subscriber of each client object (ioredis Redis or Cluster) of this process. */
 const subscribers = new WeakMap()
@@ -97,6 +108,8 @@ class Subscriber {
   #referenced = 0
   /** The connection was lost since it last was ready: re-read on the next ready. */
   #lost = false
+  /** The periodic re-read (an unreferenced interval) while waits are pending. */
+  #poll = null
 
   constructor(adapter) {
     this.#adapter = adapter
@@ -110,6 +123,10 @@ class Subscriber {
   /** Adds `w` to its channel, subscribing when it is the channel's first; resolves once the subscription is confirmed. */
   join(w) {
     this.#waiters++
+    if (this.#poll === null) {
+      this.#poll = setInterval(() => this.#recheckAll(), RECHECK_MS)
+      this.#poll.unref()
+    }
     if (w.ref) this.#referenced++
     const conn = this.#connection()
     let ch = this.#channels.get(w.target.channel)
@@ -145,6 +162,10 @@ class Subscriber {
     if (ch.waiters.size === 0 && this.#channels.get(ch.name) === ch) {
       this.#channels.delete(ch.name)
       if (conn !== null && this.#waiters > 0) (this.#sharded ? conn.sunsubscribe(ch.name) : conn.unsubscribe(ch.name)).catch(nothing)
+    }
+    if (this.#waiters === 0 && this.#poll !== null) {
+      clearInterval(this.#poll)
+      this.#poll = null
     }
     if (this.#waiters === 0 && conn !== null) {
       this.#conn = null
@@ -218,6 +239,26 @@ class Subscriber {
       },
       nothing, // closed again: the next ready tries again
     )
+  }
+
+  /** Every armed wait reads its value again, one read per (table, key). */
+  #recheckAll() {
+    const reads = new Map()
+    for (const ch of this.#channels.values()) {
+      for (const w of ch.waiters) {
+        if (!w.armed || w.done) continue
+        const id = `${ch.name} ${w.field}`
+        let read = reads.get(id)
+        if (read === undefined) {
+          read = w.target.read(w.field)
+          read.catch(nothing)
+          reads.set(id, read)
+        }
+        read.then((v) => {
+          if (!w.done && v !== w.expected) finish(w, 'ok')
+        }, nothing)
+      }
+    }
   }
 
   #message(channel, message) {
