@@ -274,4 +274,25 @@ describe('RedisCounters', () => {
     assert.ok(tally.get('ERR_INVALID_ARG_VALUE') > 0 && tally.get('ERR_INVALID_ARG_TYPE') > 0, JSON.stringify([...tally]))
     assert.ok(tally.get('add') > 300, JSON.stringify([...tally]))
   })
+  test('waitAsync/notify on a counter across connections; an unknown name rejects before any round trip', async () => {
+    const other = await connect()
+    try {
+      const name = `c${n++}`
+      const mine = new RedisCounters(client, name, ['jobs', 'done'])
+      const theirs = new RedisCounters(other, name, ['done', 'jobs'])
+      assert.equal(await mine.waitAsync('jobs', 1n, { timeout: 50 }), 'not-equal')
+      assert.equal(await mine.waitAsync('jobs', 0n, { timeout: 50 }), 'timed-out')
+      const woken = mine.waitAsync('jobs', 0n, { timeout: 5000 })
+      const seen = mine.waitAsync('done', 0n, { timeout: 300 })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      theirs.add('jobs')
+      assert.equal(await theirs.notify('jobs'), 1)
+      assert.equal(await woken, 'ok')
+      assert.equal(await seen, 'timed-out') // another counter's notify does not wake it
+      await assert.rejects(mine.waitAsync('nope', 0n), { code: 'ERR_INVALID_ARG_VALUE' })
+      await assert.rejects(mine.notify(7), { code: 'ERR_INVALID_ARG_TYPE' })
+    } finally {
+      other.disconnect()
+    }
+  })
 })

@@ -170,6 +170,26 @@ class RedisCounters {
     }
   }
 
+  /** As RedisDict#waitAsync, on one counter (across hosts, over pub/sub). */
+  waitAsync(name, expected, timeout, options) {
+    try {
+      this.#index(name)
+      return this.#then(() => this.#dict.waitAsync(name, expected, timeout, options))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** As RedisDict#notify, on one counter: after this object's earlier changes. */
+  notify(name, count) {
+    try {
+      this.#index(name)
+      return this.#then(() => this.#dict.notify(name, count))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
   /** Every counter's value, as { name: value }: one HMGET, one instant across all names. */
   snapshot() {
     return this.entries().then(Object.fromEntries)
