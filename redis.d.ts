@@ -3,6 +3,8 @@
 /// <reference types="node" />
 import type {
   DictOptions,
+  KeyOptions,
+  StringOptions,
   KeyIn,
   KeyOut,
   KeyParts,
@@ -53,6 +55,8 @@ export interface RedisWaitOptions {
   timeout?: number
   /** Aborting it rejects the wait with an AbortError (`code: 'ABORT_ERR'`). */
   signal?: AbortSignal
+  /** `false`: the pending wait does not keep the process alive (default true). */
+  ref?: boolean
 }
 
 /**
@@ -109,8 +113,28 @@ export interface RedisDict<V extends bigint | number = bigint, P extends KeyPart
    * value is read, so a change and notify made meanwhile is not missed.
    */
   waitAsync(key: KeyIn<P>, expected: ValueIn<V>, options?: RedisWaitOptions): Promise<WaitResult>
-  /** Wakes the waiters on the key in every process; resolves with the number of subscribed connections that received it. */
-  notify(key: KeyIn<P>): Promise<number>
+  waitAsync(key: KeyIn<P>, expected: ValueIn<V>, timeoutMs?: number, options?: RedisWaitOptions): Promise<WaitResult>
+  /**
+   * Wakes the waiters on the key in every process (after this object's
+   * earlier changes reached Redis); with `count`, each process wakes at
+   * most `count` of its waiters. Resolves with the number of subscriber
+   * connections that received it (processes waiting on this table), not a
+   * number of waiters.
+   */
+  notify(key: KeyIn<P>, count?: number): Promise<number>
+  /** Bulk: the values of `keys` (one HMGET), `undefined` for absent keys; never inserts. */
+  getMany(keys: readonly KeyIn<P>[]): Promise<(V | undefined)[]>
+  /** Bulk: the values of `keys`, 0 for absent keys; never inserts. */
+  loadMany(keys: readonly KeyIn<P>[]): Promise<V[]>
+  /**
+   * Bulk: adds `deltas[i]` (or `deltas`, for every key) to each key, in
+   * order, in one atomic step; resolves with the values before. A table
+   * without room rejects ERR_ATOMIC_DICT_FULL with no value changed (keys
+   * before the one that did not fit may have been inserted, as locally).
+   */
+  addMany(keys: readonly KeyIn<P>[], deltas: readonly ValueIn<V>[] | ValueIn<V>): Promise<V[]>
+  /** Bulk: stores `values[i]` (or `values`, for every key) in each key, in one atomic step. */
+  storeMany(keys: readonly KeyIn<P>[], values: readonly ValueIn<V>[] | ValueIn<V>): Promise<void>
   /** Makes the table's metadata in Redis, or checks it matches (every operation waits for it). */
   ready(): Promise<void>
   /**
@@ -130,4 +154,101 @@ export declare const RedisDict: {
     options: O & OptionsCheck<O, ValueBitsOfOptions<O>, keyof RedisDictOptions>,
   ): RedisDict<ValueOfOptions<O>, PartsOfOptions<O>>
   prototype: RedisDict<bigint | number, KeyParts>
+}
+
+/** Options of a RedisSet: AtomicSet's, and the capacity (required). */
+export interface RedisSetOptions extends KeyOptions, StringOptions {
+  /** Keys guaranteed to fit; inserting past it rejects with ERR_ATOMIC_DICT_FULL. */
+  capacity: number
+}
+
+/** AtomicSet's operations on a set kept in Redis, awaited. */
+export interface RedisSet<P extends KeyParts = [bigint]> {
+  /** Inserts the key; resolves true when this call inserted it. */
+  add(key: KeyIn<P>): Promise<boolean>
+  /** Bulk add, in one atomic step: for each key, whether this call inserted it. */
+  addMany(keys: readonly KeyIn<P>[]): Promise<boolean[]>
+  has(key: KeyIn<P>): Promise<boolean>
+  /** Keys in the set, exact (one HLEN). */
+  size(): Promise<number>
+  readonly capacity: number
+  readonly name: string
+  readonly options: { capacity: number; k64: number; k32: number; strings: number }
+  /** Live iteration (HSCAN); each key once. */
+  values(): AsyncGenerator<KeyOut<P>, void, undefined>
+  keys(): AsyncGenerator<KeyOut<P>, void, undefined>
+  entries(): AsyncGenerator<[KeyOut<P>, KeyOut<P>], void, undefined>
+  forEach(callback: (value: KeyOut<P>, key: KeyOut<P>, set: this) => unknown, thisArg?: unknown): Promise<void>
+  [Symbol.asyncIterator](): AsyncGenerator<KeyOut<P>, void, undefined>
+  ready(): Promise<void>
+  retry(err: unknown): Promise<unknown>
+  readonly [Symbol.toStringTag]: 'RedisSet'
+}
+
+export declare const RedisSet: {
+  /** A set of the shape `options` says, kept in Redis under `name`. */
+  new <const O extends RedisSetOptions>(
+    client: RedisClient,
+    name: string,
+    options: O & OptionsCheck<O, 0, keyof RedisSetOptions>,
+  ): RedisSet<PartsOfOptions<O, 0>>
+  prototype: RedisSet<KeyParts>
+}
+
+/** Options of RedisCounters. */
+export interface RedisCountersOptions<B extends ValueBits = ValueBits> {
+  /** Room for names (default max(names.length, 256)); part of the table's shape: every client must agree. */
+  capacity?: number
+  valueBits?: B
+  signed?: boolean
+}
+
+/** Counters' operations on named counters kept in Redis, awaited. */
+export interface RedisCounters<N extends string = string, V extends bigint | number = bigint> {
+  add(name: N, delta?: ValueIn<V>): Promise<V>
+  sub(name: N, delta?: ValueIn<V>): Promise<V>
+  get(name: N): Promise<V>
+  /** Stores `value`; resolves with these counters. */
+  set(name: N, value: ValueIn<V>): Promise<this>
+  swap(name: N, value: ValueIn<V>): Promise<V>
+  cas(name: N, expected: ValueIn<V>, desired: ValueIn<V>): Promise<V>
+  /** Every counter, read at one instant (one HMGET). */
+  snapshot(): Promise<{ [K in N]: V }>
+  /** Sets every counter to 0 in one atomic step; resolves with the values just before. */
+  reset(): Promise<{ [K in N]: V }>
+  /** `[name, value]` pairs, in the order of `names` (one HMGET). */
+  entries(): Promise<Array<[N, V]>>
+  values(): Promise<V[]>
+  /** The names, in the order of `names` (a new array; no round trip). */
+  keys(): N[]
+  has(name: string): name is N
+  readonly size: number
+  readonly names: readonly N[]
+  readonly name: string
+  readonly options: { capacity: number; valueBits: ValueBits; signed: boolean }
+  /** The RedisDict underneath (string keys: the names). */
+  readonly table: RedisDict<V, [bigint | number | string]>
+  waitAsync(name: N, expected: ValueIn<V>, options?: RedisWaitOptions): Promise<WaitResult>
+  waitAsync(name: N, expected: ValueIn<V>, timeoutMs?: number, options?: RedisWaitOptions): Promise<WaitResult>
+  notify(name: N, count?: number): Promise<number>
+  forEach(callback: (value: V, name: N, counters: this) => unknown, thisArg?: unknown): Promise<void>
+  [Symbol.asyncIterator](): AsyncGenerator<[N, V], void, undefined>
+  /** What the local `toJSON()` gives: `{ name: value }`, 64-bit values as decimal strings. */
+  json(): Promise<{ [K in N]: V extends bigint ? string : number }>
+  /** For JSON.stringify, which cannot wait: `{ name, names }`, no values (use `json()`). */
+  toJSON(): { name: string; names: N[] }
+  ready(): Promise<void>
+  retry(err: unknown): Promise<unknown>
+  readonly [Symbol.toStringTag]: 'RedisCounters'
+}
+
+export declare const RedisCounters: {
+  new <const Names extends readonly string[]>(client: RedisClient, name: string, names: Names, options?: undefined): RedisCounters<Names[number], bigint>
+  new <const Names extends readonly string[], const O extends RedisCountersOptions>(
+    client: RedisClient,
+    name: string,
+    names: Names,
+    options: O & { [K in Exclude<keyof O, keyof RedisCountersOptions>]: never },
+  ): RedisCounters<Names[number], ValueOfOptions<O>>
+  prototype: RedisCounters<string, bigint | number>
 }

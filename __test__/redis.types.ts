@@ -5,7 +5,7 @@
 // compile.
 import type { Redis, Cluster } from 'ioredis'
 import { AtomicDict } from 'atomic-dict'
-import { RedisDict, fromNodeRedis } from 'atomic-dict/redis'
+import { RedisDict, RedisSet, RedisCounters, fromNodeRedis } from 'atomic-dict/redis'
 
 /** true only when A and B are the same type (not merely assignable). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -58,4 +58,32 @@ declare const nodeRedis: { sendCommand(args: string[]): Promise<unknown>; duplic
 const viaNodeRedis = new RedisDict(fromNodeRedis(nodeRedis), 'n', { capacity: 5, valueBits: 32 })
 same<typeof viaNodeRedis, RedisDict<number, PartsOf<AtomicDict<number, [bigint]>>>>(true)
 
+async function others() {
+  const seen = new RedisSet(redis, 'seen', { capacity: 100, k64: 1, k32: 1 })
+  const isNew: boolean = await seen.add([1n, 2])
+  const news: boolean[] = await seen.addMany([[1n, 2], ['a', 3]])
+  for await (const key of seen) {
+    const k: [bigint, number] = key
+    void k
+  }
+  // @ts-expect-error a set has no values
+  new RedisSet(redis, 's', { capacity: 1, valueBits: 32 })
+
+  const c = new RedisCounters(cluster, 'jobs', ['done', 'failed'], { valueBits: 32 })
+  const d: number = await c.add('done')
+  const snap: { done: number; failed: number } = await c.snapshot()
+  const names: ('done' | 'failed')[] = c.keys()
+  const r = await c.waitAsync('done', 0, { timeout: 10, ref: false })
+  // @ts-expect-error not one of the names
+  await c.add('nope')
+  const big = new RedisCounters(redis, 'big', ['a'])
+  const a: bigint = await big.get('a')
+
+  const hits = new RedisDict(redis, 'hits', { capacity: 1000 })
+  const before: bigint[] = await hits.addMany([1n, 2n], 1n)
+  const got: (bigint | undefined)[] = await hits.getMany([1n, 2n])
+  void [isNew, news, d, snap, names, r, a, before, got]
+}
+
 void dicts
+void others

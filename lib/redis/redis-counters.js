@@ -15,8 +15,9 @@
 // - toJSON() cannot wait for Redis: JSON.stringify(counters) gives
 //   { name, names }, not values; `await counters.json()` gives what the
 //   local toJSON() does ({ name: value }, 64-bit values as decimal strings).
-// - wait/waitAsync/notify/slot, share/close/open/attach have no counterpart
-//   here (the client's connection is the caller's).
+// - waitAsync/notify are RedisDict's (over pub/sub); wait (blocking),
+//   slot, share/close/open/attach have no counterpart here (the client's
+//   connection is the caller's).
 
 const { checkOptions } = require('../options')
 const { valueChecker } = require('../value-args')
