@@ -56,7 +56,16 @@ if #ARGV < 7 then return '' end
 local seen = redis.call('HGET', answers, seq)
 if seen then return seen end
 if ARGV[2] ~= '0' then
-  for s = tonumber(ARGV[2]), tonumber(ARGV[3]) do redis.call('HDEL', answers, s) end
+  local from, to = tonumber(ARGV[2]), tonumber(ARGV[3])
+  if from == to then
+    redis.call('HDEL', answers, ARGV[2])
+  else
+    for s = from, to, 1000 do
+      local list = {}
+      for q = s, math.min(s + 999, to) do list[#list + 1] = q end
+      redis.call('HDEL', answers, unpack(list))
+    end
+  end
 end
 
 local capacity, digits = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -84,110 +93,114 @@ end
 local size = nil -- HLEN, read at the first insert (insert-only table: the number of keys)
 local out = {}
 
-local BULK = { madd = true, mswap = true, mstore = true, mins = true }
+local bulk = nil -- the bulk operations' function, made at the first one (single operations make no closure for it)
 
--- HSET of many field/value pairs (`pairs` flat), in calls of at most 1000
--- pairs (unpack's arguments stay well under Lua's C stack limit).
-local function hsetMany(flat)
-  for from = 1, #flat, 2000 do
-    redis.call('HSET', data, unpack(flat, from, math.min(from + 1999, #flat)))
-  end
-end
-
--- The bulk operation at ARGV[at]: its answer and the index after it. Each
--- distinct key is read once and written once.
-local function bulk(at)
-  local op, count, operand, each, n = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2], ARGV[at + 3] == 'each', tonumber(ARGV[at + 4])
-  local named = {}
-  for j = at + 5, at + 4 + 2 * n, 2 do named[ARGV[j]] = ARGV[j + 1] end
-  local f0 = at + 5 + 2 * n
-  local nexti = f0 + count
-  if each then nexti = nexti + count end
-  local cur = {} -- field -> its value, as stored or as this operation made it
-  local fresh = {} -- the fields inserted, in order
-  local flags = {}
-  -- The strings of the new keys' string parts.
-  local function nameFresh()
-    if n == 0 then return end
-    for _, field in ipairs(fresh) do
-      for part in string.gmatch(field, '[^:]+') do
-        if named[part] then redis.call('HSETNX', strings, part, named[part]) end
-      end
-    end
-  end
-  local function insertFresh()
-    local flat = {}
-    for _, field in ipairs(fresh) do
-      flat[#flat + 1] = field
-      flat[#flat + 1] = ZERO
-    end
-    hsetMany(flat)
-    nameFresh()
-  end
-  for k = 0, count - 1 do
-    local field = ARGV[f0 + k]
-    if cur[field] then
-      flags[k + 1] = '0'
-    else
-      local v = redis.call('HGET', data, field)
-      if v then
-        cur[field] = v
-        flags[k + 1] = '0'
-      else
-        if size == nil then size = redis.call('HLEN', data) end
-        if size >= capacity then
-          insertFresh()
-          return '-' .. table.concat(flags), nexti
-        end
-        size = size + 1
-        cur[field] = ZERO
-        fresh[#fresh + 1] = field
-        flags[k + 1] = '1'
-      end
-    end
-  end
-  if op == 'mins' then
-    insertFresh()
-    return table.concat(flags), nexti
-  end
-  local olds = {}
-  for k = 0, count - 1 do
-    local field = ARGV[f0 + k]
-    local hex = operand
-    if each then hex = ARGV[f0 + count + k] end
-    local old = cur[field]
-    if op == 'madd' then
-      local ahi, alo = halves(old)
-      local bhi, blo = halves(hex)
-      local lo = alo + blo
-      local carry = 0
-      if lo >= TWO32 then lo = lo - TWO32; carry = 1 end
-      cur[field] = text((ahi + bhi + carry) % TWO32, lo)
-    else
-      cur[field] = text(halves(hex))
-    end
-    if op ~= 'mstore' then olds[k + 1] = old end
-  end
-  -- Every distinct key once, with its last value; the strings of new keys.
-  local flat = {}
-  for field, v in pairs(cur) do
-    flat[#flat + 1] = field
-    flat[#flat + 1] = v
-  end
-  hsetMany(flat)
-  nameFresh()
-  return table.concat(olds), nexti
-end
-
+local nargs = #ARGV
 local i = 7
-while i <= #ARGV do
+while i <= nargs do
   -- Bulk operations are answered here; the body below is the single ones'.
-  while i <= #ARGV and BULK[ARGV[i]] do
+  while i <= nargs and string.byte(ARGV[i], 1) == 109 do -- 'm': madd, mswap, mstore, mins
+    if bulk == nil then
+    -- HSET of many field/value pairs (`pairs` flat), in calls of at most 1000
+    -- pairs (unpack's arguments stay well under Lua's C stack limit).
+    local function hsetMany(flat)
+      for from = 1, #flat, 2000 do
+        redis.call('HSET', data, unpack(flat, from, math.min(from + 1999, #flat)))
+      end
+    end
+
+    -- The bulk operation at ARGV[at]: its answer and the index after it. Each
+    -- distinct key is read once and written once.
+    bulk = function(at)
+      local op, count, operand, each, n = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2], ARGV[at + 3] == 'each', tonumber(ARGV[at + 4])
+      local named = {}
+      for j = at + 5, at + 4 + 2 * n, 2 do named[ARGV[j]] = ARGV[j + 1] end
+      local f0 = at + 5 + 2 * n
+      local nexti = f0 + count
+      if each then nexti = nexti + count end
+      local cur = {} -- field -> its value, as stored or as this operation made it
+      local fresh = {} -- the fields inserted, in order
+      local flags = {}
+      -- The strings of the new keys' string parts.
+      local function nameFresh()
+        if n == 0 then return end
+        for _, field in ipairs(fresh) do
+          for part in string.gmatch(field, '[^:]+') do
+            if named[part] then redis.call('HSETNX', strings, part, named[part]) end
+          end
+        end
+      end
+      local function insertFresh()
+        local flat = {}
+        for _, field in ipairs(fresh) do
+          flat[#flat + 1] = field
+          flat[#flat + 1] = ZERO
+        end
+        hsetMany(flat)
+        nameFresh()
+      end
+      for k = 0, count - 1 do
+        local field = ARGV[f0 + k]
+        if cur[field] then
+          flags[k + 1] = '0'
+        else
+          local v = redis.call('HGET', data, field)
+          if v then
+            cur[field] = v
+            flags[k + 1] = '0'
+          else
+            if size == nil then size = redis.call('HLEN', data) end
+            if size >= capacity then
+              insertFresh()
+              return '-' .. table.concat(flags), nexti
+            end
+            size = size + 1
+            cur[field] = ZERO
+            fresh[#fresh + 1] = field
+            flags[k + 1] = '1'
+          end
+        end
+      end
+      if op == 'mins' then
+        insertFresh()
+        return table.concat(flags), nexti
+      end
+      local olds = {}
+      for k = 0, count - 1 do
+        local field = ARGV[f0 + k]
+        local hex = operand
+        if each then hex = ARGV[f0 + count + k] end
+        local old = cur[field]
+        if op == 'madd' then
+          local ahi, alo = halves(old)
+          local bhi, blo = halves(hex)
+          local lo = alo + blo
+          local carry = 0
+          if lo >= TWO32 then lo = lo - TWO32; carry = 1 end
+          cur[field] = text((ahi + bhi + carry) % TWO32, lo)
+        else
+          cur[field] = text(halves(hex))
+        end
+        if op ~= 'mstore' then olds[k + 1] = old end
+      end
+      -- Every distinct key once, with its last value; the strings of new keys.
+      local flat = {}
+      for field, v in pairs(cur) do
+        flat[#flat + 1] = field
+        flat[#flat + 1] = v
+      end
+      hsetMany(flat)
+      nameFresh()
+      return table.concat(olds), nexti
+    end
+
+
+    end
     local answer, after = bulk(i)
     out[#out + 1] = answer
     i = after
   end
-  if i > #ARGV then break end
+  if i > nargs then break end
   local op, field, a, b, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   local old = redis.call('HGET', data, field)
   local inserted = false
