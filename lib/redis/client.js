@@ -1,7 +1,8 @@
 'use strict'
 // The Redis clients atomic-dict talks through, behind one small interface:
 //   send(args)             one command (an array of strings), reply decoded as text
-//   script(s, keys, args)  a Lua script by SHA (EVALSHA), loaded again on NOSCRIPT
+//   script(s, keys, args, whole)  a Lua script by SHA (EVALSHA), loaded again on
+//                          NOSCRIPT; sent whole (EVAL) at once when `whole`
 //   duplicate()            a new connection of the same kind (for pub/sub)
 // ioredis (Redis and Cluster) is used as is; node-redis (`redis` v4/v5:
 // createClient, createCluster) through `fromNodeRedis` (docs/REDIS.md).
@@ -31,7 +32,8 @@ class IoredisClient {
     return this.client.call(...args)
   }
 
-  script(s, keys, args) {
+  script(s, keys, args, whole = false) {
+    if (whole) return this.client.eval(s.source, keys.length, ...keys, ...args)
     return this.client.evalsha(s.sha, keys.length, ...keys, ...args).catch((err) => {
       if (!isNoScript(err)) throw err
       return this.client.eval(s.source, keys.length, ...keys, ...args)
@@ -59,8 +61,9 @@ class NodeRedisClient {
     return this.cluster ? this.client.sendCommand(key, false, args.map(String)) : this.client.sendCommand(args.map(String))
   }
 
-  script(s, keys, args) {
+  script(s, keys, args, whole = false) {
     const send = (cmd, first) => this.send([cmd, first, String(keys.length), ...keys, ...args], keys[0])
+    if (whole) return send('EVAL', s.source)
     return send('EVALSHA', s.sha).catch((err) => {
       if (!isNoScript(err)) throw err
       return send('EVAL', s.source)

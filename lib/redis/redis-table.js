@@ -73,6 +73,7 @@ class RedisTable {
   #isReady = false
   #session = new Session()
   #queue = []
+  #sentWhole = false
 
   /**
    * @param client an ioredis Redis or Cluster, or fromNodeRedis(client)
@@ -141,22 +142,46 @@ class RedisTable {
    * `decode` may throw).
    */
   enqueue(args, what, decode) {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ args, what, decode, resolve, reject })
-      if (this.#queue.length === 1) {
-        if (this.#isReady) queueMicrotask(this.#flush)
-        else this.ready().then(this.#flush, this.#failQueue)
-      }
-    })
+    return new Promise((resolve, reject) => this.#push({ args, what, decode, resolve, reject }))
   }
 
+  /** Queues `entry`; the queue goes out once this tick is over (once ready). */
+  #push(entry) {
+    this.#queue.push(entry)
+    if (this.#queue.length === 1) {
+      if (this.#isReady) queueMicrotask(this.#flush)
+      else this.ready().then(this.#flush, this.#failQueue)
+    }
+  }
+
+  /**
+   * Sends the queue in the order it was issued: each run of
+   * read-modify-writes as batches, each read as its own command between
+   * them. One table's commands share one connection (one slot in a
+   * Cluster), which Redis serves in order, so every operation sees exactly
+   * the ones issued before it.
+   */
   #flush = () => {
     const queue = this.#queue
     if (queue.length === 0) return
     this.#queue = []
-    for (let from = 0; from < queue.length; from += MAX_BATCH) {
-      this.#send(new Batch(this.#session.take(), from === 0 && queue.length <= MAX_BATCH ? queue : queue.slice(from, from + MAX_BATCH), Date.now()))
+    let run = []
+    for (const entry of queue) {
+      if (entry.send === undefined) {
+        run.push(entry)
+        if (run.length === MAX_BATCH) {
+          this.#send(new Batch(this.#session.take(), run, Date.now()))
+          run = []
+        }
+        continue
+      }
+      if (run.length > 0) {
+        this.#send(new Batch(this.#session.take(), run, Date.now()))
+        run = []
+      }
+      entry.send().then(entry.resolve, entry.reject)
     }
+    if (run.length > 0) this.#send(new Batch(this.#session.take(), run, Date.now()))
   }
 
   #failQueue = (err) => {
@@ -189,7 +214,14 @@ class RedisTable {
     const [from, to] = this.#session.report()
     const args = [String(batch.seq), from, to, this.capacityText, this.digits]
     for (const op of batch.ops) for (const a of op.args) args.push(a)
-    return this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], args).then(
+    // The table's first batch goes whole (EVAL, which loads the script):
+    // an EVALSHA failing with NOSCRIPT would be sent again as EVAL only once
+    // its error is back, after the commands sent behind it (reads, later
+    // batches) were served, out of the order they were issued in. (After a
+    // SCRIPT FLUSH or a failover that can still happen, once.)
+    const whole = !this.#sentWhole
+    this.#sentWhole = true
+    return this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], args, whole).then(
       (reply) => {
         this.#session.answered(batch.seq)
         return String(reply).split(',')
@@ -215,7 +247,11 @@ class RedisTable {
     return batch.again
   }
 
-  /** One command that reads (safe to send again); `decode` turns the reply into the result. */
+  /**
+   * One command that reads (safe to send again); `decode` turns the reply
+   * into the result. Queued with the read-modify-writes, so it is sent
+   * after those issued before it and before those issued after it.
+   */
   read(args, what, decode) {
     const send = () =>
       this.#client.send(args).then(decode, (err) => {
@@ -223,8 +259,7 @@ class RedisTable {
         if (e.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST') e[RETRY] = { table: this, at: Date.now(), again: send }
         throw e
       })
-    if (this.#isReady) return send()
-    return this.ready().then(send)
+    return new Promise((resolve, reject) => this.#push({ send, resolve, reject }))
   }
 
   /**
