@@ -12,9 +12,19 @@
 
 const { typeError, codedError } = require('../errors')
 
-/** Whether `err` is an error the Redis server replied with (the command reached it and failed there). */
+/**
+ * Whether `err` is an error the Redis server replied with (the command
+ * reached it and failed there): ioredis' ReplyError; node-redis v5's
+ * ErrorReply and its subclasses (SimpleError, BlobError, MultiErrorReply),
+ * v4's ErrorReply.
+ */
 function isReplyError(err) {
-  return err instanceof Error && (err.name === 'ReplyError' || err.constructor?.name === 'ReplyError' || err.constructor?.name === 'SimpleError' || err.constructor?.name === 'ErrorReply')
+  if (!(err instanceof Error)) return false
+  if (err.name === 'ReplyError') return true
+  for (let c = err.constructor, i = 0; typeof c === 'function' && c !== Error && i < 8; c = Object.getPrototypeOf(c), i++) {
+    if (c.name === 'ReplyError' || c.name === 'ErrorReply') return true
+  }
+  return false
 }
 
 /** An EVALSHA failing with NOSCRIPT ran nothing: the script can be sent whole. */
@@ -53,11 +63,14 @@ class IoredisClient {
 class NodeRedisClient {
   constructor(client) {
     this.client = client
+    /** The connect() of a duplicate, until it settles (a cluster cannot route before it). */
+    this.connecting = null
     // A cluster's sendCommand is (firstKey, isReadonly, args).
     this.cluster = typeof client.getSlotMaster === 'function' || typeof client.getMasters === 'function' || Array.isArray(client.masters)
   }
 
   send(args, key = args[1]) {
+    if (this.connecting !== null) return this.connecting.then(() => this.send(args, key))
     return this.cluster ? this.client.sendCommand(key, false, args.map(String)) : this.client.sendCommand(args.map(String))
   }
 
@@ -70,8 +83,24 @@ class NodeRedisClient {
     })
   }
 
+  /**
+   * node-redis' duplicate() is not connected (its commands reject with
+   * ClientClosedError): this one is connecting (commands wait for it); a
+   * failed connect surfaces as the commands' errors.
+   */
   duplicate() {
-    return new NodeRedisClient(this.client.duplicate())
+    const client = this.client.duplicate()
+    client.on('error', () => {}) // node-redis throws an 'error' event nobody listens to
+    const adapter = new NodeRedisClient(client)
+    adapter.connecting = client.connect().then(
+      () => {
+        adapter.connecting = null
+      },
+      () => {
+        adapter.connecting = null
+      },
+    )
+    return adapter
   }
 }
 
