@@ -7,69 +7,12 @@
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn, spawnSync } = require('node:child_process')
-const fs = require('node:fs')
-const net = require('node:net')
-const os = require('node:os')
-const path = require('node:path')
 const Redis = require('ioredis')
 const { AtomicDict } = require('..')
-const { RedisDict } = require('../lib/redis')
+const { RedisDict } = require('atomic-dict/redis')
+const { startRedis } = require('./fixtures/redis')
 
 const M64 = 2n ** 64n
-const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/** Starts redis-server; resolves with { child, port, dir } once it accepts connections. */
-async function startRedis() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-redis-'))
-  const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const stop = () => child.exitCode === null && child.signalCode === null && process.kill(child.pid, 'SIGKILL')
-  process.once('exit', stop)
-  let out = ''
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
-    child.stdout.on('data', (d) => {
-      out += d
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server exited (${code}):\n${out}`))
-    })
-  })
-  child.stdout.resume()
-  child.stderr.resume()
-  return { child, port, dir, stop }
-}
-
-async function stopRedis(server) {
-  if (server === undefined) return
-  const { child, dir } = server
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    process.kill(child.pid, 'SIGTERM')
-    await exited
-  }
-  fs.rmSync(dir, { recursive: true, force: true })
-}
-
 /** { ok: value } or { code } for an operation that may throw or reject. */
 async function outcome(fn) {
   try {
@@ -79,7 +22,7 @@ async function outcome(fn) {
   }
 }
 
-describe('RedisDict', { skip: HAVE_REDIS ? false : 'redis-server is not installed' }, () => {
+describe('RedisDict', () => {
   let server
   let client
   let n = 0
@@ -95,7 +38,7 @@ describe('RedisDict', { skip: HAVE_REDIS ? false : 'redis-server is not installe
     try {
       if (client !== undefined) client.disconnect()
     } finally {
-      await stopRedis(server)
+      await server?.stop()
     }
   })
 

@@ -9,7 +9,7 @@
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawnSync } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const net = require('node:net')
 const path = require('node:path')
@@ -85,6 +85,23 @@ describe('startRedis', () => {
     assert.equal(r.status, 1, r.stderr)
     assert.match(r.stderr, /boom/)
     const { pid, dir } = JSON.parse(r.stdout)
+    await until(() => !alive(pid), `redis-server pid ${pid} to end`)
+    assert.equal(fs.existsSync(dir), false)
+  })
+
+  test('a test process killed by SIGTERM takes its servers with it, and still dies of SIGTERM', async () => {
+    const script = `require(${JSON.stringify(require.resolve('./fixtures/redis'))}).startRedis().then((s) => { console.log(JSON.stringify({ pid: s.pid, dir: s.dir })); setInterval(() => {}, 1000) })`
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    try {
+      await until(() => out.includes('\n'), 'the server to start', 20_000)
+    } finally {
+      child.kill('SIGTERM')
+    }
+    assert.deepEqual(await exited, { code: null, signal: 'SIGTERM' })
+    const { pid, dir } = JSON.parse(out)
     await until(() => !alive(pid), `redis-server pid ${pid} to end`)
     assert.equal(fs.existsSync(dir), false)
   })
@@ -171,6 +188,7 @@ describe('faultProxy', () => {
     const proxy = await faultProxy(server.port, { t })
     const dropped = proxy.dropAfterRequest(containing('marker-1b'))
     const sock = net.connect(proxy.port, '127.0.0.1')
+    sock.on('error', () => {}) // a write racing the proxy's close
     t.after(() => sock.destroy())
     await new Promise((resolve) => sock.once('connect', resolve))
     const closed = new Promise((resolve) => sock.once('close', resolve))
@@ -178,7 +196,7 @@ describe('faultProxy', () => {
     sock.on('data', (d) => (got += d))
     const bytes = Buffer.concat([encodeCommand(['SET', 'p:1b', 'before']), encodeCommand(['SET', 'p:1b', 'marker-1b']), encodeCommand(['SET', 'p:1b', 'after'])])
     for (const b of bytes) {
-      if (sock.destroyed) break
+      if (sock.destroyed || sock.writableEnded) break
       sock.write(Buffer.from([b]))
       await sleep(0)
     }

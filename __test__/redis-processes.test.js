@@ -224,6 +224,7 @@ describe('RedisDict and AOF (appendonly yes, appendfsync always)', () => {
     await server.kill('SIGKILL')
     const { acked, error } = await stopped
     t.diagnostic(`killed after ${Date.now() - started} ms; ${acked} adds acknowledged, then: ${error.message}`)
+    assert.equal(error.code, 'ERR_ATOMIC_DICT_CONNECTION_LOST', error.message)
     assert.deepEqual(await a.exited, { code: 0, signal: null })
     assert.equal(prevs.length, acked, 'every acknowledged add was reported before the stop')
     assert.ok(acked >= killAt && acked < total, `killed mid-run (acked ${acked} of ${total})`)
@@ -236,5 +237,47 @@ describe('RedisDict and AOF (appendonly yes, appendfsync always)', () => {
     t.diagnostic(`after restart: ${value} (acknowledged ${acked})`)
     assert.ok(value >= BigInt(acked), `acknowledged adds lost: ${value} < ${acked}`)
     assert.ok(value <= BigInt(acked) + 1n, `more than the one add in flight applied: ${value} > ${acked} + 1`)
+  })
+
+  test('the add in flight when the server died: retry(err) after the restart settles it exactly once', async (t) => {
+    const server = await startRedis({ appendonly: true, appendfsync: 'always', t })
+    const total = 2000
+    const killAt = 500
+    const a = forkAdder(t)
+    const ready = a.wait('ready')
+    // Reconnects every 100 ms; after 2 failed attempts ioredis gives up on
+    // the commands without a reply (maxRetriesPerRequest: 1), so the add in
+    // flight rejects with ERR_ATOMIC_DICT_CONNECTION_LOST while the server is
+    // still down.
+    a.child.send({ cmd: 'init', mode: 'standalone', nodes: [{ host: server.host, port: server.port }], name: 'aof-retry', capacity: 100, redisOptions: { retryStrategy: () => 100, maxRetriesPerRequest: 1 } })
+    await ready
+    const prevs = []
+    const reachedKillAt = new Promise((resolve) =>
+      a.child.on('message', (m) => {
+        if (m.type !== 'ack') return
+        prevs.push(m.prev)
+        if (prevs.length === killAt) resolve()
+      }),
+    )
+    const lost = a.wait('lost')
+    const done = a.wait('done')
+    a.child.send({ cmd: 'go', job: { op: 'retry', key: 'tickets', count: total } })
+    await reachedKillAt
+    await server.kill('SIGKILL')
+    const { acked, error } = await lost
+    assert.equal(error.code, 'ERR_ATOMIC_DICT_CONNECTION_LOST', error.message)
+    assert.ok(acked >= killAt && acked < total, `killed mid-run (acked ${acked} of ${total})`)
+    await server.restart()
+    const client = new Redis({ host: server.host, port: server.port, maxRetriesPerRequest: 0 })
+    t.after(() => client.disconnect())
+    const dict = new RedisDict(client, 'aof-retry', { capacity: 100 })
+    const before = await dict.load('tickets')
+    t.diagnostic(`${acked} acknowledged when the server died; ${before} after the restart`)
+    assert.ok(before >= BigInt(acked) && before <= BigInt(acked) + 1n, `${before} not in ${acked}..${acked + 1}`)
+    a.child.send({ cmd: 'restarted' })
+    assert.equal((await done).acked, total)
+    assert.deepEqual(await a.exited, { code: 0, signal: null })
+    assert.deepEqual(prevs, Array.from({ length: total }, (_, i) => String(i)), 'the retried add answered as if never interrupted')
+    assert.equal(await dict.load('tickets'), BigInt(total), 'every add applied exactly once')
   })
 })

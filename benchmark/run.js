@@ -10,7 +10,10 @@
 //      the same process; the Python seed's single-process figures
 //      (benchmark/seed-single.py) when atomic-dict 0.5.0 is importable;
 //   3. peers across processes: an IPC counter in a parent process, Redis INCR
-//      (awaited and auto-pipelined);
+//      (awaited and auto-pipelined); and the Redis backend, RedisDict of
+//      lib/redis, beside ioredis' INCRBY in one redis-server session, rounds
+//      interleaved, with a CPU profile of its auto-pipelined loop
+//      (benchmark/redis.js, in a child process of its own);
 //   4. shared memory per entry of a named 1 Mi-capacity table;
 //   5. 1, 2, 4, 8 processes on their own keys and on one key, and the
 //      seed's README example: examples/tickets.js beside the seed itself
@@ -87,6 +90,8 @@ const TARGETS = {
   bulkVsSingle: 4, // ≥, single calls' ns/key ÷ bulk ns/key
   ticketsVsSeed: 2, // ≥, Node's work phase ops/s ÷ the seed's, same run
   peerFactor: 1000, // ≥, dict.add ops/s ÷ the peer's
+  redisAddLatencyVsIncrby: 1.2, // ≤, awaited RedisDict add ns/op ÷ awaited ioredis incrby ns/op, same server, interleaved
+  redisAddThroughputVsIncrby: 0.8, // ≥, auto-pipelined RedisDict add ops/s ÷ auto-pipelined INCRBY ops/s, same window
   bytesPerEntry: 22, // ≤, file size ÷ capacity (one page of header allowed)
   page: 4096,
   metricsIncVsProm: 1, // ≤, store counter.inc(labels) ns/op ÷ prom-client's, same process
@@ -538,6 +543,7 @@ function summaryMarkdown(out) {
     : `Seed README example: ${out.seed.why}; ${fmtOps(st.best.opsPerSec)} ops/s from ${st.best.source}.`)
   if (out.redis.skipped) extra.push(`Redis: ${out.redis.skipped}.`)
   else extra.push(`Redis ${out.redis.version} INCR over loopback (ioredis): ${fmtOps(out.redis.opsPerSec)} ops/s awaited, ${fmtOps(out.redis.pipelined.opsPerSec)} ops/s auto-pipelined (${out.redis.pipelined.window} in flight).`)
+  extra.push(...redisDictNotes(out.redisDict))
   if (out.metrics) extra.push(...metricsNotes(out.metrics))
   extra.push(out.cargoBench?.ok ? `Rust core: \`cargo bench --bench core -- --quick\` in the same run (${out.cargoBench.seconds.toFixed(0)} s).` : `Rust core: ${out.cargoBench ? `cargo bench failed (${out.cargoBench.error})` : 'not run (--no-rust)'}; its ratios are skipped.`)
   lines.push('', ...extra.map((e) => `- ${e}`), '')
@@ -617,6 +623,101 @@ function singleTarget(bits, s, r, native, noRustWhy) {
     return makeTarget({ ...common, valueText: `${fmtOps(r.opsPerSec)} keys/s`, basis: twin.opsPerSec, basisText: `${twin.label}: ${fmtOps(twin.opsPerSec)} keys/s`, ratio: twin.nsPerOp / r.nsPerOp, limit, direction: '≥', limitText: `≥ ${limit}x the single calls' keys/s` })
   }
   return null
+}
+
+// ---------------------------------------------------------------------------
+// 3b. The Redis backend (benchmark/redis.js): its targets, tables and profile.
+
+const REDIS_TARGETS = {
+  add: { limit: TARGETS.redisAddLatencyVsIncrby, direction: '≤', limitText: `≤ ${TARGETS.redisAddLatencyVsIncrby}x ioredis' awaited incrby time` },
+  'add.pipelined': { limit: TARGETS.redisAddThroughputVsIncrby, direction: '≥', limitText: `≥ ${TARGETS.redisAddThroughputVsIncrby}x ioredis' auto-pipelined INCRBY ops/s` },
+}
+
+const fmtShare = (x) => `${(100 * x).toFixed(x >= 0.1 ? 0 : 1)}%`
+
+/** The Redis backend's targets (via `target`), its table and its profile facts. */
+function redisDictTables(rd, target) {
+  const figureOf = (id) => (id === 'add' ? 'RedisDict await d.add(k, 1n) (lib/redis, 64-bit) ÷ ioredis await incrby(key, 1), same redis-server, interleaved rounds'
+    : 'RedisDict d.add(k, 1n) auto-pipelined ops/s ÷ ioredis incrby auto-pipelined ops/s, same window, same redis-server, interleaved rounds')
+  if (!rd.results) {
+    const why = rd.skipped ?? `benchmark/redis.js failed: ${rd.error}`
+    const failed = Boolean(rd.error) && /expected/.test(rd.error) // a count that does not add up is a failure, not a skip
+    for (const [id, t] of Object.entries(REDIS_TARGETS)) {
+      const made = target(makeTarget({ group: 'redis', figure: figureOf(id), value: null, valueText: '—', ratio: null, ...t, note: why }))
+      if (failed) made.met = false
+    }
+    console.log(`\nRedis backend (RedisDict): ${why}`)
+    return
+  }
+  const c = rd.config
+  const rows = []
+  for (const r of rd.results) {
+    const t = REDIS_TARGETS[r.id]
+    let made = null
+    if (t) {
+      const b = rd.results.find((x) => x.id === r.basis)
+      made = target(makeTarget({
+        group: 'redis',
+        figure: figureOf(r.id),
+        value: r.mode === 'awaited' ? r.nsPerOp : r.opsPerSec,
+        valueText: r.mode === 'awaited' ? fmtNs(r.nsPerOp) : `${fmtOps(r.opsPerSec)} ops/s`,
+        basis: r.mode === 'awaited' ? b.nsPerOp : b.opsPerSec,
+        basisText: r.mode === 'awaited' ? `${b.label}: ${fmtNs(b.nsPerOp)}` : `${b.label}: ${fmtOps(b.opsPerSec)} ops/s`,
+        ratio: r.ratio,
+        ...t,
+      }))
+    }
+    const server = r.serverCpuTicks < 20 ? `${fmtNs(r.serverCpuNsPerOp)} (${r.serverCpuTicks} ticks)` : fmtNs(r.serverCpuNsPerOp)
+    rows.push([
+      r.label,
+      fmtNs(r.nsPerOp),
+      fmtOps(r.opsPerSec),
+      r.basis ? `${fmtX(r.ratio)} ${r.ratioKind === 'latency' ? 'time' : 'ops/s'}` : '(basis)',
+      made ? made.limitText : '',
+      made ? verdict(made.met) : '',
+      fmtNs(r.clientCpuNsPerOp),
+      server,
+    ])
+  }
+  printTable(
+    `Redis backend: RedisDict (lib/redis) beside ioredis ${rd.ioredisVersion} INCRBY, Redis ${rd.version}, one server; median of ${c.rounds} interleaved rounds (${c.awaited} awaited / ${c.pipelined} auto-pipelined ops per kind and round); ratio: against the INCRBY of the same mode`,
+    ['operation', 'time/op', 'ops/s', 'ratio', 'target', 'status', 'Node CPU/op', 'server CPU/op'],
+    rows,
+    [1, 2, 3, 6, 7],
+  )
+  const cs = rd.commandStats
+  const paired = rd.results.filter((r) => r.basis).map((r) => `${r.id} ${fmtX(r.pairedRatioMedian)}`).join(', ')
+  console.log(`  counts checked exactly (every reply and every total): ${rd.checked ? 'yes' : 'NO'}; median of the per-round ratios: ${paired}`)
+  console.log(`  server CPU: /proc/<pid>/stat utime+stime over all rounds (${rd.clockTicksPerSecond} ticks/s; few ticks: coarse); ` +
+    `inside the command (INFO commandstats usec_per_call): ${Object.entries(cs).map(([k, v]) => `${k.toUpperCase()} ${v.usecPerCall} µs`).join(', ')} (EVALSHA's includes its HGET/HSET)`)
+  for (const p of rd.profiles) {
+    if (p.error) {
+      console.log(`  profile of ${p.kind}: failed (${p.error.split('\n')[0]})`)
+      continue
+    }
+    console.log(`  profile of ${p.kind} (${fmtOps(p.ops)} ops, ${p.window} in flight, node:inspector's V8 sampling profiler): ${fmtNs(p.wallNsPerOp)}/op wall, ` +
+      `${fmtNs(p.cpuNsPerOp)}/op Node CPU, ${fmtNs(p.busyNsPerOp)}/op sampled busy; GC ${fmtShare(p.gcShareOfBusy)} of busy (${p.gc.count} GCs, ${fmtNs(p.gc.nsPerOp)}/op); ${p.file}`)
+    console.log(`    by group: ${p.groups.slice(0, 8).map((g) => `${g.group} ${fmtShare(g.shareOfBusy)} (${fmtNs(g.nsPerOp)})`).join(', ')}`)
+    console.log(`    self time: ${p.top.slice(0, 10).map((f) => `${f.function}${f.where ? ` [${f.where}]` : ''} ${fmtShare(f.shareOfBusy)}`).join(', ')}`)
+    console.log(`    inclusive: ${p.inclusive.slice(0, 8).map((f) => `${f.function} ${fmtNs(f.nsPerOp)}`).join(', ')}`)
+  }
+}
+
+/** Lines for summary.md: the Redis backend's figures beside INCRBY. */
+function redisDictNotes(rd) {
+  if (!rd?.results) return [`Redis backend (RedisDict): ${rd?.skipped ?? `failed: ${rd?.error}`}.`]
+  const f = (id) => rd.results.find((r) => r.id === id)
+  const lines = [
+    `Redis backend (RedisDict of lib/redis, Redis ${rd.version}, ioredis ${rd.ioredisVersion}, one server, median of ${rd.config.rounds} interleaved rounds): ` +
+      rd.results.map((r) => `${r.label} ${fmtNs(r.nsPerOp)}${r.basis ? ` (${fmtX(r.ratio)}${r.ratioKind === 'latency' ? ' the time' : ' the ops/s'} of ${r.basis})` : ''}`).join('; ') + '.',
+  ]
+  const p = rd.profiles.find((x) => x.kind === 'add.pipelined' && !x.error)
+  const i = rd.profiles.find((x) => x.kind === 'incrby.pipelined' && !x.error)
+  if (p && i) {
+    lines.push(`Redis backend, Node CPU per auto-pipelined op: RedisDict add ${fmtNs(p.cpuNsPerOp)} (GC ${fmtShare(p.gcShareOfBusy)}), INCRBY ${fmtNs(i.cpuNsPerOp)}; ` +
+      `server CPU per op: ${fmtNs(f('add.pipelined').serverCpuNsPerOp)} and ${fmtNs(f('incrby.pipelined').serverCpuNsPerOp)}; in the command: EVALSHA ${rd.commandStats.evalsha?.usecPerCall} µs, INCRBY ${rd.commandStats.incrby?.usecPerCall} µs.`)
+  }
+  return lines
 }
 
 // ---------------------------------------------------------------------------
@@ -780,6 +881,9 @@ async function main() {
   log('Redis INCR…')
   out.redis = await redisPeer(CONFIG.redisRoundTrips, CONFIG.redisPipelined, CONFIG.redisPipelineWindow)
   if (out.redis.skipped) log(out.redis.skipped)
+  log('Redis backend: RedisDict beside ioredis INCRBY (benchmark/redis.js)…')
+  out.redisDict = await forkForMessage('redis.js', [QUICK ? 'quick' : 'full'])
+  if (out.redisDict.skipped || out.redisDict.error) log(`Redis backend: ${out.redisDict.skipped ?? out.redisDict.error}`)
 
   out.native = native.map((n) => {
     const twin = nativeTwin(n.id)
@@ -899,12 +1003,21 @@ async function main() {
     peerRows.push([`Redis INCR, auto-pipelined (${pp.window} in flight)`, fmtNs(pp.nsPerOp), fmtOps(pp.opsPerSec), fmtX(pp.nsPerOp / base64), fmtX(ours.opsPerSec / pp.opsPerSec), '(no target)', ''])
     peerLines.push(`Redis INCR auto-pipelined: ${fmtFrac(ours.opsPerSec / pp.opsPerSec)} of dict.add`)
   }
+  const rd = out.redisDict
+  const rdFig = (id) => (rd.results ? rd.results.find((r) => r.id === id) : null)
+  for (const [id, what] of [['add', 'awaited'], ['add.pipelined', `auto-pipelined (${rd.config?.window} in flight)`]]) {
+    const r = rdFig(id)
+    if (!r) continue
+    peerRows.push([`RedisDict add (lib/redis), ${what}`, fmtNs(r.nsPerOp), fmtOps(r.opsPerSec), fmtX(r.nsPerOp / base64), fmtX(ours.opsPerSec / r.opsPerSec), '(targets: Redis backend table)', ''])
+    peerLines.push(`RedisDict add ${what}: ${fmtFrac(ours.opsPerSec / r.opsPerSec)} of dict.add`)
+  }
   for (const id of ['map.number', 'map.bigint']) {
     const m = fig(64, id)
     peerLines.push(`${m.label}: ${m.opsPerSec >= ours.opsPerSec ? `${fmtX(m.opsPerSec / ours.opsPerSec)}` : fmtFrac(ours.opsPerSec / m.opsPerSec)} of dict.add (one process only: not shared)`)
   }
   printTable('Peers across processes (vs Atomics.add: the 64-bit in-process limit; ratio: dict.add ops/s ÷ the peer\'s)', HEADER, peerRows, RIGHT)
   for (const l of peerLines) console.log(`  ${l}`)
+  redisDictTables(out.redisDict, target)
 
   // Native.
   if (out.native.length) {

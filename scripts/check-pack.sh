@@ -158,7 +158,9 @@ if (d.load(1n) !== 42n) { console.error('wrong value', d.load(1n)); process.exit
   nocargo node --input-type=module -e "
 import { AtomicDict, AtomicSet, shareOptions, waitPoolStats } from 'atomic-dict'
 import { MetricsStore } from 'atomic-dict/metrics'
+import { RedisDict, fromNodeRedis } from 'atomic-dict/redis'
 const s = new AtomicSet(10)
+if (typeof RedisDict !== 'function' || typeof fromNodeRedis !== 'function') process.exit(4)
 if (s.add(3n) !== true || s.add(3n) !== false) process.exit(1)
 if (typeof AtomicDict !== 'function' || typeof shareOptions !== 'function' || typeof MetricsStore !== 'function') process.exit(2)
 if (typeof waitPoolStats().pending !== 'number') process.exit(3)

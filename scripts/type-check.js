@@ -3,7 +3,7 @@
 // `npm pack`s the package into a temporary directory, extracts the tarball
 // as node_modules/atomic-dict of a temporary consumer project (types need
 // no install script), links this repository's typescript, @types/node and
-// prom-client there, and compiles the type tests of __test__ (types.ts,
+// prom-client and ioredis there, and compiles the type tests of __test__ (types.ts,
 // metrics-types.ts, *.types.ts) with `tsc --strict` three ways:
 //   - CommonJS, module/moduleResolution node16 (__test__/tsconfig.json);
 //   - ESM, module/moduleResolution nodenext, the tests as .mts files;
@@ -65,7 +65,7 @@ function main(dir) {
 /** Compiles the type tests in `consumer` against its node_modules/atomic-dict; 0 when they pass. */
 function check(consumer) {
   const pkg = fs.realpathSync(path.join(consumer, 'node_modules', 'atomic-dict'))
-  for (const dep of ['typescript', '@types/node', 'prom-client']) {
+  for (const dep of ['typescript', '@types/node', 'prom-client', 'ioredis']) {
     const to = path.join(consumer, 'node_modules', dep)
     if (fs.existsSync(to)) continue
     fs.mkdirSync(path.dirname(to), { recursive: true })
@@ -73,7 +73,7 @@ function check(consumer) {
   }
 
   const problems = []
-  for (const file of ['index.d.ts', 'metrics.d.ts']) {
+  for (const file of ['index.d.ts', 'metrics.d.ts', 'redis.d.ts']) {
     for (const hit of anyTypes(path.join(pkg, file))) problems.push(`\`any\` as a type in the published ${hit}`)
   }
 

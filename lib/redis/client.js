@@ -43,10 +43,11 @@ class IoredisClient {
   }
 
   script(s, keys, args, whole = false) {
-    if (whole) return this.client.eval(s.source, keys.length, ...keys, ...args)
-    return this.client.evalsha(s.sha, keys.length, ...keys, ...args).catch((err) => {
+    // ioredis flattens array arguments one level: no spread copies.
+    if (whole) return this.client.eval(s.source, keys.length, keys, args)
+    return this.client.evalsha(s.sha, keys.length, keys, args).catch((err) => {
       if (!isNoScript(err)) throw err
-      return this.client.eval(s.source, keys.length, ...keys, ...args)
+      return this.client.eval(s.source, keys.length, keys, args)
     })
   }
 

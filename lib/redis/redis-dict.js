@@ -11,6 +11,8 @@ const { INSPECT, refuseCloning } = require('../node-conventions')
 const { RedisCodec } = require('./codec')
 const { RedisTable } = require('./redis-table')
 const { scan } = require('./scan')
+const waits = require('./waits')
+const { asyncOptions, countArg } = require('../wait')
 
 const OPTIONS = ['capacity', 'k64', 'k32', 'valueBits', 'signed', 'strings']
 
@@ -20,6 +22,9 @@ class RedisDict {
   #shape
   #strings
   #decodeOld
+  /** The last read-modify-write issued: a notify goes after it (change, then notify). */
+  #last = Promise.resolve()
+  #waitTarget
 
   /**
    * @param client an ioredis Redis or Cluster client, or fromNodeRedis(client)
@@ -38,6 +43,13 @@ class RedisDict {
       if (answer === '-') throw new AtomicDictFullError(cap)
       return this.#c.decode(answer)
     }
+    const zeros = '0'.repeat(this.#c.digits)
+    this.#waitTarget = {
+      client: this.#t.client,
+      channel: this.#t.channel,
+      read: (field) => this.#t.read(['HGET', this.#t.data, field], 'waitAsync', (r) => (r === null ? zeros : r)),
+      before: () => this.#last,
+    }
     refuseCloning(this)
   }
 
@@ -52,10 +64,10 @@ class RedisDict {
   }
 
   #rmw(op, key, a, b) {
-    if (!this.#strings) return this.#t.enqueue([op, this.#c.field(key), a, b, '0'], op, this.#decodeOld)
+    if (!this.#strings) return (this.#last = this.#t.enqueue([op, this.#c.field(key), a, b, '0'], op, this.#decodeOld))
     const strings = []
     const field = this.#c.field(key, strings)
-    return this.#t.enqueue([op, field, a, b, String(strings.length / 2), ...strings], op, this.#decodeOld)
+    return (this.#last = this.#t.enqueue([op, field, a, b, String(strings.length / 2), ...strings], op, this.#decodeOld))
   }
 
   // Read-modify-write: each resolves with the value before and inserts the
@@ -173,6 +185,38 @@ class RedisDict {
   get options() {
     const g = this.#shape
     return { capacity: this.#t.capacity, k64: g.k64, k32: g.k32, valueBits: g.valueBits, signed: g.signed, strings: g.strings }
+  }
+
+  // Waiting across processes over pub/sub (lib/redis/waits.js).
+
+  /**
+   * Resolves 'ok' when a notify on the key (from any process) woke it,
+   * 'not-equal' when the value is not `expected` (an absent key reads 0;
+   * nothing is inserted), 'timed-out'. `(key, expected, timeout?, options?)`
+   * or `(key, expected, { timeout, signal, ref })`, as AtomicDict#waitAsync.
+   */
+  waitAsync(key, expected, timeout, options) {
+    try {
+      const e = this.#c.hex(this.#c.check(expected, 'expected')).padStart(this.#c.digits, '0')
+      const opts = asyncOptions(timeout, options)
+      return waits.waitAsync(this.#waitTarget, this.#c.field(key), e, opts)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Wakes the key's waiters in every process, after this dict's operations
+   * issued before it; resolves with the number of subscriber connections
+   * that received it (not of waits). `count`: at most that many per process.
+   */
+  notify(key, count) {
+    try {
+      const c = countArg(count)
+      return waits.notify(this.#waitTarget, this.#c.field(key), c)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   // Iteration: HSCAN, live as locally (keys inserted meanwhile may or may

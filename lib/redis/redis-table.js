@@ -114,6 +114,9 @@ class RedisTable {
       const ready = this.#client.script(SCRIPTS.attach, [this.#meta], this.#fields).then(
         (diff) => {
           if (diff.length > 0) {
+            for (let i = 0; i < diff.length; i += 3) {
+              if (diff[i] === 'kind') throw codedError('ERR_ATOMIC_DICT_WRONG_KIND', `atomic-dict: Redis holds ${JSON.stringify(this.#name)} as a ${diff[i + 1]}, not a ${diff[i + 2]}`)
+            }
             const parts = []
             for (let i = 0; i < diff.length; i += 3) parts.push(`${diff[i]} ${diff[i + 1]} (asked ${diff[i + 2]})`)
             throw codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: Redis holds a table ${JSON.stringify(this.#name)} of another shape: ${parts.join(', ')}`)
@@ -212,7 +215,7 @@ class RedisTable {
   /** One attempt at `batch` under its sequence number: resolves with its answers (an array). */
   #sendOnce(batch) {
     const [from, to] = this.#session.report()
-    const args = [String(batch.seq), from, to, this.capacityText, this.digits]
+    const args = [String(batch.seq), from, to, this.capacityText, this.digits, this.#session.expiry(Date.now())]
     for (const op of batch.ops) for (const a of op.args) args.push(a)
     // The table's first batch goes whole (EVAL, which loads the script):
     // an EVALSHA failing with NOSCRIPT would be sent again as EVAL only once

@@ -14,6 +14,9 @@
 -- ARGV[2], ARGV[3]  a run of the session's answered seqs (their entries go), "0" "0" for none
 -- ARGV[4]  the capacity (decimal, <= 2^31: exact as a Lua number)
 -- ARGV[5]  the digits of a value: 16 (64-bit table) or 8 (32-bit)
+-- ARGV[6]  milliseconds the session's answers are kept from now, or "" to
+--          leave their expiry as it is (the client refreshes it every few
+--          minutes, not on every batch)
 -- then per operation: op (add | and | or | xor | swap | cas | ins), field,
 --          operand as unpadded hex (add's delta: sub is add of the negated
 --          delta; cas: the expected value), cas's desired value ("" else),
@@ -63,7 +66,7 @@ end
 
 local size = nil -- HLEN, read at the first insert (insert-only table: the number of keys)
 local out = {}
-local i = 6
+local i = 7
 while i <= #ARGV do
   local op, field, a, b, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   local old = redis.call('HGET', data, field)
@@ -126,5 +129,5 @@ end
 
 local reply = table.concat(out, ',')
 redis.call('HSET', answers, seq, reply)
-redis.call('PEXPIRE', answers, 3600000) -- RETENTION_MS of lib/redis/session.js
+if ARGV[6] ~= '' then redis.call('PEXPIRE', answers, ARGV[6]) end
 return reply

@@ -15,13 +15,17 @@
 // pinned), which it removes. An operation that failed with a connection
 // error stays "pinned" (its entry, if it was applied, kept) so that
 // `retry(err)` can send the same seq again and learn the outcome exactly.
-// The set expires RETENTION_MS after its last write: a process that dies
-// leaves nothing behind for long, and a retry is refused once it is older
-// than RETRY_WINDOW_MS, well inside that.
+// The hash expires RETENTION_MS after the last batch that refreshed it; a
+// batch refreshes it when the last refresh is REFRESH_MS old (one PEXPIRE
+// every few minutes, not one per batch), so it lives at least
+// RETENTION_MS - REFRESH_MS after any batch: a process that dies leaves
+// nothing behind for long, and a retry is refused once it is older than
+// RETRY_WINDOW_MS, well inside that.
 
 const crypto = require('node:crypto')
 
 const RETENTION_MS = 3_600_000
+const REFRESH_MS = 300_000
 const RETRY_WINDOW_MS = 1_800_000
 
 class Session {
@@ -31,6 +35,14 @@ class Session {
     this.next = 1
     /** Answered sequence numbers not yet reported, as [from, to] runs in arrival order. */
     this.runs = []
+    this.refreshed = -Infinity
+  }
+
+  /** The expiry argument of a batch sent now: RETENTION_MS when a refresh is due, else "". */
+  expiry(now) {
+    if (now - this.refreshed < REFRESH_MS) return ''
+    this.refreshed = now
+    return RETENTION_MS_TEXT
   }
 
   /** A new sequence number. */
@@ -53,5 +65,6 @@ class Session {
 }
 
 const NONE = ['0', '0']
+const RETENTION_MS_TEXT = String(RETENTION_MS)
 
 module.exports = { Session, RETENTION_MS, RETRY_WINDOW_MS }
