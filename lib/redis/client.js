@@ -1,7 +1,8 @@
 'use strict'
 // The Redis clients atomic-dict talks through, behind one small interface:
 //   send(args)             one command (an array of strings), reply decoded as text
-//   script(s, keys, args)  a Lua script by SHA (EVALSHA), loaded again on NOSCRIPT
+//   script(s, keys, args, whole)  a Lua script by SHA (EVALSHA), loaded again on
+//                          NOSCRIPT; sent whole (EVAL) at once when `whole`
 //   duplicate()            a new connection of the same kind (for pub/sub)
 // ioredis (Redis and Cluster) is used as is; node-redis (`redis` v4/v5:
 // createClient, createCluster) through `fromNodeRedis` (docs/REDIS.md).
@@ -11,9 +12,19 @@
 
 const { typeError, codedError } = require('../errors')
 
-/** Whether `err` is an error the Redis server replied with (the command reached it and failed there). */
+/**
+ * Whether `err` is an error the Redis server replied with (the command
+ * reached it and failed there): ioredis' ReplyError; node-redis v5's
+ * ErrorReply and its subclasses (SimpleError, BlobError, MultiErrorReply),
+ * v4's ErrorReply.
+ */
 function isReplyError(err) {
-  return err instanceof Error && (err.name === 'ReplyError' || err.constructor?.name === 'ReplyError' || err.constructor?.name === 'SimpleError' || err.constructor?.name === 'ErrorReply')
+  if (!(err instanceof Error)) return false
+  if (err.name === 'ReplyError') return true
+  for (let c = err.constructor, i = 0; typeof c === 'function' && c !== Error && i < 8; c = Object.getPrototypeOf(c), i++) {
+    if (c.name === 'ReplyError' || c.name === 'ErrorReply') return true
+  }
+  return false
 }
 
 /** An EVALSHA failing with NOSCRIPT ran nothing: the script can be sent whole. */
@@ -33,8 +44,9 @@ class IoredisClient {
     return this.client.call(args[0], args.slice(1))
   }
 
-  script(s, keys, args) {
+  script(s, keys, args, whole = false) {
     // ioredis flattens array arguments one level: no spread copies.
+    if (whole) return this.client.eval(s.source, keys.length, keys, args)
     return this.client.evalsha(s.sha, keys.length, keys, args).catch((err) => {
       if (!isNoScript(err)) throw err
       return this.client.eval(s.source, keys.length, keys, args)
@@ -54,24 +66,44 @@ class IoredisClient {
 class NodeRedisClient {
   constructor(client) {
     this.client = client
+    /** The connect() of a duplicate, until it settles (a cluster cannot route before it). */
+    this.connecting = null
     // A cluster's sendCommand is (firstKey, isReadonly, args).
     this.cluster = typeof client.getSlotMaster === 'function' || typeof client.getMasters === 'function' || Array.isArray(client.masters)
   }
 
   send(args, key = args[1]) {
+    if (this.connecting !== null) return this.connecting.then(() => this.send(args, key))
     return this.cluster ? this.client.sendCommand(key, false, args.map(String)) : this.client.sendCommand(args.map(String))
   }
 
-  script(s, keys, args) {
+  script(s, keys, args, whole = false) {
     const send = (cmd, first) => this.send([cmd, first, String(keys.length), ...keys, ...args], keys[0])
+    if (whole) return send('EVAL', s.source)
     return send('EVALSHA', s.sha).catch((err) => {
       if (!isNoScript(err)) throw err
       return send('EVAL', s.source)
     })
   }
 
+  /**
+   * node-redis' duplicate() is not connected (its commands reject with
+   * ClientClosedError): this one is connecting (commands wait for it); a
+   * failed connect surfaces as the commands' errors.
+   */
   duplicate() {
-    return new NodeRedisClient(this.client.duplicate())
+    const client = this.client.duplicate()
+    client.on('error', () => {}) // node-redis throws an 'error' event nobody listens to
+    const adapter = new NodeRedisClient(client)
+    adapter.connecting = client.connect().then(
+      () => {
+        adapter.connecting = null
+      },
+      () => {
+        adapter.connecting = null
+      },
+    )
+    return adapter
   }
 }
 

@@ -64,11 +64,6 @@ function settle(op, answer) {
   op.resolve(result)
 }
 
-/** `send()` in a microtask: after the flushes already scheduled, before those scheduled later. */
-function afterFlush(send) {
-  return new Promise((resolve, reject) => queueMicrotask(() => send().then(resolve, reject)))
-}
-
 class RedisTable {
   #client
   #name
@@ -78,8 +73,6 @@ class RedisTable {
   #isReady = false
   #session = new Session()
   #queue = []
-  /** Flushes queued as microtasks, not yet run. */
-  #scheduled = 0
 
   /**
    * @param client an ioredis Redis or Cluster, or fromNodeRedis(client)
@@ -117,11 +110,11 @@ class RedisTable {
    */
   ready() {
     if (this.#ready === null) {
-      // With it, rmw.lua as an empty batch: the script is then loaded, so
-      // the first batches' EVALSHA do not fail NOSCRIPT and send EVAL after
-      // the reads issued behind them.
+      // With it, rmw.lua as an empty batch sent whole (EVAL loads it): the
+      // batches' EVALSHA then do not fail NOSCRIPT and send EVAL after the
+      // reads issued behind them.
       const attach = this.#client.script(SCRIPTS.attach, [this.#meta], this.#fields)
-      const load = this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], ['0', '0', '0', this.capacityText, this.digits, ''])
+      const load = this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], ['0', '0', '0', this.capacityText, this.digits, ''], true)
       const ready = Promise.all([attach, load]).then(
         ([diff]) => {
           if (diff.length > 0) {
@@ -156,33 +149,52 @@ class RedisTable {
    * `decode` may throw).
    */
   enqueue(args, what, decode) {
-    return new Promise((resolve, reject) => {
-      const queue = this.#queue
-      queue.push({ args, what, decode, resolve, reject })
-      // Each queue flushes itself: a read seals the queue (see read), so
-      // the operations issued after it go in a queue flushed after it.
-      if (queue.length === 1) {
-        if (this.#isReady) {
-          this.#scheduled++
-          queueMicrotask(() => {
-            this.#scheduled--
-            this.#flush(queue)
-          })
-        }
-        else this.ready().then(() => this.#flush(queue), (err) => this.#failQueue(queue, err))
-      }
-    })
+    return new Promise((resolve, reject) => this.#push({ args, what, decode, resolve, reject }))
   }
 
-  #flush(queue) {
-    if (this.#queue === queue) this.#queue = []
-    for (let from = 0; from < queue.length; from += MAX_BATCH) {
-      this.#send(new Batch(this.#session.take(), from === 0 && queue.length <= MAX_BATCH ? queue : queue.slice(from, from + MAX_BATCH), Date.now()))
+  /** Queues `entry`; the queue goes out once this tick is over (once ready). */
+  #push(entry) {
+    this.#queue.push(entry)
+    if (this.#queue.length === 1) {
+      if (this.#isReady) queueMicrotask(this.#flush)
+      else this.ready().then(this.#flush, this.#failQueue)
     }
   }
 
-  #failQueue(queue, err) {
-    if (this.#queue === queue) this.#queue = []
+  /**
+   * Sends the queue in the order it was issued: each run of
+   * read-modify-writes as batches, each read as its own command between
+   * them. One table's commands share one connection (one slot in a
+   * Cluster), which Redis serves in order, so every operation sees exactly
+   * the ones issued before it.
+   */
+  #flush = () => {
+    const queue = this.#queue
+    if (queue.length === 0) return
+    this.#queue = []
+    let run = []
+    for (const entry of queue) {
+      if (entry.send === undefined) {
+        run.push(entry)
+        if (run.length === MAX_BATCH) {
+          this.#send(new Batch(this.#session.take(), run, Date.now()))
+          run = []
+        }
+        continue
+      }
+      if (run.length > 0) {
+        this.#send(new Batch(this.#session.take(), run, Date.now()))
+        run = []
+      }
+      entry.send().then(entry.resolve, entry.reject)
+    }
+    if (run.length > 0) this.#send(new Batch(this.#session.take(), run, Date.now()))
+  }
+
+  /** The table could not be made ready: everything queued fails with its error. */
+  #failQueue = (err) => {
+    const queue = this.#queue
+    this.#queue = []
     for (const entry of queue) entry.reject(err)
   }
 
@@ -210,6 +222,11 @@ class RedisTable {
     const [from, to] = this.#session.report()
     const args = [String(batch.seq), from, to, this.capacityText, this.digits, this.#session.expiry(Date.now())]
     for (const op of batch.ops) for (const a of op.args) args.push(a)
+    // ready() loaded the script: an EVALSHA failing with NOSCRIPT would be
+    // sent again as EVAL only once its error is back, after the commands
+    // sent behind it (reads, later batches) were served, out of the order
+    // they were issued in. (After a SCRIPT FLUSH or a failover to a server
+    // without it, that can still happen, once.)
     return this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], args).then(
       (reply) => {
         this.#session.answered(batch.seq)
@@ -238,9 +255,8 @@ class RedisTable {
 
   /**
    * One command that reads (safe to send again); `decode` turns the reply
-   * into the result. Sent after the read-modify-writes queued before it (on
-   * the same connection, so Redis runs it after them): `d.add(k)` then
-   * `d.get(k)` in one tick reads the added value, as locally.
+   * into the result. Queued with the read-modify-writes, so it is sent
+   * after those issued before it and before those issued after it.
    */
   read(args, what, decode) {
     const send = () =>
@@ -249,11 +265,7 @@ class RedisTable {
         if (e.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST') e[RETRY] = { table: this, at: Date.now(), again: send }
         throw e
       })
-    // The queue is sealed: its flush, already scheduled, comes before this
-    // read; operations issued after it start a new queue, flushed after it.
-    if (this.#queue.length > 0) this.#queue = []
-    if (this.#isReady) return this.#scheduled > 0 ? afterFlush(send) : send()
-    return this.ready().then(send)
+    return new Promise((resolve, reject) => this.#push({ send, resolve, reject }))
   }
 
   /**
