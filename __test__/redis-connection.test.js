@@ -214,4 +214,21 @@ describe('RedisDict over ioredis across lost connections', () => {
     for (let i = 0; i < 5; i++) await dict.add(2n)
     assert.ok((await direct.hlen(key)) <= 2, `after the retry: ${await direct.hkeys(key)}`)
   })
+  test('an ioredis client that would drop unanswered commands without settling them is refused up front', () => {
+    const lazy = { lazyConnect: true, host: '127.0.0.1', port: server.port }
+    const bad = new Redis({ ...lazy, autoResendUnfulfilledCommands: false })
+    const badCluster = new Redis.Cluster([{ host: '127.0.0.1', port: server.port }], { lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } })
+    try {
+      for (const client of [bad, badCluster]) {
+        assert.throws(() => new RedisDict(client, 'refused', { capacity: 1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /autoResendUnfulfilledCommands/ })
+      }
+      // With maxRetriesPerRequest: 0 they are rejected at the disconnect instead (tested above): accepted.
+      const ok = new Redis({ ...lazy, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 })
+      assert.ok(new RedisDict(ok, 'accepted', { capacity: 1 }))
+      ok.disconnect()
+    } finally {
+      bad.disconnect()
+      badCluster.disconnect()
+    }
+  })
 })

@@ -8,7 +8,7 @@
 // createClient, createCluster) through `fromNodeRedis` (docs/REDIS.md).
 // Errors: a reply error from the server stays what it is (a ReplyError);
 // anything else (the connection closed, a retry limit reached, no node
-// reachable) is a connection error (see `connectionLost`).
+// reachable) is a connection error (commandError in redis-table.js).
 
 const { typeError, codedError } = require('../errors')
 
@@ -32,8 +32,29 @@ function isNoScript(err) {
   return isReplyError(err) && String(err.message).startsWith('NOSCRIPT')
 }
 
+/**
+ * ioredis with `autoResendUnfulfilledCommands: false` drops the commands
+ * whose reply was lost at a reconnect without settling their promises (its
+ * ready handler forgets them), unless `maxRetriesPerRequest: 0` rejected
+ * them first: an operation would hang forever. Refused up front; the
+ * default (re-send) is safe here, the scripts answering a re-sent batch
+ * with its first answers.
+ */
+function checkIoredisOptions(client) {
+  const o = client.isCluster === true ? client.options?.redisOptions : client.options
+  if (o === undefined || o === null) return
+  if (o.autoResendUnfulfilledCommands === false && o.maxRetriesPerRequest !== 0) {
+    throw codedError(
+      'ERR_INVALID_ARG_VALUE',
+      'an ioredis client with autoResendUnfulfilledCommands: false loses the commands in flight at a reconnect without settling them; leave it on (atomic-dict answers a re-sent batch with its first answers) or set maxRetriesPerRequest: 0',
+      TypeError,
+    )
+  }
+}
+
 class IoredisClient {
   constructor(client) {
+    checkIoredisOptions(client)
     this.client = client
     this.cluster = client.isCluster === true
   }
