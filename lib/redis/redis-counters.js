@@ -21,6 +21,7 @@
 
 const { checkOptions } = require('../options')
 const { valueChecker } = require('../value-args')
+const { asyncOptions, countArg } = require('../wait')
 const { typeError, codedError } = require('../errors')
 const { INSPECT, jsonValue, refuseCloning } = require('../node-conventions')
 const { checkString } = require('../strings')
@@ -174,6 +175,10 @@ class RedisCounters {
   /** As RedisDict#waitAsync, on one counter (across hosts, over pub/sub). */
   waitAsync(name, expected, timeout, options) {
     try {
+      // Checked now, as locally (the operand, then the options, then the
+      // name), before the names are made in Redis.
+      this.#check(expected, 'expected')
+      asyncOptions(timeout, options)
       this.#index(name)
       return this.#then(() => this.#dict.waitAsync(name, expected, timeout, options))
     } catch (err) {
@@ -184,6 +189,7 @@ class RedisCounters {
   /** As RedisDict#notify, on one counter: after this object's earlier changes. */
   notify(name, count) {
     try {
+      countArg(count)
       this.#index(name)
       return this.#then(() => this.#dict.notify(name, count))
     } catch (err) {

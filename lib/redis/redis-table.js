@@ -7,7 +7,7 @@
 const { codedError, typeError } = require('../errors')
 const { adapt, isReplyError } = require('./client')
 const { SCRIPTS } = require('./scripts')
-const { Session, RETRY_WINDOW_MS } = require('./session')
+const { sessionFor, RETRY_WINDOW_MS } = require('./session')
 
 /** Bumped when the layout in Redis changes; kept in the metadata. */
 const FORMAT = '1'
@@ -29,9 +29,10 @@ function tableName(name) {
  * applied), a reply error ERR_ATOMIC_DICT_REDIS (the server refused it; a
  * script refused before it ran changed nothing). `cause` is the client's error.
  */
-function commandError(err, what) {
+function commandError(err, what, rmw = false) {
   if (isReplyError(err)) {
-    const e = codedError('ERR_ATOMIC_DICT_REDIS', `atomic-dict: Redis refused ${what}: ${err.message}`)
+    const maybe = rmw ? '; not applied, unless a first sending was applied before a reconnect: retry(err) settles it exactly once' : ''
+    const e = codedError('ERR_ATOMIC_DICT_REDIS', `atomic-dict: Redis refused ${what}: ${err.message}${maybe}`)
     e.cause = err
     return e
   }
@@ -40,15 +41,34 @@ function commandError(err, what) {
   return e
 }
 
+/** Whether `err` is rmw.lua refusing a batch that came before the batch it follows (see session.js). */
+function isOrder(err) {
+  return isReplyError(err) && String(err.message).startsWith('ORDER ')
+}
+
 /** Operations per script run at most (ARGV stays well under Lua's stack limits). */
 const MAX_BATCH = 256
+/**
+ * Arguments per script run at most, across its operations (a bulk call
+ * alone may have more: it is one atomic step): a batch holds Redis for its
+ * whole run, so several big bulk calls issued together go one by one.
+ */
+const MAX_ARGS = 100_000
 
-/** Operations sent together; `again` is the retry in flight or done. */
+/**
+ * Operations sent together: `prev` the batch sent before it with no reply
+ * yet ("0": none) and `prevDone` settled with that one; `done` settled
+ * with this one's first sending (ORDER re-sends included); `again` the
+ * retry in flight or done.
+ */
 class Batch {
   constructor(seq, ops, at) {
     this.seq = seq
     this.ops = ops
     this.at = at
+    this.prev = '0'
+    this.prevDone = null
+    this.done = null
     this.again = null
   }
 }
@@ -71,7 +91,7 @@ class RedisTable {
   #fields
   #ready = null
   #isReady = false
-  #session = new Session()
+  #session
   #queue = []
 
   /**
@@ -84,6 +104,7 @@ class RedisTable {
   constructor(client, name, kind, capacity, shape, digits) {
     this.#client = adapt(client)
     this.#name = tableName(name)
+    this.#session = sessionFor(this.#client.client, name)
     this.#meta = `{${name}}:meta`
     this.capacity = capacity
     this.capacityText = String(capacity)
@@ -173,81 +194,146 @@ class RedisTable {
     if (queue.length === 0) return
     this.#queue = []
     let run = []
+    let args = 0
     for (const entry of queue) {
       if (entry.send === undefined) {
+        if (run.length > 0 && args + entry.args.length > MAX_ARGS) {
+          this.#send(new Batch(this.#session.take(), run, Date.now()))
+          run = []
+          args = 0
+        }
         run.push(entry)
+        args += entry.args.length
         if (run.length === MAX_BATCH) {
           this.#send(new Batch(this.#session.take(), run, Date.now()))
           run = []
+          args = 0
         }
         continue
       }
       if (run.length > 0) {
         this.#send(new Batch(this.#session.take(), run, Date.now()))
         run = []
+        args = 0
       }
       entry.send().then(entry.resolve, entry.reject)
     }
     if (run.length > 0) this.#send(new Batch(this.#session.take(), run, Date.now()))
   }
 
-  /** The table could not be made ready: everything queued fails with its error. */
+  /**
+   * The table could not be made ready: everything queued fails, not sent,
+   * each with its own error; one of the connection or a refusal can be
+   * retried (retry(e) queues it again).
+   */
   #failQueue = (err) => {
     const queue = this.#queue
     this.#queue = []
-    for (const entry of queue) entry.reject(err)
+    for (const entry of queue) {
+      const e = codedError(err.code, `atomic-dict: ${entry.what ?? 'a read'} was not sent: ${String(err.message).replace(/^atomic-dict: /, '')}`)
+      e.cause = err.cause ?? err
+      if (err.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST' || err.code === 'ERR_ATOMIC_DICT_REDIS') {
+        const again = entry.send === undefined ? () => this.enqueue(entry.args, entry.what, entry.decode) : () => new Promise((resolve, reject) => this.#push({ send: entry.send, resolve, reject }))
+        e[RETRY] = { table: this, at: Date.now(), again }
+      }
+      entry.reject(e)
+    }
   }
 
   /** Sends `batch`; its operations settle with their answers or with the error. */
   #send(batch) {
-    this.#sendOnce(batch).then(
+    const session = this.#session
+    // Order: this batch names the one sent before it that has no reply yet.
+    const prev = session.last
+    batch.prev = prev === null ? '0' : String(prev.seq)
+    batch.prevDone = prev === null ? null : prev.done
+    const done = this.#sendOnce(batch, true)
+    batch.done = done.then(nothing, nothing)
+    session.last = { seq: batch.seq, done: batch.done }
+    batch.done.then(() => {
+      if (session.last !== null && session.last.seq === batch.seq) session.last = null
+    })
+    done.then(
       (answers) => {
         for (let i = 0; i < batch.ops.length; i++) settle(batch.ops[i], answers[i])
       },
       (err) => {
-        for (let i = 0; i < batch.ops.length; i++) {
-          const op = batch.ops[i]
-          const e = commandError(err, op.what)
-          // Pinned: the batch's entry, if it was applied, stays until it is
-          // retried (or expires), so retry(e) learns the outcome exactly.
-          if (e.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST') e[RETRY] = { table: this, at: batch.at, again: () => this.#again(batch).then((a) => op.decode(a[i])) }
-          op.reject(e)
-        }
+        // Pinned: the batch's entry, if it was applied, stays until it is
+        // retried (or let go after RETRY_WINDOW_MS), so retry(e) learns the
+        // outcome exactly. Also after a reply error: it may answer a re-send
+        // of a batch that had been applied before the connection dropped.
+        session.pin(batch.seq, batch.at)
+        for (let i = 0; i < batch.ops.length; i++) batch.ops[i].reject(this.#failure(err, batch, i))
       },
     )
   }
 
-  /** One attempt at `batch` under its sequence number: resolves with its answers (an array). */
-  #sendOnce(batch) {
-    const [from, to] = this.#session.report()
-    const args = [String(batch.seq), from, to, this.capacityText, this.digits, this.#session.expiry(Date.now())]
+  /** The coded error of operation `i` of `batch` for `err`, with what retry(e) needs. */
+  #failure(err, batch, i) {
+    const op = batch.ops[i]
+    const e = commandError(err, op.what, true)
+    e[RETRY] = {
+      table: this,
+      at: batch.at,
+      again: () =>
+        this.#again(batch).then(
+          (a) => op.decode(a[i]),
+          (err2) => {
+            throw this.#failure(err2, batch, i)
+          },
+        ),
+    }
+    return e
+  }
+
+  /**
+   * One attempt at `batch` under its sequence number: resolves with its
+   * answers (an array). `ordered`: the first sending, which names the batch
+   * before it (retries do not: they are sent on their own, later).
+   */
+  #sendOnce(batch, ordered) {
+    const session = this.#session
+    const now = Date.now()
+    const run = session.report(now)
+    const expiry = session.expiry(now)
+    const args = [String(batch.seq), run === null ? '0' : String(run[0]), run === null ? '0' : String(run[1]), this.capacityText, this.digits, expiry, ordered ? batch.prev : '0']
     for (const op of batch.ops) for (const a of op.args) args.push(a)
-    // ready() loaded the script: an EVALSHA failing with NOSCRIPT would be
-    // sent again as EVAL only once its error is back, after the commands
-    // sent behind it (reads, later batches) were served, out of the order
-    // they were issued in. (After a SCRIPT FLUSH or a failover to a server
-    // without it, that can still happen, once.)
+    // ready() loaded the script. An EVALSHA failing with NOSCRIPT (after a
+    // SCRIPT FLUSH or a failover to a server without it) is sent again as
+    // EVAL once its error is back, after the batches sent behind it: those
+    // are refused ("ORDER", see rmw.lua) until it is applied, and sent again.
     return this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], args).then(
       (reply) => {
-        this.#session.answered(batch.seq)
+        if (expiry !== '') session.refreshedAt(now)
         return String(reply).split(',')
       },
       (err) => {
-        // A reply error: the script did not run or changed nothing (see
-        // lib/redis/scripts.js), so the entry need not be kept.
-        if (isReplyError(err)) this.#session.answered(batch.seq)
+        // Its report did not surely arrive: report that run again.
+        session.unreport(run)
+        if (ordered && isOrder(err)) {
+          return batch.prevDone.then(() => this.#sendOnce(batch, false))
+        }
         throw err
       },
-    )
+    ).then((answers) => {
+      session.answered(batch.seq)
+      return answers
+    })
   }
 
   /** `batch` sent again (once for all of its operations' retries, until one attempt has an answer). */
   #again(batch) {
     if (batch.again === null) {
-      const again = this.#sendOnce(batch).catch((err) => {
-        if (batch.again === again) batch.again = null
-        throw commandError(err, batch.ops[0].what)
-      })
+      const again = this.#sendOnce(batch, false).then(
+        (answers) => {
+          this.#session.settled(batch.seq)
+          return answers
+        },
+        (err) => {
+          if (batch.again === again) batch.again = null
+          throw err
+        },
+      )
       batch.again = again
     }
     return batch.again
@@ -285,5 +371,7 @@ class RedisTable {
     return r.again()
   }
 }
+
+function nothing() {}
 
 module.exports = { RedisTable, commandError, tableName }

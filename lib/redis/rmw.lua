@@ -17,6 +17,11 @@
 -- ARGV[6]  milliseconds the session's answers are kept from now, or "" to
 --          leave their expiry as it is (the client refreshes it every few
 --          minutes, not on every batch)
+-- ARGV[7]  prev: the session's batch sent before this one and not answered
+--          when this one was sent, or "0": when it has no entry (it was not
+--          applied: its EVALSHA failed NOSCRIPT and comes again whole, or a
+--          redirection delays it), this batch is refused with an error
+--          starting "ORDER", applying nothing, and comes again after it
 -- then per operation: op (add | and | or | xor | swap | cas | ins), field,
 --          operand as unpadded hex (add's delta: sub is add of the negated
 --          delta; cas: the expected value), cas's desired value ("" else),
@@ -49,23 +54,35 @@ local seq = ARGV[1]
 
 -- An empty batch (ready() sends one, so the script is loaded before the
 -- first operation): nothing to do.
-if #ARGV < 7 then return '' end
+if #ARGV < 8 then return '' end
+
+-- The reported run of answered batches: their entries go. Done after this
+-- batch's own entry is written (or found), so the hash never empties
+-- (which would delete it and lose its expiry).
+local function forget()
+  if ARGV[2] == '0' then return end
+  local from, to = tonumber(ARGV[2]), tonumber(ARGV[3])
+  if from == to then
+    redis.call('HDEL', answers, ARGV[2])
+    return
+  end
+  for s = from, to, 1000 do
+    local list = {}
+    for q = s, math.min(s + 999, to) do list[#list + 1] = q end
+    redis.call('HDEL', answers, unpack(list))
+  end
+end
 
 -- A second arrival of this batch (its reply was lost and the client sent it
 -- again): the first answers, nothing applied again.
 local seen = redis.call('HGET', answers, seq)
-if seen then return seen end
-if ARGV[2] ~= '0' then
-  local from, to = tonumber(ARGV[2]), tonumber(ARGV[3])
-  if from == to then
-    redis.call('HDEL', answers, ARGV[2])
-  else
-    for s = from, to, 1000 do
-      local list = {}
-      for q = s, math.min(s + 999, to) do list[#list + 1] = q end
-      redis.call('HDEL', answers, unpack(list))
-    end
-  end
+if seen then
+  forget()
+  return seen
+end
+-- The batch before it not applied yet: not this one either (order).
+if ARGV[7] ~= '0' and redis.call('HEXISTS', answers, ARGV[7]) == 0 then
+  return redis.error_reply('ORDER atomic-dict: batch ' .. seq .. ' comes after batch ' .. ARGV[7] .. ', not applied yet')
 end
 
 local capacity, digits = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -96,7 +113,7 @@ local out = {}
 local bulk = nil -- the bulk operations' function, made at the first one (single operations make no closure for it)
 
 local nargs = #ARGV
-local i = 7
+local i = 8
 while i <= nargs do
   -- Bulk operations are answered here; the body below is the single ones'.
   while i <= nargs and string.byte(ARGV[i], 1) == 109 do -- 'm': madd, mswap, mstore, mins
@@ -262,5 +279,6 @@ end
 
 local reply = table.concat(out, ',')
 redis.call('HSET', answers, seq, reply)
+forget()
 if ARGV[6] ~= '' then redis.call('PEXPIRE', answers, ARGV[6]) end
 return reply

@@ -1,26 +1,40 @@
 'use strict'
-// Exactly once across lost replies (docs/REDIS.md, "Connection loss").
+// Exactly once across lost replies, and in order (docs/REDIS.md,
+// "Connection loss").
 //
 // ioredis re-sends, after it reconnects, every command whose reply it had
 // not received when the connection dropped (autoResendUnfulfilledCommands,
-// on by default); a read-modify-write the server had applied would then be
-// applied twice. So each one carries this session's id and a sequence
-// number, and the script keeps, per session, the answer of every operation
-// it applied whose reply the client may still be waiting for: a sorted set
-// "{table}:o:<session>" of "<seq>:<answer>" scored by seq. A second arrival
-// of a seq finds its answer there and changes nothing.
+// on by default); a batch of read-modify-writes the server had applied
+// would then be applied twice. So each batch carries its session's id and
+// a sequence number, and the script keeps, per session, the answers of
+// every batch it applied whose reply the client may still be waiting for:
+// a hash "{table}:o:<session>", seq -> answers. A second arrival of a seq
+// finds its answers there and changes nothing.
 //
-// An entry can go once the client holds its reply: every operation tells
-// the script one run [from, to] of sequence numbers answered since (none
-// pinned), which it removes. An operation that failed with a connection
-// error stays "pinned" (its entry, if it was applied, kept) so that
-// `retry(err)` can send the same seq again and learn the outcome exactly.
-// The hash expires RETENTION_MS after the last batch that refreshed it; a
-// batch refreshes it when the last refresh is REFRESH_MS old (one PEXPIRE
-// every few minutes, not one per batch), so it lives at least
-// RETENTION_MS - REFRESH_MS after any batch: a process that dies leaves
-// nothing behind for long, and a retry is refused once it is older than
-// RETRY_WINDOW_MS, well inside that.
+// An entry can go once the client holds its reply: a batch reports one
+// run [from, to] of sequence numbers answered since, which the script
+// removes (after writing its own entry, so the hash never empties and
+// keeps its expiry). A run whose batch got no reply is reported again. A
+// batch that failed (no reply, or a reply error that may follow a
+// re-send) stays "pinned": its entry, if it was applied, is kept so that
+// `retry(err)` can send the same seq again and learn the outcome exactly;
+// pins older than RETRY_WINDOW_MS are let go (their entries removed), and
+// a retry is refused from then on.
+//
+// The hash expires RETENTION_MS after the last batch that refreshed it and
+// got a reply; a batch refreshes it when that is REFRESH_MS old, so it
+// lives at least RETENTION_MS - REFRESH_MS after any batch: a process that
+// dies leaves nothing behind for long.
+//
+// Order: a batch also names the batch sent before it on the session that
+// had no reply yet (`prev`); the script refuses it, applying nothing, when
+// that one has no entry, i.e. was not applied (an EVALSHA of it failed
+// with NOSCRIPT and is being sent again whole, or a Cluster redirection
+// delays it), and the client sends it again once `prev` is settled.
+//
+// One session per client object and table name (shared by the table
+// objects of that name on that client): short-lived table objects do not
+// each leave a hash behind.
 
 const crypto = require('node:crypto')
 
@@ -35,14 +49,11 @@ class Session {
     this.next = 1
     /** Answered sequence numbers not yet reported, as [from, to] runs in arrival order. */
     this.runs = []
+    /** Failed batches kept for retry: seq -> the time the batch was made. */
+    this.pinned = new Map()
     this.refreshed = -Infinity
-  }
-
-  /** The expiry argument of a batch sent now: RETENTION_MS when a refresh is due, else "". */
-  expiry(now) {
-    if (now - this.refreshed < REFRESH_MS) return ''
-    this.refreshed = now
-    return RETENTION_MS_TEXT
+    /** The last batch sent that has no reply yet (its seq and a promise settled with it), or null. */
+    this.last = null
   }
 
   /** A new sequence number. */
@@ -50,21 +61,65 @@ class Session {
     return this.next++
   }
 
-  /** `seq` was answered: its entry may go. */
+  /** The expiry argument of a batch sent now: RETENTION_MS when a refresh is due, else "". */
+  expiry(now) {
+    return now - this.refreshed < REFRESH_MS ? '' : RETENTION_MS_TEXT
+  }
+
+  /** A batch sent at `at` with the expiry argument got a reply: the hash's expiry was set then. */
+  refreshedAt(at) {
+    if (at > this.refreshed) this.refreshed = at
+  }
+
+  /** `seq` was answered (or is let go): its entry may go. */
   answered(seq) {
     const last = this.runs.length === 0 ? null : this.runs[this.runs.length - 1]
     if (last !== null && last[1] === seq - 1) last[1] = seq
     else this.runs.push([seq, seq])
   }
 
-  /** The run to report with the next operation, as two strings ("0", "0" for none). */
-  report() {
-    const run = this.runs.shift()
-    return run === undefined ? NONE : [String(run[0]), String(run[1])]
+  /** The run to report with a batch sent now (null for none); `unreport` it if that batch gets no reply. */
+  report(now) {
+    for (const [seq, at] of this.pinned) {
+      if (now - at <= RETRY_WINDOW_MS) continue
+      this.pinned.delete(seq)
+      this.answered(seq)
+    }
+    return this.runs.shift() ?? null
+  }
+
+  unreport(run) {
+    if (run !== null) this.runs.unshift(run)
+  }
+
+  /** The batch `seq` (made at `at`) failed: keep its entry for a retry. */
+  pin(seq, at) {
+    this.pinned.set(seq, at)
+  }
+
+  /** A retry of `seq` got its answers (already `answered`): unpinned. */
+  settled(seq) {
+    this.pinned.delete(seq)
   }
 }
 
-const NONE = ['0', '0']
 const RETENTION_MS_TEXT = String(RETENTION_MS)
 
-module.exports = { Session, RETENTION_MS, RETRY_WINDOW_MS }
+/** The session of each client object (raw ioredis / node-redis object) and table name. */
+const sessions = new WeakMap()
+
+function sessionFor(client, name) {
+  let byName = sessions.get(client)
+  if (byName === undefined) {
+    byName = new Map()
+    sessions.set(client, byName)
+  }
+  let s = byName.get(name)
+  if (s === undefined) {
+    s = new Session()
+    byName.set(name, s)
+  }
+  return s
+}
+
+module.exports = { Session, sessionFor, RETENTION_MS, RETRY_WINDOW_MS }
