@@ -305,6 +305,7 @@ const MAX_SUBSCRIBE_TRIES = 20
 class NodeRedisSubscriber {
   #client
   #closed = false
+  #referenced = true
   #lost = false
   #connected
   #listener
@@ -328,7 +329,11 @@ class NodeRedisSubscriber {
     client.on('reconnecting', () => {
       this.#lost = true
     })
+    // unref() before the socket is made is kept for it; between its creation
+    // and its 'connect' node-redis would miss it: applied again then.
+    client.on('connect', () => this.#apply())
     client.on('ready', () => {
+      this.#apply()
       if (this.#closed || !this.#lost) return
       this.#lost = false
       sink.reconnected()
@@ -358,11 +363,19 @@ class NodeRedisSubscriber {
   }
 
   ref() {
-    this.#client.ref()
+    this.#referenced = true
+    this.#apply()
   }
 
   unref() {
-    this.#client.unref()
+    this.#referenced = false
+    this.#apply()
+  }
+
+  #apply() {
+    if (this.#closed) return
+    if (this.#referenced) this.#client.ref()
+    else this.#client.unref()
   }
 
   close() {
