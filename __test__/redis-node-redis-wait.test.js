@@ -254,6 +254,26 @@ describe('node-redis createClient: waitAsync / notify', () => {
     })
   }
 
+  test('a SUBSCRIBE whose confirmation is lost with its connection: sent again, and the wait goes on', async (tc) => {
+    const proxy = await faultProxy(server.port, { t: tc })
+    const client = createClient({ url: `redis://127.0.0.1:${proxy.port}` })
+    client.on('error', () => {})
+    await client.connect()
+    tc.after(() => client.destroy())
+    const t = name()
+    const dn = dict(fromNodeRedis(client), t)
+    const di = dict(io, t)
+    const dropped = proxy.dropAfterRequest((cmd) => cmd.name === 'SUBSCRIBE')
+    const p = dn.waitAsync(1, 0n, 8000)
+    await dropped // applied by the server, its reply withheld, the connection closed
+    await until(async () => (await subscribers(t)) === 1, 'the subscription, sent again')
+    await sleep(50)
+    await di.store(1, 1n)
+    assert.equal(await di.notify(1), 1)
+    assert.equal(await p, 'ok')
+    assert.ok(proxy.count('SUBSCRIBE') >= 2, String(proxy.count('SUBSCRIBE')))
+  })
+
   test('killed with a wait pending and no change: node-redis subscribes again by itself and the next notify wakes it', async () => {
     const t = name()
     const dn = dict(fromNodeRedis(nr), t)
