@@ -17,22 +17,23 @@
 // A safety net under both: while waits are pending, every RECHECK_MS each
 // (table, key) waited on is read once more, and its waits end with 'ok'
 // when it is no longer `expected`. So a notify missed for any reason (a
-// subscriber ioredis did not report lost or did not bring back, as its
-// Cluster's sharded subscribers sometimes do) delays a wake-up by at most
-// about RECHECK_MS instead of losing it, as long as the value changed
+// subscriber its client did not report lost or did not bring back, as
+// ioredis' Cluster sharded subscribers sometimes do) delays a wake-up by at
+// most about RECHECK_MS instead of losing it, as long as the value changed
 // (change, then notify), as locally where a wait re-checks in slices.
 //
 // One subscriber connection per client (the ioredis Redis or Cluster
-// object) per process, a duplicate of it, shared by every table and wait:
-// a channel is unsubscribed when its last wait ends, and the connection
-// closed when no wait is left, so it never keeps a process alive by itself.
-// Its socket is referenced only while a wait made with `ref: true` (the
-// default) is pending.
+// object, the node-redis client or cluster) per process, a duplicate of it,
+// shared by every table and wait: a channel is unsubscribed when its last
+// wait ends, and the connection closed when no wait is left, so it never
+// keeps a process alive by itself. Its socket is referenced only while a
+// wait made with `ref: true` (the default) is pending.
 //
-// A standalone server: SUBSCRIBE / PUBLISH. A Cluster: sharded pub/sub
-// (SSUBSCRIBE / SPUBLISH, Redis 7.0+), the duplicate made with ioredis'
-// `shardedSubscribers: true`, so a notify goes to the table's shard only
-// instead of every node.
+// The connection itself is the client adapter's `subscriber(sink)`
+// (lib/redis/client.js): ioredis or node-redis, standalone (SUBSCRIBE /
+// PUBLISH) or Cluster (sharded pub/sub, SSUBSCRIBE / SPUBLISH, Redis 7.0+,
+// so a notify goes to the table's shard only instead of every node); this
+// module knows no client library.
 //
 // What a table gives this module (RedisDict builds it):
 //   client   its client adapter (lib/redis/client.js)
@@ -42,7 +43,6 @@
 //   before() a Promise settled once the table's operations issued before
 //            now have settled (a notify goes after them: change, then notify)
 
-const { codedError } = require('../errors')
 const { abortError } = require('../wait')
 const { commandError } = require('./redis-table')
 
@@ -56,7 +56,7 @@ const hooks = { afterSubscribe: null }
 /** How often pending waits re-read their values, whatever the subscriber says. */
 const RECHECK_MS = 1000
 
-/** The subscriber of each client object (ioredis Redis or Cluster) of this process. */
+/** The subscriber of each client object (ioredis or node-redis) of this process. */
 const subscribers = new WeakMap()
 
 function subscriberOf(adapter) {
@@ -101,19 +101,15 @@ class Channel {
 class Subscriber {
   #adapter
   #conn = null
-  #sharded
   /** channel name -> Channel */
   #channels = new Map()
   #waiters = 0
   #referenced = 0
-  /** The connection was lost since it last was ready: re-read on the next ready. */
-  #lost = false
   /** The periodic re-read (an unreferenced interval) while waits are pending. */
   #poll = null
 
   constructor(adapter) {
     this.#adapter = adapter
-    this.#sharded = adapter.cluster
   }
 
   stats() {
@@ -133,10 +129,9 @@ class Subscriber {
     if (ch === undefined) {
       ch = new Channel(w.target.channel)
       this.#channels.set(ch.name, ch)
-      const confirmed = (this.#sharded ? conn.ssubscribe(ch.name) : conn.subscribe(ch.name)).then(() => {
+      const confirmed = conn.subscribe(ch.name).then(() => {
         ch.isConfirmed = true
         for (const x of ch.waiters) x.armed = true
-        this.#reference() // a Cluster's sockets are made meanwhile
       })
       ch.confirmed = confirmed
       confirmed.catch(() => {
@@ -161,7 +156,7 @@ class Subscriber {
     const conn = this.#conn
     if (ch.waiters.size === 0 && this.#channels.get(ch.name) === ch) {
       this.#channels.delete(ch.name)
-      if (conn !== null && this.#waiters > 0) (this.#sharded ? conn.sunsubscribe(ch.name) : conn.unsubscribe(ch.name)).catch(nothing)
+      if (conn !== null && this.#waiters > 0) conn.unsubscribe(ch.name).catch(nothing)
     }
     if (this.#waiters === 0 && this.#poll !== null) {
       clearInterval(this.#poll)
@@ -170,75 +165,38 @@ class Subscriber {
     if (this.#waiters === 0 && conn !== null) {
       this.#conn = null
       this.#channels.clear()
-      conn.disconnect()
+      conn.close()
     } else this.#reference()
   }
 
-  /** The subscriber connection, made on first use. */
+  /** The subscriber connection (the client adapter's, lib/redis/client.js), made on first use. */
   #connection() {
     if (this.#conn !== null) return this.#conn
-    const raw = this.#adapter.client
-    if (typeof raw.ssubscribe !== 'function' || typeof raw.subscribe !== 'function') {
-      throw codedError('ERR_METHOD_NOT_IMPLEMENTED', 'atomic-dict: waitAsync on Redis needs an ioredis client (node-redis is not supported for waits yet)')
-    }
-    const conn = this.#sharded ? raw.duplicate([], { shardedSubscribers: true, lazyConnect: false }) : raw.duplicate({ autoResubscribe: true, lazyConnect: false, enableOfflineQueue: true })
-    this.#conn = conn
-    this.#lost = false
-    const current = () => this.#conn === conn
-    // Without a listener ioredis would print every connection error.
-    conn.on('error', nothing)
-    conn.on(this.#sharded ? 'smessage' : 'message', (channel, message) => {
-      if (current()) this.#message(channel, message)
-    })
-    conn.on('connect', () => {
-      if (current()) this.#reference()
-    })
-    conn.on('close', () => {
-      if (current()) this.#lost = true
-    })
-    conn.on('ready', () => {
-      if (current()) this.#reference()
-      if (current() && this.#lost) {
-        this.#lost = false
-        this.#resubscribed(conn)
-      }
-    })
-    if (this.#sharded) {
-      // ioredis' sharded subscribers reconnect on their own; each that comes back is a "+subscriber".
-      conn.on('+subscriber', () => {
-        if (current()) this.#resubscribed(conn)
-      })
-    }
-    conn.on('end', () => {
-      if (!current()) return
-      // No more reconnection: every pending wait fails.
-      this.#conn = null
-      const err = commandError(new Error('the subscriber connection was closed'), 'waitAsync')
-      const all = []
-      for (const ch of this.#channels.values()) all.push(...ch.waiters)
-      this.#channels.clear()
-      for (const w of all) fail(w, err)
-    })
-    return conn
-  }
-
-  /**
-   * The connection is back: ioredis subscribed its channels again. Once a
-   * subscription of ours on it is confirmed (after ioredis' own, on the same
-   * connection), every pending wait reads its value again: a notify sent
-   * while it was away was missed.
-   */
-  #resubscribed(conn) {
-    const names = [...this.#channels.keys()]
-    if (names.length === 0) return
-    const again = this.#sharded ? Promise.all(names.map((n) => conn.ssubscribe(n))) : conn.subscribe(...names)
-    again.then(
-      () => {
+    let conn = null
+    const current = () => conn !== null && this.#conn === conn
+    conn = this.#adapter.subscriber({
+      message: (channel, message) => {
+        if (current()) this.#message(channel, message)
+      },
+      // Back, its channels confirmed again: a notify sent while it was away was missed.
+      reconnected: () => {
+        if (!current()) return
         this.#reference()
         for (const ch of this.#channels.values()) for (const w of ch.waiters) if (w.armed) recheck(w)
       },
-      nothing, // closed again: the next ready tries again
-    )
+      ended: (cause) => {
+        if (!current()) return
+        // No more reconnection: every pending wait fails.
+        this.#conn = null
+        const err = commandError(cause instanceof Error ? cause : new Error('the subscriber connection was closed'), 'waitAsync')
+        const all = []
+        for (const ch of this.#channels.values()) all.push(...ch.waiters)
+        this.#channels.clear()
+        for (const w of all) fail(w, err)
+      },
+    })
+    this.#conn = conn
+    return conn
   }
 
   /** Every armed wait reads its value again, one read per (table, key). */
@@ -280,31 +238,9 @@ class Subscriber {
   #reference() {
     const conn = this.#conn
     if (conn === null) return
-    const ref = this.#referenced > 0
-    for (const stream of streams(conn)) {
-      if (ref) stream.ref?.()
-      else stream.unref?.()
-    }
+    if (this.#referenced > 0) conn.ref()
+    else conn.unref()
   }
-}
-
-/** The sockets of an ioredis Redis (its stream) or Cluster (its nodes' and sharded subscribers'). */
-function streams(conn) {
-  if (conn.stream !== undefined) return conn.stream === null ? [] : [conn.stream]
-  const out = []
-  const nodes = conn.connectionPool?.getNodes?.('all') ?? []
-  for (const node of nodes) if (node?.stream) out.push(node.stream)
-  const plain = conn.subscriber?.getInstance?.()?.stream
-  if (plain) out.push(plain)
-  const group = conn.shardedSubscribers
-  const subs = group?.shardedSubscribers ?? group?.subscribers
-  if (subs !== undefined && typeof subs.values === 'function') {
-    for (const s of subs.values()) {
-      const stream = s?.getInstance?.()?.stream
-      if (stream) out.push(stream)
-    }
-  }
-  return out
 }
 
 /** A pending wait's value is read again (its subscriber reconnected): 'ok' when it is no longer `expected`. */
@@ -400,7 +336,7 @@ function notify(target, field, count) {
   return target.before().then(publish, publish)
 }
 
-/** Pending waits and subscribed channels of the subscriber of `client` (an ioredis object), for tests. */
+/** Pending waits and subscribed channels of the subscriber of `client` (an ioredis or node-redis object), for tests. */
 function stats(client) {
   const s = subscribers.get(client)
   return s === undefined ? { waiters: 0, channels: 0, connected: false } : s.stats()
