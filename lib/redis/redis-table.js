@@ -25,18 +25,22 @@ function tableName(name) {
 
 /**
  * The coded error for a failed command: a connection error is
- * ERR_ATOMIC_DICT_CONNECTION_LOST (the operation may or may not have been
- * applied), a reply error ERR_ATOMIC_DICT_REDIS (the server refused it; a
- * script refused before it ran changed nothing). `cause` is the client's error.
+ * ERR_ATOMIC_DICT_CONNECTION_LOST (the command may or may not have been
+ * applied), a reply error ERR_ATOMIC_DICT_REDIS (the server refused it).
+ * `kind` says what retry(err) can do for it: 'rmw' (a read-modify-write:
+ * settle it exactly once, also after a refusal, which may answer a re-send
+ * of an applied batch), 'read' (read again), 'once' (nothing: waits and
+ * notifies are not retried). `cause` is the client's error.
  */
-function commandError(err, what, rmw = false) {
+function commandError(err, what, kind = 'read') {
   if (isReplyError(err)) {
-    const maybe = rmw ? '; not applied, unless a first sending was applied before a reconnect: retry(err) settles it exactly once' : ''
+    const maybe = kind === 'rmw' ? '; not applied, unless a first sending was applied before a reconnect: retry(err) settles it exactly once' : ''
     const e = codedError('ERR_ATOMIC_DICT_REDIS', `atomic-dict: Redis refused ${what}: ${err.message}${maybe}`)
     e.cause = err
     return e
   }
-  const e = codedError('ERR_ATOMIC_DICT_CONNECTION_LOST', `atomic-dict: ${what} has no reply: the connection to Redis failed (${err instanceof Error ? err.message : String(err)}); it may or may not have been applied: retry(err) settles it exactly once`)
+  const advice = kind === 'rmw' ? '; it may or may not have been applied: retry(err) settles it exactly once' : kind === 'read' ? '; retry(err) reads again' : ''
+  const e = codedError('ERR_ATOMIC_DICT_CONNECTION_LOST', `atomic-dict: ${what} has no reply: the connection to Redis failed (${err instanceof Error ? err.message : String(err)})${advice}`)
   e.cause = err
   return e
 }
@@ -149,7 +153,7 @@ class RedisTable {
           this.#isReady = true
         },
         (err) => {
-          throw commandError(err, `attaching table ${JSON.stringify(this.#name)}`)
+          throw commandError(err, `attaching table ${JSON.stringify(this.#name)}`, 'once')
         },
       )
       this.#ready = ready
@@ -230,9 +234,10 @@ class RedisTable {
     const queue = this.#queue
     this.#queue = []
     for (const entry of queue) {
-      const e = codedError(err.code, `atomic-dict: ${entry.what ?? 'a read'} was not sent: ${String(err.message).replace(/^atomic-dict: /, '')}`)
+      const retryable = err.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST' || err.code === 'ERR_ATOMIC_DICT_REDIS'
+      const e = codedError(err.code, `atomic-dict: ${entry.what ?? 'a read'} was not sent: ${String(err.message).replace(/^atomic-dict: /, '')}${retryable ? '; retry(err) sends it' : ''}`)
       e.cause = err.cause ?? err
-      if (err.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST' || err.code === 'ERR_ATOMIC_DICT_REDIS') {
+      if (retryable) {
         const again = entry.send === undefined ? () => this.enqueue(entry.args, entry.what, entry.decode) : () => new Promise((resolve, reject) => this.#push({ send: entry.send, resolve, reject }))
         e[RETRY] = { table: this, at: Date.now(), again }
       }
@@ -271,7 +276,7 @@ class RedisTable {
   /** The coded error of operation `i` of `batch` for `err`, with what retry(e) needs. */
   #failure(err, batch, i) {
     const op = batch.ops[i]
-    const e = commandError(err, op.what, true)
+    const e = commandError(err, op.what, 'rmw')
     e[RETRY] = {
       table: this,
       at: batch.at,

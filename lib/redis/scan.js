@@ -24,7 +24,7 @@ async function* scan(table, withStrings) {
     try {
       reply = await client.send(['HSCAN', table.data, cursor, 'COUNT', COUNT])
     } catch (err) {
-      throw commandError(err, 'iteration')
+      throw commandError(err, 'iteration', 'once')
     }
     cursor = String(reply[0])
     const flat = reply[1]
@@ -51,7 +51,7 @@ async function stringsOf(table, batch) {
   try {
     found = await table.client.send(['HMGET', table.strings, ...list])
   } catch (err) {
-    throw commandError(err, 'iteration')
+    throw commandError(err, 'iteration', 'once')
   }
   for (let i = 0; i < list.length; i++) if (found[i] !== null && found[i] !== undefined) map.set(list[i], String(found[i]))
   return map

@@ -118,13 +118,14 @@ class Subscriber {
 
   /** Adds `w` to its channel, subscribing when it is the channel's first; resolves once the subscription is confirmed. */
   join(w) {
+    // The connection first: when it cannot be made, nothing is counted.
+    const conn = this.#connection()
     this.#waiters++
     if (this.#poll === null) {
       this.#poll = setInterval(() => this.#recheckAll(), RECHECK_MS)
       this.#poll.unref()
     }
     if (w.ref) this.#referenced++
-    const conn = this.#connection()
     let ch = this.#channels.get(w.target.channel)
     if (ch === undefined) {
       ch = new Channel(w.target.channel)
@@ -188,7 +189,7 @@ class Subscriber {
         if (!current()) return
         // No more reconnection: every pending wait fails.
         this.#conn = null
-        const err = commandError(cause instanceof Error ? cause : new Error('the subscriber connection was closed'), 'waitAsync')
+        const err = commandError(cause instanceof Error ? cause : new Error('the subscriber connection was closed'), 'waitAsync', 'once')
         const all = []
         for (const ch of this.#channels.values()) all.push(...ch.waiters)
         this.#channels.clear()
@@ -314,7 +315,7 @@ function waitAsync(target, field, expected, opts) {
       const v = await target.read(field)
       if (v !== expected) finish(w, 'not-equal')
     })
-    .catch((err) => fail(w, err.code === undefined ? commandError(err, 'waitAsync') : err))
+    .catch((err) => fail(w, err.code === undefined ? commandError(err, 'waitAsync', 'once') : err))
   return promise
 }
 
@@ -331,7 +332,7 @@ function notify(target, field, count) {
   const message = count >= 0xffff_ffff ? field : `${field} ${count}`
   const publish = () =>
     target.client.send([target.client.cluster ? 'SPUBLISH' : 'PUBLISH', target.channel, message]).then(Number, (err) => {
-      throw commandError(err, 'notify')
+      throw commandError(err, 'notify', 'once')
     })
   return target.before().then(publish, publish)
 }
