@@ -13,34 +13,10 @@ const Redis = require('ioredis')
 const { AtomicSet } = require('..')
 const { RedisSet, RedisDict } = require('atomic-dict/redis')
 const { prng } = require('./fixtures/prng')
+const { commandsRun, outcome } = require('./fixtures/redis-checks')
 const { startRedis } = require('./fixtures/redis')
 
 const M64 = 2n ** 64n
-
-/** Commands the server ran since `CONFIG RESETSTAT` (INFO and CONFIG themselves left out), as { command: calls }. */
-async function commandsRun(admin) {
-  const info = await admin.info('commandstats')
-  const out = {}
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    if (m[1] !== 'info' && m[1] !== 'config' && !m[1].startsWith('config|')) out[m[1]] = Number(m[2])
-  }
-  return out
-}
-
-/** { ok: value } or { code, name } (and a full error's done and inserted) for an operation that may throw or reject. */
-async function outcome(fn) {
-  try {
-    return { ok: await fn() }
-  } catch (err) {
-    if (typeof err.code !== 'string') throw err
-    const o = { code: err.code, name: err.constructor.name }
-    if (err.done !== undefined) {
-      o.done = err.done
-      o.inserted = err.inserted
-    }
-    return o
-  }
-}
 
 async function collect(iterable) {
   const out = []

@@ -340,4 +340,4 @@ function counters(names, options) {
   return new Counters(names, options)
 }
 
-module.exports = { Counters, counters, DEFAULT_CAPACITY }
+module.exports = { Counters, counters, DEFAULT_CAPACITY, checkNames }

@@ -58,6 +58,20 @@ class RedisCodec {
     return parts.length === 1 ? parts[0] : parts
   }
 
+  /**
+   * The key `field` stands for, its 64-bit parts that `strings` (a Map from
+   * decimal part to string, or null) names given back as those strings, as
+   * local iteration gives a table with a string area.
+   */
+  keyOf(field, strings) {
+    const key = this.parts(field)
+    const k64 = this.#keys.k64
+    if (strings === null || k64 === 0) return key
+    if (!Array.isArray(key)) return strings.get(field) ?? key
+    for (let i = 0; i < k64; i++) key[i] = strings.get(String(key[i])) ?? key[i]
+    return key
+  }
+
   /** A checked value (as `check` returns it) as unpadded hex of its bits. */
   hex(v) {
     return this.wide ? BigInt.asUintN(64, v).toString(16) : (v >>> 0).toString(16)

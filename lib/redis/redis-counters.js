@@ -24,24 +24,11 @@ const { valueChecker } = require('../value-args')
 const { asyncOptions, countArg } = require('../wait')
 const { typeError, codedError } = require('../errors')
 const { INSPECT, jsonValue, refuseCloning } = require('../node-conventions')
-const { checkString } = require('../strings')
 const { RedisDict } = require('./redis-dict')
 const { SWAP_MANY } = require('./bulk')
 
-/** Capacity of a new counters table when none is given, as locally (lib/counters.js). */
-const DEFAULT_CAPACITY = 256
-
-function checkNames(names) {
-  if (!Array.isArray(names)) throw typeError('names', 'an array of strings', names)
-  if (names.length === 0) throw codedError('ERR_OUT_OF_RANGE', 'names must hold at least one name, got an empty array', RangeError)
-  const seen = new Set()
-  names.forEach((name, i) => {
-    checkString(name, `names[${i}]`)
-    if (seen.has(name)) throw codedError('ERR_INVALID_ARG_VALUE', `names must not repeat a name, got ${JSON.stringify(name)} twice`, RangeError)
-    seen.add(name)
-  })
-  return Object.freeze([...names])
-}
+// The names are checked and the default capacity is as locally.
+const { checkNames, DEFAULT_CAPACITY } = require('../counters')
 
 class RedisCounters {
   #dict

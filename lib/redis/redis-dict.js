@@ -7,7 +7,7 @@
 
 const options = require('../options')
 const { typeError, AtomicDictFullError } = require('../errors')
-const { INSPECT, refuseCloning } = require('../node-conventions')
+const { INSPECT, refuseCloning, keyShape, valueType } = require('../node-conventions')
 const { RedisCodec } = require('./codec')
 const { RedisTable } = require('./redis-table')
 const { scan } = require('./scan')
@@ -161,8 +161,7 @@ class RedisDict {
 
   has(key) {
     try {
-      const field = this.#c.field(key)
-      return this.#t.read(['HEXISTS', this.#t.data, field], 'has', (r) => r === 1)
+      return this.#t.has(this.#c.field(key))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -170,7 +169,7 @@ class RedisDict {
 
   /** The number of keys (exact: one HLEN). Locally a getter; here it needs a round trip. */
   size() {
-    return this.#t.read(['HLEN', this.#t.data], 'size', Number)
+    return this.#t.size()
   }
 
   /** Keys guaranteed to fit (no round trip). */
@@ -252,11 +251,11 @@ class RedisDict {
 
   /** Async iterator of [key, value]. */
   async *entries() {
-    for await (const [field, hex, strings] of scan(this.#t, this.#strings)) yield [this.#key(field, strings), this.#c.decode(hex)]
+    for await (const [field, hex, strings] of scan(this.#t, this.#strings)) yield [this.#c.keyOf(field, strings), this.#c.decode(hex)]
   }
 
   async *keys() {
-    for await (const [field, , strings] of scan(this.#t, this.#strings)) yield this.#key(field, strings)
+    for await (const [field, , strings] of scan(this.#t, this.#strings)) yield this.#c.keyOf(field, strings)
   }
 
   async *values() {
@@ -273,17 +272,9 @@ class RedisDict {
     return this.entries()
   }
 
-  #key(field, strings) {
-    const key = this.#c.parts(field)
-    if (strings === null) return key
-    if (!Array.isArray(key)) return strings.get(field) ?? key
-    for (let i = 0; i < this.#shape.k64; i++) key[i] = strings.get(String(key[i])) ?? key[i]
-    return key
-  }
-
   [INSPECT](depth, opts, inspect) {
     const g = this.#shape
-    return `RedisDict(${inspect(this.#t.name, opts)}, capacity ${this.#t.capacity}, ${g.k64 + g.k32 > 1 ? `${g.k64} x u64 + ${g.k32} x u32` : g.k64 ? '1 x u64' : '1 x u32'} -> ${g.signed ? 'i' : 'u'}${g.valueBits})`
+    return `RedisDict(${inspect(this.#t.name, opts)}, capacity ${this.#t.capacity}, ${keyShape(g.k64, g.k32)} -> ${valueType(g.valueBits, g.signed)})`
   }
 
   get [Symbol.toStringTag]() {

@@ -8,7 +8,7 @@
 
 const options = require('../options')
 const { typeError, AtomicDictFullError } = require('../errors')
-const { INSPECT, refuseCloning } = require('../node-conventions')
+const { INSPECT, refuseCloning, keyShape } = require('../node-conventions')
 const { RedisCodec } = require('./codec')
 const { RedisTable } = require('./redis-table')
 const { scan } = require('./scan')
@@ -78,8 +78,7 @@ class RedisSet {
 
   has(key) {
     try {
-      const field = this.#c.field(key)
-      return this.#t.read(['HEXISTS', this.#t.data, field], 'has', (r) => r === 1)
+      return this.#t.has(this.#c.field(key))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -87,7 +86,7 @@ class RedisSet {
 
   /** The number of keys (exact: one HLEN). Locally a getter; here it needs a round trip. */
   size() {
-    return this.#t.read(['HLEN', this.#t.data], 'size', Number)
+    return this.#t.size()
   }
 
   /** Keys guaranteed to fit (no round trip). */
@@ -110,7 +109,7 @@ class RedisSet {
   // when the set has the `strings` option.
 
   async *keys() {
-    for await (const [field, , strings] of scan(this.#t, this.#strings)) yield this.#key(field, strings)
+    for await (const [field, , strings] of scan(this.#t, this.#strings)) yield this.#c.keyOf(field, strings)
   }
 
   values() {
@@ -132,17 +131,9 @@ class RedisSet {
     return this.keys()
   }
 
-  #key(field, strings) {
-    const key = this.#c.parts(field)
-    if (strings === null) return key
-    if (!Array.isArray(key)) return strings.get(field) ?? key
-    for (let i = 0; i < this.#shape.k64; i++) key[i] = strings.get(String(key[i])) ?? key[i]
-    return key
-  }
-
   [INSPECT](depth, opts, inspect) {
     const g = this.#shape
-    return `RedisSet(${inspect(this.#t.name, opts)}, capacity ${this.#t.capacity}, ${g.k64 + g.k32 > 1 ? `${g.k64} x u64 + ${g.k32} x u32` : g.k64 ? '1 x u64' : '1 x u32'})`
+    return `RedisSet(${inspect(this.#t.name, opts)}, capacity ${this.#t.capacity}, ${keyShape(g.k64, g.k32)})`
   }
 
   get [Symbol.toStringTag]() {

@@ -359,6 +359,16 @@ class RedisTable {
     return new Promise((resolve, reject) => this.#push({ send, resolve, reject }))
   }
 
+  /** Whether the key of `field` is in the table (one HEXISTS). */
+  has(field) {
+    return this.read(['HEXISTS', this.data, field], 'has', (r) => r === 1)
+  }
+
+  /** The number of keys (exact: one HLEN; the tables are insert-only). */
+  size() {
+    return this.read(['HLEN', this.data], 'size', Number)
+  }
+
   /**
    * Settles an operation of this table that failed with
    * ERR_ATOMIC_DICT_CONNECTION_LOST: sends it again under its first
