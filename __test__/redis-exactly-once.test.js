@@ -11,14 +11,20 @@
 // - after SCRIPT FLUSH, a batch whose EVALSHA failed NOSCRIPT is not
 //   overtaken by the batch issued after it, even when the script is loaded
 //   again in between;
-// - operations queued while ready() failed can be retried.
+// - operations queued while ready() failed can be retried;
+// - (second review) a pin is never let go while a retry of it is in flight,
+//   the retry window runs on a monotonic clock from the failure, a retry
+//   answered from its kept entry refreshes the hash's expiry, a batch is
+//   not refused TRYAGAIN while its Cluster slot is being migrated, and an
+//   ioredis client with commandTimeout is refused.
 // Fails (does not skip) without redis-server.
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const Redis = require('ioredis')
 const { RedisDict, RedisCounters } = require('atomic-dict/redis')
-const { startRedis, faultProxy, containing } = require('./fixtures/redis')
+const { Session, sessionFor, clock, RETRY_WINDOW_MS } = require('../lib/redis/session')
+const { startRedis, startCluster, faultProxy, containing } = require('./fixtures/redis')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -152,5 +158,82 @@ describe('RedisDict exactly once, in the corners', () => {
     await assert.rejects(counters.waitAsync('a', 0n, { nope: 1 }), { code: 'ERR_INVALID_ARG_VALUE' })
     await assert.rejects(counters.notify('a', -5), { code: 'ERR_OUT_OF_RANGE' })
     assert.equal(c.status, 'wait', 'nothing was sent: the lazy client never connected')
+  })
+  test('a retry answered from its kept entry refreshes the answers hash when a refresh is due', async () => {
+    const c = client(proxy.port, { retryStrategy: () => 20, maxRetriesPerRequest: 0 })
+    const d = new RedisDict(c, 'R', { capacity: 100 })
+    await d.add(1n, 10n)
+    const dropped = proxy.dropAfterRequest(containing('{R}:d'))
+    const err = await d.add(1n, 5n).catch((e) => e)
+    await dropped // applied: its entry is kept
+    while (c.status !== 'ready') await sleep(10)
+    const [hash] = await direct.keys('{R}:o:*')
+    await direct.pexpire(hash, 180_000)
+    sessionFor(c, 'R').refreshed = -Infinity // a refresh is due
+    assert.equal(await d.retry(err), 10n)
+    assert.ok((await direct.pttl(hash)) > 3_000_000, 'the retry set the expiry again')
+    assert.equal(await stored('R', '1'), 15n)
+  })
+
+  test('a pin is not let go while a retry of it is in flight; the window runs on a monotonic clock from the failure', () => {
+    const real = clock.now
+    let offset = 0
+    clock.now = () => real() + offset
+    try {
+      const s = new Session()
+      s.pin(7)
+      assert.equal(s.claim(7), true, 'a retry inside the window')
+      offset = RETRY_WINDOW_MS + 1000
+      assert.equal(s.report(), null, 'the busy pin stays (no run reports it)')
+      assert.ok(s.pinned.has(7))
+      s.release(7, false) // the retry failed
+      assert.equal(s.claim(7), false, 'past the window: no new retry')
+      assert.deepEqual(s.report(), [7, 7], 'and now it is let go: its entry goes')
+      assert.equal(s.claim(7), false)
+      s.pin(8)
+      assert.equal(s.claim(8), true)
+      s.release(8, true) // answered: unpinned
+      assert.equal(s.pinned.has(8), false)
+    } finally {
+      clock.now = real
+    }
+  })
+
+  test('an ioredis client with commandTimeout is refused', () => {
+    const c = new Redis({ lazyConnect: true, host: '127.0.0.1', port: server.port, commandTimeout: 1000 })
+    try {
+      assert.throws(() => new RedisDict(c, 'T', { capacity: 1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /commandTimeout/ })
+    } finally {
+      c.disconnect()
+    }
+  })
+})
+
+describe('RedisDict while its Cluster slot is being migrated', () => {
+  test('a batch is not refused TRYAGAIN before any key moved (every key it names exists)', { timeout: 60_000 }, async () => {
+    const cluster = await startCluster()
+    const c = new Redis.Cluster(cluster.nodes.map((n) => ({ host: n.host, port: n.port })))
+    c.on('error', () => {})
+    try {
+      const d = new RedisDict(c, 'M', { capacity: 100 })
+      await d.add(1n, 1n)
+      const slot = await c.cluster('KEYSLOT', '{M}')
+      const masters = c.nodes('master')
+      const owner = masters.find((n) => n.options.port === Number(c.slots[slot][0].split(':')[1]))
+      const other = masters.find((n) => n !== owner)
+      await other.cluster('SETSLOT', slot, 'IMPORTING', await owner.cluster('MYID'))
+      await owner.cluster('SETSLOT', slot, 'MIGRATING', await other.cluster('MYID'))
+      try {
+        assert.equal(await d.add(1n, 1n), 1n)
+        const fresh = new RedisDict(c, 'M', { capacity: 100 }) // same session: its hash exists
+        assert.equal(await fresh.add(1n, 1n), 2n)
+      } finally {
+        await owner.cluster('SETSLOT', slot, 'STABLE')
+        await other.cluster('SETSLOT', slot, 'STABLE')
+      }
+    } finally {
+      c.disconnect()
+      await cluster.stop()
+    }
   })
 })

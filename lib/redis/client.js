@@ -27,6 +27,16 @@ const { IoredisSubscriber, NodeRedisSubscriber, NodeRedisClusterSubscriber } = r
 function checkIoredisOptions(client) {
   const o = client.isCluster === true ? client.options?.redisOptions : client.options
   if (o === undefined || o === null) return
+  if (o.commandTimeout !== undefined && o.commandTimeout !== null) {
+    // A timed-out command is rejected but stays queued, and ioredis may send
+    // it again later: applied after its retry was answered (twice), or
+    // after batches issued behind it (out of order).
+    throw codedError(
+      'ERR_INVALID_ARG_VALUE',
+      'an ioredis client with commandTimeout rejects commands that it may still send (again) later; atomic-dict cannot keep operations exactly once and in order with it: use a client without commandTimeout (waitAsync has its own timeout)',
+      TypeError,
+    )
+  }
   if (o.autoResendUnfulfilledCommands === false && o.maxRetriesPerRequest !== 0) {
     throw codedError(
       'ERR_INVALID_ARG_VALUE',

@@ -7,7 +7,9 @@
 const { codedError, typeError } = require('../errors')
 const { adapt, isReplyError } = require('./client')
 const { SCRIPTS } = require('./scripts')
-const { sessionFor, RETRY_WINDOW_MS } = require('./session')
+const { sessionFor, RETENTION_MS, RETRY_WINDOW_MS } = require('./session')
+
+const RETENTION_TEXT = String(RETENTION_MS)
 
 /** Bumped when the layout in Redis changes; kept in the metadata. */
 const FORMAT = '1'
@@ -116,6 +118,11 @@ class RedisTable {
     this.data = `{${name}}:d`
     this.strings = `{${name}}:s`
     this.answers = `{${name}}:o:${this.#session.id}`
+    // The Redis keys of a batch: the strings' hash only for a table that
+    // keeps strings. (In a Cluster slot being migrated, Redis refuses with
+    // TRYAGAIN a command naming keys of which some exist and some do not;
+    // ready() makes each of these exist.)
+    this.scriptKeys = shape.strings > 0 ? [this.data, this.answers, this.strings] : [this.data, this.answers]
     this.channel = `{${name}}:n`
     this.#fields = ['format', FORMAT, 'kind', kind, 'capacity', String(capacity)]
     for (const [k, v] of Object.entries(shape)) this.#fields.push(k, String(v))
@@ -139,7 +146,13 @@ class RedisTable {
       // batches' EVALSHA then do not fail NOSCRIPT and send EVAL after the
       // reads issued behind them.
       const attach = this.#client.script(SCRIPTS.attach, [this.#meta], this.#fields)
-      const load = this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], ['0', '0', '0', this.capacityText, this.digits, ''], true)
+      // The empty batch also makes the session's answers hash (and the
+      // strings' hash) exist, with the answers' expiry.
+      const at = Date.now()
+      const load = this.#client.script(SCRIPTS.rmw, this.scriptKeys, ['0', '0', '0', this.capacityText, this.digits, RETENTION_TEXT], true).then((r) => {
+        this.#session.refreshedAt(at)
+        return r
+      })
       const ready = Promise.all([attach, load]).then(
         ([diff]) => {
           if (diff.length > 0) {
@@ -239,7 +252,7 @@ class RedisTable {
       e.cause = err.cause ?? err
       if (retryable) {
         const again = entry.send === undefined ? () => this.enqueue(entry.args, entry.what, entry.decode) : () => new Promise((resolve, reject) => this.#push({ send: entry.send, resolve, reject }))
-        e[RETRY] = { table: this, at: Date.now(), again }
+        e[RETRY] = { table: this, again }
       }
       entry.reject(e)
     }
@@ -267,7 +280,7 @@ class RedisTable {
         // retried (or let go after RETRY_WINDOW_MS), so retry(e) learns the
         // outcome exactly. Also after a reply error: it may answer a re-send
         // of a batch that had been applied before the connection dropped.
-        session.pin(batch.seq, batch.at)
+        session.pin(batch.seq)
         for (let i = 0; i < batch.ops.length; i++) batch.ops[i].reject(this.#failure(err, batch, i))
       },
     )
@@ -279,12 +292,11 @@ class RedisTable {
     const e = commandError(err, op.what, 'rmw')
     e[RETRY] = {
       table: this,
-      at: batch.at,
       again: () =>
         this.#again(batch).then(
           (a) => op.decode(a[i]),
           (err2) => {
-            throw this.#failure(err2, batch, i)
+            throw err2.code === 'ERR_ATOMIC_DICT_RETRY_EXPIRED' ? err2 : this.#failure(err2, batch, i)
           },
         ),
     }
@@ -299,7 +311,7 @@ class RedisTable {
   #sendOnce(batch, ordered) {
     const session = this.#session
     const now = Date.now()
-    const run = session.report(now)
+    const run = session.report()
     const expiry = session.expiry(now)
     const args = [String(batch.seq), run === null ? '0' : String(run[0]), run === null ? '0' : String(run[1]), this.capacityText, this.digits, expiry, ordered ? batch.prev : '0']
     for (const op of batch.ops) for (const a of op.args) args.push(a)
@@ -307,7 +319,7 @@ class RedisTable {
     // SCRIPT FLUSH or a failover to a server without it) is sent again as
     // EVAL once its error is back, after the batches sent behind it: those
     // are refused ("ORDER", see rmw.lua) until it is applied, and sent again.
-    return this.#client.script(SCRIPTS.rmw, [this.data, this.answers, this.strings], args).then(
+    return this.#client.script(SCRIPTS.rmw, this.scriptKeys, args).then(
       (reply) => {
         if (expiry !== '') session.refreshedAt(now)
         return String(reply).split(',')
@@ -326,15 +338,25 @@ class RedisTable {
     })
   }
 
-  /** `batch` sent again (once for all of its operations' retries, until one attempt has an answer). */
+  /**
+   * `batch` sent again (once for all of its operations' retries, until one
+   * attempt has an answer), while its pin is kept: the pin is claimed for
+   * the time the retry is in flight, so its entry stays for an ioredis
+   * re-send of the retry itself.
+   */
   #again(batch) {
     if (batch.again === null) {
+      const session = this.#session
+      if (!session.claim(batch.seq)) {
+        return Promise.reject(codedError('ERR_ATOMIC_DICT_RETRY_EXPIRED', `atomic-dict: the operation failed more than ${RETRY_WINDOW_MS / 60_000} minutes ago: whether it was applied is no longer kept`))
+      }
       const again = this.#sendOnce(batch, false).then(
         (answers) => {
-          this.#session.settled(batch.seq)
+          session.release(batch.seq, true)
           return answers
         },
         (err) => {
+          session.release(batch.seq, false)
           if (batch.again === again) batch.again = null
           throw err
         },
@@ -353,7 +375,7 @@ class RedisTable {
     const send = () =>
       this.#client.send(args).then(decode, (err) => {
         const e = commandError(err, what)
-        if (e.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST') e[RETRY] = { table: this, at: Date.now(), again: send }
+        if (e.code === 'ERR_ATOMIC_DICT_CONNECTION_LOST') e[RETRY] = { table: this, again: send }
         throw e
       })
     return new Promise((resolve, reject) => this.#push({ send, resolve, reject }))
@@ -379,9 +401,6 @@ class RedisTable {
     const r = err !== null && typeof err === 'object' ? err[RETRY] : undefined
     if (r === undefined || r.table !== this) {
       return Promise.reject(codedError('ERR_INVALID_ARG_VALUE', 'retry(err) takes an ERR_ATOMIC_DICT_CONNECTION_LOST error of an operation of this table', TypeError))
-    }
-    if (Date.now() - r.at > RETRY_WINDOW_MS) {
-      return Promise.reject(codedError('ERR_ATOMIC_DICT_RETRY_EXPIRED', `atomic-dict: the operation failed more than ${RETRY_WINDOW_MS / 60_000} minutes ago: whether it was applied is no longer kept`))
     }
     return r.again()
   }

@@ -9,7 +9,8 @@
 --                   value = its value as fixed-width lowercase hex (16 or 8 digits)
 -- KEYS[2]  "{t}:o:<session>"  hash: seq -> the answers of a batch applied
 --                   whose reply the client may not have yet (lib/redis/session.js)
--- KEYS[3]  "{t}:s"  hash: string key part in decimal -> the string
+-- KEYS[3]  "{t}:s"  hash: string key part in decimal -> the string (only
+--                   for a table that keeps strings)
 -- ARGV[1]  seq: the batch's sequence number in the session
 -- ARGV[2], ARGV[3]  a run of the session's answered seqs (their entries go), "0" "0" for none
 -- ARGV[4]  the capacity (decimal, <= 2^31: exact as a Lua number)
@@ -53,8 +54,16 @@ local data, answers, strings = KEYS[1], KEYS[2], KEYS[3]
 local seq = ARGV[1]
 
 -- An empty batch (ready() sends one, so the script is loaded before the
--- first operation): nothing to do.
-if #ARGV < 8 then return '' end
+-- first operation): it makes the answers hash (a marker field "0": no
+-- batch has that seq) and the strings' hash exist, so that no batch names
+-- keys of which some exist and some not (refused with TRYAGAIN while the
+-- table's Cluster slot is being migrated).
+if #ARGV < 8 then
+  redis.call('HSET', answers, '0', '')
+  if ARGV[6] ~= '' then redis.call('PEXPIRE', answers, ARGV[6]) end
+  if strings then redis.call('HSETNX', strings, '', '') end
+  return ''
+end
 
 -- The reported run of answered batches: their entries go. Done after this
 -- batch's own entry is written (or found), so the hash never empties
@@ -78,6 +87,7 @@ end
 local seen = redis.call('HGET', answers, seq)
 if seen then
   forget()
+  if ARGV[6] ~= '' then redis.call('PEXPIRE', answers, ARGV[6]) end
   return seen
 end
 -- The batch before it not applied yet: not this one either (order).

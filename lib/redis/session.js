@@ -18,8 +18,9 @@
 // batch that failed (no reply, or a reply error that may follow a
 // re-send) stays "pinned": its entry, if it was applied, is kept so that
 // `retry(err)` can send the same seq again and learn the outcome exactly;
-// pins older than RETRY_WINDOW_MS are let go (their entries removed), and
-// a retry is refused from then on.
+// pins older than RETRY_WINDOW_MS (on the monotonic clock, from the
+// failure) are let go (their entries removed), never while a retry of
+// them is in flight, and a retry is refused from then on.
 //
 // The hash expires RETENTION_MS after the last batch that refreshed it and
 // got a reply; a batch refreshes it when that is REFRESH_MS old, so it
@@ -37,6 +38,10 @@
 // each leave a hash behind.
 
 const crypto = require('node:crypto')
+const { performance } = require('node:perf_hooks')
+
+/** The monotonic clock of the retry window (a seam: tests move it). */
+const clock = { now: () => performance.now() }
 
 const RETENTION_MS = 3_600_000
 const REFRESH_MS = 300_000
@@ -49,7 +54,7 @@ class Session {
     this.next = 1
     /** Answered sequence numbers not yet reported, as [from, to] runs in arrival order. */
     this.runs = []
-    /** Failed batches kept for retry: seq -> the time the batch was made. */
+    /** Failed batches kept for retry: seq -> { at: when it failed (monotonic ms), busy: retries in flight }. */
     this.pinned = new Map()
     this.refreshed = -Infinity
     /** The last batch sent that has no reply yet (its seq and a promise settled with it), or null. */
@@ -79,9 +84,12 @@ class Session {
   }
 
   /** The run to report with a batch sent now (null for none); `unreport` it if that batch gets no reply. */
-  report(now) {
-    for (const [seq, at] of this.pinned) {
-      if (now - at <= RETRY_WINDOW_MS) continue
+  report() {
+    const now = clock.now()
+    for (const [seq, pin] of this.pinned) {
+      // A pin is let go once its window is over, never while a retry of it
+      // is in flight (its entry must stay for an ioredis re-send of it).
+      if (pin.busy > 0 || now - pin.at <= RETRY_WINDOW_MS) continue
       this.pinned.delete(seq)
       this.answered(seq)
     }
@@ -92,14 +100,28 @@ class Session {
     if (run !== null) this.runs.unshift(run)
   }
 
-  /** The batch `seq` (made at `at`) failed: keep its entry for a retry. */
-  pin(seq, at) {
-    this.pinned.set(seq, at)
+  /** The batch `seq` failed (now, on the monotonic clock): keep its entry for a retry. */
+  pin(seq) {
+    if (!this.pinned.has(seq)) this.pinned.set(seq, { at: clock.now(), busy: 0 })
   }
 
-  /** A retry of `seq` got its answers (already `answered`): unpinned. */
-  settled(seq) {
-    this.pinned.delete(seq)
+  /**
+   * A retry of `seq` may be sent: its pin is there and in its window. Marks
+   * it busy (call `release` when the retry settles); false when it is not.
+   */
+  claim(seq) {
+    const pin = this.pinned.get(seq)
+    if (pin === undefined || (pin.busy === 0 && clock.now() - pin.at > RETRY_WINDOW_MS)) return false
+    pin.busy++
+    return true
+  }
+
+  /** A retry of `seq` settled: `answered` (it got its answers, already reported as answered) unpins it. */
+  release(seq, answered) {
+    const pin = this.pinned.get(seq)
+    if (pin === undefined) return
+    pin.busy--
+    if (answered) this.pinned.delete(seq)
   }
 }
 
@@ -122,4 +144,4 @@ function sessionFor(client, name) {
   return s
 }
 
-module.exports = { Session, sessionFor, RETENTION_MS, RETRY_WINDOW_MS }
+module.exports = { Session, sessionFor, clock, RETENTION_MS, RETRY_WINDOW_MS }
