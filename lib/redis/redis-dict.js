@@ -65,10 +65,12 @@ class RedisDict {
   }
 
   #rmw(op, key, a, b) {
-    if (!this.#strings) return (this.#last = this.#t.enqueue([op, this.#c.field(key), a, b, '0'], op, this.#decodeOld))
+    if (!this.#strings) return (this.#last = this.#t.enqueue(op === 'cas' ? [op, this.#c.field(key), a, b] : [op, this.#c.field(key), a], op, this.#decodeOld))
     const strings = []
     const field = this.#c.field(key, strings)
-    return (this.#last = this.#t.enqueue([op, field, a, b, String(strings.length / 2), ...strings], op, this.#decodeOld))
+    const args = op === 'cas' ? [op, field, a, b] : [op, field, a]
+    args.push(String(strings.length / 2), ...strings)
+    return (this.#last = this.#t.enqueue(args, op, this.#decodeOld))
   }
 
   // Read-modify-write: each resolves with the value before and inserts the

@@ -57,10 +57,10 @@ class RedisSet {
   /** Inserts the key; resolves with true only for the call (of any client) that inserted it. */
   add(key) {
     try {
-      if (!this.#strings) return this.#t.enqueue(['ins', this.#c.field(key), '', '', '0'], 'add', this.#decodeAdded)
+      if (!this.#strings) return this.#t.enqueue(['ins', this.#c.field(key)], 'add', this.#decodeAdded)
       const strings = []
       const field = this.#c.field(key, strings)
-      return this.#t.enqueue(['ins', field, '', '', String(strings.length / 2), ...strings], 'add', this.#decodeAdded)
+      return this.#t.enqueue(['ins', field, String(strings.length / 2), ...strings], 'add', this.#decodeAdded)
     } catch (err) {
       return Promise.reject(err)
     }

@@ -24,9 +24,11 @@
 --          redirection delays it), this batch is refused with an error
 --          starting "ORDER", applying nothing, and comes again after it
 -- then per operation: op (add | and | or | xor | swap | cas | ins), field,
---          operand as unpadded hex (add's delta: sub is add of the negated
---          delta; cas: the expected value), cas's desired value ("" else),
---          n, then n pairs (string part in decimal, string) kept on insert
+--          the operand as unpadded hex (not for ins; add's delta: sub is add
+--          of the negated delta; cas: the expected value), cas's desired
+--          value (cas only), and for a table that keeps strings (KEYS[3]
+--          given) n, then n pairs (string part in decimal, string) kept on
+--          insert: as few arguments as the operation needs
 --
 -- Returns the answers joined by ",": per operation the value before, as hex
 -- ("1" or "0" for ins: whether the key was new), or "-" when the key was
@@ -228,7 +230,12 @@ while i <= nargs do
     i = after
   end
   if i > nargs then break end
-  local op, field, a, b, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local op, field = ARGV[i], ARGV[i + 1]
+  local a, b, n = nil, nil, 0
+  local j = i + 2 -- the next argument of this operation
+  if op ~= 'ins' then a = ARGV[j]; j = j + 1 end
+  if op == 'cas' then b = ARGV[j]; j = j + 1 end
+  if strings then n = tonumber(ARGV[j]); j = j + 1 end
   local old = redis.call('HGET', data, field)
   local inserted = false
   if not old then
@@ -245,7 +252,7 @@ while i <= nargs do
     -- A set's add: the key's presence is all; the answer says whether it was new.
     if inserted then
       redis.call('HSET', data, field, '')
-      for j = i + 5, i + 4 + 2 * n, 2 do redis.call('HSETNX', strings, ARGV[j], ARGV[j + 1]) end
+      for k = j, j + 2 * n - 1, 2 do redis.call('HSETNX', strings, ARGV[k], ARGV[k + 1]) end
       out[#out + 1] = '1'
     else
       out[#out + 1] = '0'
@@ -280,11 +287,11 @@ while i <= nargs do
     end
     if inserted or new ~= old then redis.call('HSET', data, field, new) end
     if inserted then
-      for j = i + 5, i + 4 + 2 * n, 2 do redis.call('HSETNX', strings, ARGV[j], ARGV[j + 1]) end
+      for k = j, j + 2 * n - 1, 2 do redis.call('HSETNX', strings, ARGV[k], ARGV[k + 1]) end
     end
     out[#out + 1] = old
   end
-  i = i + 5 + 2 * n
+  i = j + 2 * n
 end
 
 local reply = table.concat(out, ',')
