@@ -199,6 +199,22 @@ describe('RedisDict exactly once, in the corners', () => {
     }
   })
 
+  test('a batch names the newest unsettled batch before it, an older one when the newer settled first', () => {
+    const s = new Session()
+    const one = Promise.resolve()
+    const two = Promise.resolve()
+    s.sent(1, one)
+    s.sent(2, two)
+    assert.deepEqual(s.newest(), { seq: 2, done: two })
+    s.settledBatch(2) // the newer one failed first: the older one is still in flight
+    assert.deepEqual(s.newest(), { seq: 1, done: one })
+    s.sent(3, two)
+    s.settledBatch(1)
+    assert.equal(s.newest().seq, 3)
+    s.settledBatch(3)
+    assert.equal(s.newest(), null)
+  })
+
   test('an ioredis client with commandTimeout is refused', () => {
     const c = new Redis({ lazyConnect: true, host: '127.0.0.1', port: server.port, commandTimeout: 1000 })
     try {

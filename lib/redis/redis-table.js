@@ -261,16 +261,15 @@ class RedisTable {
   /** Sends `batch`; its operations settle with their answers or with the error. */
   #send(batch) {
     const session = this.#session
-    // Order: this batch names the one sent before it that has no reply yet.
-    const prev = session.last
+    // Order: this batch names the newest batch sent before it that is not
+    // settled yet (an older one when the newer ones settled first).
+    const prev = session.newest()
     batch.prev = prev === null ? '0' : String(prev.seq)
     batch.prevDone = prev === null ? null : prev.done
     const done = this.#sendOnce(batch, true)
     batch.done = done.then(nothing, nothing)
-    session.last = { seq: batch.seq, done: batch.done }
-    batch.done.then(() => {
-      if (session.last !== null && session.last.seq === batch.seq) session.last = null
-    })
+    session.sent(batch.seq, batch.done)
+    batch.done.then(() => session.settledBatch(batch.seq))
     done.then(
       (answers) => {
         for (let i = 0; i < batch.ops.length; i++) settle(batch.ops[i], answers[i])

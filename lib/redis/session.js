@@ -27,8 +27,8 @@
 // lives at least RETENTION_MS - REFRESH_MS after any batch: a process that
 // dies leaves nothing behind for long.
 //
-// Order: a batch also names the batch sent before it on the session that
-// had no reply yet (`prev`); the script refuses it, applying nothing, when
+// Order: a batch also names the newest batch sent before it on the session
+// that is not settled yet (`prev`); the script refuses it, applying nothing, when
 // that one has no entry, i.e. was not applied (an EVALSHA of it failed
 // with NOSCRIPT and is being sent again whole, or a Cluster redirection
 // delays it), and the client sends it again once `prev` is settled.
@@ -57,8 +57,30 @@ class Session {
     /** Failed batches kept for retry: seq -> { at: when it failed (monotonic ms), busy: retries in flight }. */
     this.pinned = new Map()
     this.refreshed = -Infinity
-    /** The last batch sent that has no reply yet (its seq and a promise settled with it), or null. */
-    this.last = null
+    /** The batches sent and not settled yet: seq -> a promise settled with the batch, in sending order. */
+    this.unsettled = new Map()
+    /** The newest of them ({ seq, done }), or null. */
+    this.latest = null
+  }
+
+  /** The newest unsettled batch ({ seq, done }), or null. */
+  newest() {
+    return this.latest
+  }
+
+  /** Batch `seq` was sent; `done` settles with it. */
+  sent(seq, done) {
+    this.unsettled.set(seq, done)
+    this.latest = { seq, done }
+  }
+
+  /** Batch `seq` settled. */
+  settledBatch(seq) {
+    this.unsettled.delete(seq)
+    if (this.latest === null || this.latest.seq !== seq) return
+    // The newest settled first: the newest left (the Map keeps sending order).
+    this.latest = null
+    for (const [s, done] of this.unsettled) this.latest = { seq: s, done }
   }
 
   /** A new sequence number. */
