@@ -11,72 +11,15 @@
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
-const fs = require('node:fs')
-const net = require('node:net')
-const os = require('node:os')
 const path = require('node:path')
 const Redis = require('ioredis')
 const { RedisDict } = require('../lib/redis')
 const waits = require('../lib/redis/waits')
+const { startRedis, startCluster } = require('./fixtures/redis')
 
 const REDIS_MODULE = require.resolve('ioredis')
 const LIB = path.join(__dirname, '..', 'lib', 'redis')
 const WAITS = path.join(LIB, 'waits.js')
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/** Starts redis-server; resolves with { child, port, dir } once it accepts connections (rejects without one). */
-async function startRedis() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-redis-wait-'))
-  const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const stop = () => child.exitCode === null && child.signalCode === null && process.kill(child.pid, 'SIGKILL')
-  process.once('exit', stop)
-  let out = ''
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server could not be started (is it installed? apt-get install redis-server): ${err.message}`))
-    })
-    child.stdout.on('data', (d) => {
-      out += d
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server exited (${code}):\n${out}`))
-    })
-  })
-  child.stdout.resume()
-  child.stderr.resume()
-  return { child, port, dir }
-}
-
-async function stopRedis(server) {
-  if (server === undefined) return
-  const { child, dir } = server
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    process.kill(child.pid, 'SIGTERM')
-    await exited
-  }
-  fs.rmSync(dir, { recursive: true, force: true })
-}
 
 /** Runs `body` (the text of an async function body; `Redis`, `RedisDict`, `waits`, `port` in scope) in a new node process. */
 function child(port, body) {
@@ -135,7 +78,7 @@ describe('RedisDict waitAsync / notify', () => {
   after(async () => {
     a?.disconnect()
     b?.disconnect()
-    await stopRedis(server)
+    await server?.stop()
   })
 
   test('a waiter in another process is woken by a change and a notify', async () => {
@@ -376,49 +319,6 @@ describe('RedisDict waitAsync / notify', () => {
   })
 })
 
-/** Starts a 3-master cluster (redis-cli --cluster create); resolves with { servers, ports }. */
-async function startCluster() {
-  const servers = []
-  try {
-    for (let i = 0; i < 3; i++) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-redis-wait-cluster-'))
-      const port = await freePort()
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], { stdio: ['ignore', 'pipe', 'pipe'] })
-      process.once('exit', () => child.exitCode === null && child.signalCode === null && process.kill(child.pid, 'SIGKILL'))
-      servers.push({ child, port, dir })
-      let out = ''
-      await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
-        child.on('error', (err) => {
-          clearTimeout(timer)
-          reject(new Error(`redis-server could not be started: ${err.message}`))
-        })
-        child.stdout.on('data', (d) => {
-          out += d
-          if (out.includes('Ready to accept connections')) {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      })
-      child.stdout.resume()
-      child.stderr.resume()
-    }
-    const create = spawn('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' })
-    const code = await new Promise((resolve) => create.on('exit', resolve))
-    if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${code}`)
-    for (const s of servers) {
-      const r = new Redis(s.port, '127.0.0.1')
-      await until(async () => (await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 'cluster_state:ok', 10_000)
-      r.disconnect()
-    }
-  } catch (err) {
-    for (const s of servers) await stopRedis(s)
-    throw err
-  }
-  return { servers, ports: servers.map((s) => s.port) }
-}
-
 describe('RedisDict waitAsync / notify on a Cluster (sharded pub/sub)', () => {
   let cluster
   let a
@@ -436,6 +336,7 @@ describe('RedisDict waitAsync / notify on a Cluster (sharded pub/sub)', () => {
 
   before(async () => {
     cluster = await startCluster()
+    cluster.ports = cluster.nodes.map((node) => node.port)
     a = new Redis.Cluster(nodes())
     b = new Redis.Cluster(nodes())
   })
@@ -443,7 +344,7 @@ describe('RedisDict waitAsync / notify on a Cluster (sharded pub/sub)', () => {
   after(async () => {
     a?.disconnect()
     b?.disconnect()
-    for (const s of cluster?.servers ?? []) await stopRedis(s)
+    await cluster?.stop()
   })
 
   test('SSUBSCRIBE on the table shard, SPUBLISH wakes, ref: false exits', async () => {
