@@ -10,11 +10,11 @@
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
 const path = require('node:path')
 const Redis = require('ioredis')
 const { RedisDict } = require('../lib/redis')
 const waits = require('../lib/redis/waits')
+const { sleep, until, nodeChild } = require('./fixtures/redis-checks')
 const { startRedis, startCluster } = require('./fixtures/redis')
 
 const REDIS_MODULE = require.resolve('ioredis')
@@ -23,37 +23,15 @@ const WAITS = path.join(LIB, 'waits.js')
 
 /** Runs `body` (the text of an async function body; `Redis`, `RedisDict`, `waits`, `port` in scope) in a new node process. */
 function child(port, body) {
-  const src = `
-    const Redis = require(${JSON.stringify(REDIS_MODULE)})
+  return nodeChild(
+    `const Redis = require(${JSON.stringify(REDIS_MODULE)})
     const { RedisDict } = require(${JSON.stringify(LIB)})
     const waits = require(${JSON.stringify(WAITS)})
-    const port = ${port}
-    ;(async () => { ${body} })().catch((err) => { console.error(err); process.exit(1) })
-  `
-  const p = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  p.stdout.on('data', (d) => (stdout += d))
-  p.stderr.on('data', (d) => (stderr += d))
-  const started = performance.now()
-  const exited = new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - started })))
-  const kill = setTimeout(() => p.kill('SIGKILL'), 20_000)
-  exited.then(() => clearTimeout(kill))
-  return { process: p, exited, lines: () => stdout.split('\n').filter(Boolean) }
+    const port = ${port}`,
+    body,
+  )
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `fn` until it resolves truthy (or fails after `ms`). */
-async function until(fn, what, ms = 5000) {
-  const end = performance.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 describe('RedisDict waitAsync / notify', () => {
   let server
