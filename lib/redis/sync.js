@@ -161,7 +161,8 @@ class Sync {
       try {
         if (this.#state.lease()) await this.#run()
         this.#failures = 0
-      } catch (err) {
+      } catch {
+        // Kept in lastError and in the state's FAILURES and ERROR words.
         this.#failures++
         // Exponential, with jitter: hosts that lost Redis together do not come back in step.
         const backoff = Math.min(this.#maxBackoff, this.#interval * 2 ** Math.min(this.#failures, 20))
