@@ -153,7 +153,8 @@ class Sync {
     synced.add(dict)
     this.#lift = source.guard(this.#name)
     refuseCloning(this)
-    this.#schedule(0)
+    // A batch a dead flusher left goes at once; changes at the first interval.
+    this.#schedule(this.#state.get(W.PENDING) === 0 ? this.#interval : 0)
   }
 
   // ---------------------------------------------------------------- timers
@@ -225,8 +226,9 @@ class Sync {
     try {
       await this.#redis.ready()
       let seq = st.get(W.PENDING)
+      const staged = seq === 0
       let batch
-      if (seq === 0) {
+      if (staged) {
         batch = this.#stage()
         if (batch.length === 0) return { outcome: 'idle', seq: st.get(W.ACKED), keys: 0 }
         seq = st.get(W.PENDING)
@@ -252,7 +254,7 @@ class Sync {
       st.set(W.FAILURES, 0)
       st.set(W.ERROR, 0)
       this.#lastError = null
-      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length }
+      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged }
     } catch (err) {
       const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_ATOMIC_DICT_')
       const e = ours ? err : commandError(err, `sync batch of ${JSON.stringify(this.#name)}`, 'once')
@@ -378,10 +380,12 @@ class Sync {
     let keys = 0
     for (;;) {
       const r = await this.#run()
-      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { ...last, keys }
+      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { outcome: last.outcome, seq: last.seq, keys }
       last = r
       keys += r.keys
-      if (this.#state.get(W.PENDING_KEYS) === 0) return { ...last, keys }
+      // Done once a batch staged by a scan that began after this call has
+      // gone with nothing left behind it; a re-sent batch was staged before.
+      if (r.staged && this.#state.get(W.PENDING_KEYS) === 0) return { outcome: r.outcome, seq: r.seq, keys }
     }
   }
 
