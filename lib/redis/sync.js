@@ -22,7 +22,7 @@ const { failpoint } = require('../failpoint')
 const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
 const { promised } = require('../wait')
 const { storeMetric } = require('../metrics/store')
-const { adapt } = require('./client')
+const { adapt, isReplyError } = require('./client')
 const { SCRIPTS } = require('./scripts')
 const { RedisDict } = require('./redis-dict')
 const { RedisCodec } = require('./codec')
@@ -256,7 +256,8 @@ class Sync {
       this.#lastError = null
       return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged }
     } catch (err) {
-      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_ATOMIC_DICT_')
+      // Ours (and Node's) are coded ERR_...; the client's become ours.
+      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
       const e = ours ? err : commandError(err, `sync batch of ${JSON.stringify(this.#name)}`, 'once')
       st.bump(W.FAILURES)
       st.set(W.ERROR, errorCode(e))
