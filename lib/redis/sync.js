@@ -354,8 +354,8 @@ class Sync {
     st.set(W.ACKED, seq)
     st.set(W.PENDING, 0)
     st.set(W.PENDING_KEYS, Math.max(0, left))
-    // Changes made since the scan that staged it are at most that old.
-    if (left <= 0) st.set(W.CHANGED_AT, st.get(W.STAGED_AT))
+    // Nothing seen is left: the next scan dates what changed since.
+    if (left <= 0) st.set(W.CHANGED_AT, 0)
     st.set(W.ACK_AT, Date.now())
     st.bump(W.BATCHES)
     st.bump(W.KEYS, batch.length)
