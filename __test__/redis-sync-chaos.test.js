@@ -24,13 +24,24 @@
 // Random moments come from a seeded PRNG; the seed is printed. Replay one
 // with SYNC_CHAOS_SEED=<seed> node --test __test__/redis-sync-chaos.test.js.
 //
-// Mutation checks (how we know this test can fail; run by hand on a scratch
-// copy of lib/redis, never committed), see the commit message and the
-// report of issue 17: with the seq check of sync.lua removed (every batch
-// applied, a resent one too), with the pending batch cleared before the
-// reply instead of after, and with a takeover that drops the pending batch
-// instead of resending it, this test fails with per-key differences between
-// Redis and the local sums.
+// Mutation checks (how we know this test can fail), run by hand on the
+// module as first committed (63ea25e), each mutation in a scratch edit of
+// lib/redis, never committed; this test failed in 2 runs of 2 for each,
+// with per-key differences between Redis and the local sums:
+// - sync.lua without its seq check (`if seq == last then return 'dup'`
+//   gone: a re-sent batch applied again): Redis +12..+14 per key;
+// - a pending batch re-staged from the current values instead of re-sent as
+//   it was (the takeover path): Redis -9..-26 per key (adds made between the
+//   two stagings are acknowledged as 'dup' and never sent);
+// - the batch folded into the acknowledged values before Redis answered
+//   instead of after: Redis -140 per key;
+// - no lease (every process a flusher): a stuck ERR_ATOMIC_DICT_SYNC_CONFLICT
+//   in one run, Redis -9..-11 per key in the other.
+// __test__/redis-sync-crash.test.js fails under each of the four too: the
+// first two at sync-after-apply and sync-mid-fold (Redis totals off after
+// the recovery), the third there as well (the batch is not in Redis at
+// sync-mid-fold; the re-send after sync-after-apply is no 'duplicate'), the
+// last at every point.
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')

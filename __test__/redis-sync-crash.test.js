@@ -6,15 +6,19 @@
 //
 // - a failpoint (ATOMIC_DICT_FAILPOINT: sync-mid-stage, sync-after-stage,
 //   sync-after-apply, sync-mid-fold) SIGKILLs the flusher inside a flush,
-//   after a first batch went through normally; a new process on the same
-//   host then flushes, and the Redis totals equal the local values exactly
-//   (nothing lost, nothing counted twice), also for a batch after that;
+//   after a first batch went through normally; after more adds, a new
+//   process on the same host flushes, and the Redis totals equal the local
+//   values exactly (nothing lost, nothing counted twice), also for a batch
+//   after that;
 // - a host whose processes all died with a batch staged: the next process
 //   that starts on it delivers it; and while Redis is down, a last process's
 //   close() rejects with ERR_ATOMIC_DICT_SYNC_UNDELIVERED (err.pending > 0),
 //   the batch stays in the state file, syncStatus shows the host's last
 //   applied batch behind, and a process started after Redis is back
 //   delivers it.
+//
+// Mutation checks: see __test__/redis-sync-chaos.test.js (this file fails
+// under each of the four mutations listed there).
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
@@ -136,6 +140,11 @@ describe('syncToRedis: crash points and dead hosts (redis-server, AOF always)', 
       } else {
         assert.deepEqual(sorted(atCrash), sorted(localTotals(host)), `${fp}: Redis applied the second batch before the crash`)
       }
+
+      // More adds before any process recovers (through the test's own
+      // handle on the table): the pending batch must go out as it was
+      // staged, these in a batch after it.
+      for (const [k, n] of addsOf(5, 2)) host.local.add(k, n)
 
       // Recovery: a new process on the host.
       const c = await deliver(t, host, name)
