@@ -18,7 +18,8 @@
 //   delivers it.
 //
 // Mutation checks: see __test__/redis-sync-chaos.test.js (this file fails
-// under each of the four mutations listed there).
+// under the first three listed there; the fourth, no lease, needs two
+// processes flushing at once, which only the chaos test has).
 
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
