@@ -1,8 +1,11 @@
 'use strict'
-// The synced table's side of a sync (docs/SYNC.md): where each row's value
-// is, which rows changed since their last acknowledged value, and the Redis
-// field of a row's key. Rows never move (keys are never removed), so each
-// process learns a row's place and field once.
+// The synced table's side of a sync (docs/SYNC.md), a "source": where each
+// row's value is, the Redis field of a row's key, and a change as sync.lua
+// takes it. Rows never move (keys are never removed), so each process
+// learns a row's place and field once. A source has: rows, wide (64-bit
+// values), u32 and u64 (views of the table's buffer), floats (whether
+// some rows are floats, kept in "{t}:f"), low(r), value(r), key(r),
+// delta(entry, t, a). This one is an AtomicDict's (or Counters').
 
 const { Words } = require('../table-view')
 const { stringKey } = require('../strings')
@@ -24,6 +27,7 @@ class LocalRows {
     this.wide = view.valueBits === 64
     this.u32 = view.u32
     this.u64 = view.u64
+    this.floats = false
     const low = new Float64Array(view.rows)
     for (let r = 0; r < view.rows; r++) low[r] = this.wide ? 2 * view.valueIndex(r) : view.valueIndex(r)
     this.#low = low
@@ -43,7 +47,8 @@ class LocalRows {
 
   /**
    * Row `r`'s Redis field and the [part, string] pairs of its string parts
-   * (as flat strings), or null when the row holds no complete key.
+   * (as flat strings), or null when the row holds no complete key (or, in
+   * other sources, is not synced).
    */
   key(r) {
     const known = this.#fields.get(r)
@@ -73,6 +78,16 @@ class LocalRows {
     const entry = { field: parts.join(':'), strings }
     this.#fields.set(r, entry)
     return entry
+  }
+
+  /**
+   * The change of a row from `a` to `t` (its bits, bigints) as sync.lua
+   * reads it: unpadded hex of the 64-bit delta, two's complement. 32-bit
+   * values: the change as a signed 32-bit number, widened.
+   */
+  delta(entry, t, a) {
+    const d = this.wide ? t - a : BigInt((Number(t) - Number(a)) | 0)
+    return BigInt.asUintN(64, d).toString(16)
   }
 }
 

@@ -22,7 +22,7 @@ const { failpoint } = require('../failpoint')
 const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
 const { promised } = require('../wait')
 const { storeMetric } = require('../metrics/store')
-const { adapt } = require('./client')
+const { adapt, isReplyError } = require('./client')
 const { SCRIPTS } = require('./scripts')
 const { RedisDict } = require('./redis-dict')
 const { RedisCodec } = require('./codec')
@@ -30,6 +30,7 @@ const { tableName, commandError } = require('./redis-table')
 const { SyncState, W, ERRORS } = require('./sync-state')
 const { LocalRows, MAX_BATCH_KEYS } = require('./sync-rows')
 const { guard } = require('./sync-guard')
+const { metricsSource } = require('./sync-metrics')
 
 const OPTIONS = ['interval', 'state', 'maxBackoff', 'timeout', 'ref', 'flush', 'totalsCapacity']
 
@@ -57,8 +58,24 @@ function within(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+/**
+ * What a sync reads of `table`: { dict (the AtomicDict under it: one sync
+ * per dict object), rows() (its source: lib/redis/sync-rows.js), guard(name)
+ * (refuses what does not sync; returns the function that lifts that) }.
+ */
+function sourceOf(table) {
+  if (table instanceof AtomicDict || table instanceof Counters) {
+    const dict = table instanceof Counters ? table.table : table
+    const { view } = tables.internals.get(dict)
+    return { dict, rows: () => new LocalRows(view), guard: (name) => guard(table, dict, name) }
+  }
+  const metrics = metricsSource(table)
+  if (metrics !== null) return metrics
+  throw typeError('table', 'an AtomicDict, Counters or a MetricsStore', table)
+}
+
 class Sync {
-  #table
+  #dict
   #view
   #state
   #rows
@@ -88,10 +105,8 @@ class Sync {
   #named = new Set()
 
   constructor(table, client, name, options) {
+    const source = sourceOf(table)
     const t = tables.internals.get(table)
-    if (t === undefined || t.kind !== 'dict' || !(table instanceof AtomicDict || table instanceof Counters)) {
-      throw typeError('table', 'an AtomicDict or Counters', table)
-    }
     if (t.view.closed) throw closedError()
     this.#client = adapt(client)
     this.#name = tableName(name)
@@ -113,15 +128,15 @@ class Sync {
       throw typeError('options.state', 'a non-empty string (a file path)', path)
     }
     if (view.rows > MAX_ROWS) throw rangeError('table', `a table of at most ${MAX_ROWS} rows to sync`, view.rows)
-    const dict = table instanceof Counters ? table.table : table
+    const dict = source.dict
     if (synced.has(dict)) {
       throw codedError('ERR_INVALID_STATE', 'atomic-dict: this table object is synced already (one syncToRedis per table object; close() the other first)')
     }
-    this.#table = table
+    this.#dict = dict
     this.#view = view
     this.#state = new SyncState(path, view.rows, view.valueBits, this.#name)
     try {
-      this.#rows = new LocalRows(view)
+      this.#rows = source.rows()
       const shape = { k64: view.k64, k32: view.k32, valueBits: 64, signed: view.signed }
       if (view.stringBytes > 0) shape.strings = view.stringBytes
       this.#redis = new RedisDict(client, this.#name, { capacity: REDIS_CAPACITY, ...shape })
@@ -133,11 +148,13 @@ class Sync {
     }
     const n = this.#name
     this.#keys = [`{${n}}:d`, `{${n}}:h`, `{${n}}:c`]
-    if (view.stringBytes > 0) this.#keys.push(`{${n}}:s`)
+    if (view.stringBytes > 0 || this.#rows.floats) this.#keys.push(`{${n}}:s`)
+    if (this.#rows.floats) this.#keys.push(`{${n}}:f`)
     synced.add(dict)
-    this.#lift = guard(table, dict, this.#name)
+    this.#lift = source.guard(this.#name)
     refuseCloning(this)
-    this.#schedule(0)
+    // A batch a dead flusher left goes at once; changes at the first interval.
+    this.#schedule(this.#state.get(W.PENDING) === 0 ? this.#interval : 0)
   }
 
   // ---------------------------------------------------------------- timers
@@ -209,8 +226,9 @@ class Sync {
     try {
       await this.#redis.ready()
       let seq = st.get(W.PENDING)
+      const staged = seq === 0
       let batch
-      if (seq === 0) {
+      if (staged) {
         batch = this.#stage()
         if (batch.length === 0) return { outcome: 'idle', seq: st.get(W.ACKED), keys: 0 }
         seq = st.get(W.PENDING)
@@ -236,9 +254,10 @@ class Sync {
       st.set(W.FAILURES, 0)
       st.set(W.ERROR, 0)
       this.#lastError = null
-      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length }
+      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged }
     } catch (err) {
-      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_ATOMIC_DICT_')
+      // Ours (and Node's) are coded ERR_...; the client's become ours.
+      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
       const e = ours ? err : commandError(err, `sync batch of ${JSON.stringify(this.#name)}`, 'once')
       st.bump(W.FAILURES)
       st.set(W.ERROR, errorCode(e))
@@ -266,9 +285,9 @@ class Sync {
       const ai = st.ackedLow(r)
       // Halves compared without Atomics: a torn read at most delays a change
       // to the next scan; the value staged is read atomically.
-      if (wide ? l[li] !== s[ai] || l[li + 1] !== s[ai + 1] : l[li] !== s[ai]) {
+      if ((wide ? l[li] !== s[ai] || l[li + 1] !== s[ai + 1] : l[li] !== s[ai]) && rows.key(r) !== null) {
         changed++
-        if (out.length < MAX_BATCH_KEYS && rows.key(r) !== null) {
+        if (out.length < MAX_BATCH_KEYS) {
           const v = rows.value(r)
           if (v !== st.acked(r)) {
             st.setTarget(r, v)
@@ -316,11 +335,7 @@ class Sync {
       const key = rows.key(r)
       if (key === null) throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: row ${r} of the pending batch holds no key`)
       if (key.strings.length > 0 && !this.#named.has(r)) pairs.push(...key.strings)
-      const t = st.target(r)
-      const a = st.acked(r)
-      // 32-bit values: the change as a signed 32-bit number, widened.
-      const d = rows.wide ? t - a : BigInt((Number(t) - Number(a)) | 0)
-      deltas.push(key.field, BigInt.asUintN(64, d).toString(16))
+      deltas.push(key.field, rows.delta(key, st.target(r), st.acked(r)))
     }
     return [st.hostHex, String(seq), String(pairs.length / 2), ...pairs, ...deltas]
   }
@@ -366,10 +381,12 @@ class Sync {
     let keys = 0
     for (;;) {
       const r = await this.#run()
-      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { ...last, keys }
+      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { outcome: last.outcome, seq: last.seq, keys }
       last = r
       keys += r.keys
-      if (this.#state.get(W.PENDING_KEYS) === 0) return { ...last, keys }
+      // Done once a batch staged by a scan that began after this call has
+      // gone with nothing left behind it; a re-sent batch was staged before.
+      if (r.staged && this.#state.get(W.PENDING_KEYS) === 0) return { outcome: r.outcome, seq: r.seq, keys }
     }
   }
 
@@ -559,7 +576,7 @@ class Sync {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     this.#lift()
-    synced.delete(this.#table instanceof Counters ? this.#table.table : this.#table)
+    synced.delete(this.#dict)
     this.#state.close()
     if (this.#totals !== null) this.#totals.close()
   }
