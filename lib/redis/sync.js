@@ -160,14 +160,14 @@ class Sync {
   // ---------------------------------------------------------------- timers
 
   #schedule(ms) {
-    if (this.#closed) return
+    if (this.#closed || this.#closing !== null) return
     this.#timer = setTimeout(() => this.#tick(), ms)
     if (!this.#ref) this.#timer.unref()
   }
 
   async #tick() {
     this.#timer = null
-    if (this.#closed) return
+    if (this.#closed || this.#closing !== null) return
     if (this.#view.closed) {
       // The table was closed under the sync: nothing more to read.
       this.#stop()
