@@ -40,6 +40,9 @@ const MAX_ROWS = 2 ** 29
 /** Table objects with a sync in this thread. */
 const synced = new WeakSet()
 
+/** Batches a tick sends at most (each up to MAX_BATCH_KEYS keys). */
+const BATCHES_PER_TICK = 8
+
 /** The capacity of the Redis table of totals (no host refuses a key: every local key has a total). */
 const REDIS_CAPACITY = 2 ** 31
 
@@ -176,7 +179,9 @@ class Sync {
     let delay = this.#interval
     if (this.#mayFlush) {
       try {
-        if (this.#state.lease()) await this.#run()
+        // More changed keys than a batch holds go in batches back to back
+        // (a few per tick: the totals' refresh and the next tick come too).
+        if (this.#state.lease()) await this.#flushAll(BATCHES_PER_TICK)
         this.#failures = 0
       } catch {
         // Kept in lastError and in the state's FAILURES and ERROR words.
@@ -375,11 +380,12 @@ class Sync {
     })
   }
 
-  async #flushAll() {
+  async #flushAll(most = Infinity) {
     if (!this.#mayFlush || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
     let last = null
     let keys = 0
-    for (;;) {
+    for (let n = 0; ; n++) {
+      if (n === most) return { outcome: last.outcome, seq: last.seq, keys }
       const r = await this.#run()
       if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { outcome: last.outcome, seq: last.seq, keys }
       last = r
