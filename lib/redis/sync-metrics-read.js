@@ -176,9 +176,12 @@ function render(fams) {
  * by name. A metric declared differently by hosts (another type, other
  * buckets) is left out, with a comment line saying why.
  */
-async function readSyncedMetrics(client, name) {
-  const c = adapt(client)
-  const n = tableName(name)
+function readSyncedMetrics(client, name) {
+  return readMetrics(adapt(client), tableName(name))
+}
+
+/** readSyncedMetrics through `c`, a client adapted already (lib/redis/client.js), of the checked name `n`. */
+async function readMetrics(c, n) {
   let r
   try {
     r = await c.script(READ, [`{${n}}:d`, `{${n}}:f`, `{${n}}:s`], [])
@@ -188,4 +191,4 @@ async function readSyncedMetrics(client, name) {
   return render(families(pairs(r[0]), pairs(r[1]), pairs(r[2])))
 }
 
-module.exports = { readSyncedMetrics }
+module.exports = { readSyncedMetrics, readMetrics }

@@ -205,12 +205,12 @@ function guard(store, name) {
   return () => lifts.forEach((lift) => lift())
 }
 
-/** The source of `table` if it is a MetricsStore (see sourceOf in sync.js), else null. */
+/** The source of `table` if it is a MetricsStore (see sourceOf in sync.js; `kind` 'metrics'), else null. */
 function metricsSource(table) {
   if (!(table instanceof MetricsStore)) return null
   const dict = table.table
   const { view } = tables.internals.get(dict)
-  return { dict, rows: () => new MetricRows(view), guard: (name) => guard(table, name) }
+  return { kind: 'metrics', dict, rows: () => new MetricRows(view), guard: (name) => guard(table, name) }
 }
 
 module.exports = { metricsSource, MetricRows, parseDescriptor }
