@@ -18,6 +18,7 @@ import type {
   ValueOfOptions,
   WaitResult,
 } from './index'
+import type { MetricsStore } from './metrics'
 
 /**
  * What atomic-dict needs of an ioredis client: `Redis` and `Cluster`
@@ -364,6 +365,28 @@ export declare function syncToRedis<N extends string, V extends bigint | number>
   name: string,
   options?: SyncOptions,
 ): Sync<N, [bigint]>
+/**
+ * Syncs a metrics store's counters and histograms (not its gauges) to the
+ * Redis name `name`, where every host's add up; `metrics()` reads the
+ * global totals as a Prometheus exposition. reset(), remove() and zero() of
+ * its counters and histograms throw ERR_ATOMIC_DICT_NOT_COMMUTATIVE while
+ * it syncs.
+ */
+export declare function syncToRedis(store: MetricsStore, client: RedisClient, name: string, options?: SyncOptions): MetricsSync
+
+/** The sync of a MetricsStore (docs/SYNC.md, "Metrics"). */
+export interface MetricsSync extends Sync<never, [bigint, number]> {
+  /** The global totals of every host's counters and histograms, as of their last flushes: a Prometheus text exposition (format 0.0.4). */
+  metrics(): Promise<string>
+}
+
+/**
+ * The global totals of the metrics stores synced to the Redis name `name`,
+ * as a Prometheus text exposition: counters and histograms with their
+ * labels, HELP and TYPE lines. A metric hosts declare differently (another
+ * type, other buckets) is left out, with a comment line saying why.
+ */
+export declare function readSyncedMetrics(client: RedisClient, name: string): Promise<string>
 
 /** Every host that has flushed to `name`: its last applied batch and when (ms since the epoch). */
 export declare function syncStatus(client: RedisClient, name: string): Promise<{ host: string; seq: number; at: number | null }[]>

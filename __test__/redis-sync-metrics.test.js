@@ -221,6 +221,7 @@ describe('syncToRedis of a MetricsStore', () => {
     const m = declare(store)
     const sync = syncToRedis(store, redis, name, { interval: 3_600_000 })
     t.after(() => sync.close().catch(() => {}))
+    assert.equal(await sync.metrics(), text) // the same, through the sync
     m.inflight.set(42)
     m.temperature.set(-3)
     assert.deepEqual(await sync.flush(), { outcome: 'idle', seq: sync.stats().seq, keys: 0 })
@@ -356,6 +357,39 @@ describe('syncToRedis of a MetricsStore', () => {
     assert.deepEqual(exact(got), exact(expectedSamples(counts)))
     assert.deepEqual(exact(got), exact(await localTotals([file])))
     await promtoolAccepts(text)
+  })
+
+  test('close() after delivering a batch a dead flusher staged also delivers the changes made since', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const file = path.join(dir, 'h')
+    const child = nodeChild(
+      prelude({ ATOMIC_DICT_FAILPOINT: 'sync-after-stage' }),
+      `const store = MetricsStore.open(${JSON.stringify(file)}, { series: 200 })
+       const m = declare(store)
+       const sync = syncToRedis(store, new Redis(${server.port}), ${JSON.stringify(name)}, { interval: 3600000 })
+       m.requests.inc({ route: '/a', code: '200' }, 5)
+       await sync.flush()`,
+    )
+    assert.equal((await child.exited).signal, 'SIGKILL')
+    const store = MetricsStore.open(file)
+    t.after(() => store.close())
+    const m = declare(store)
+    m.requests.inc({ route: '/b', code: '200' }, 2) // after the dead flusher's scan
+    const sync = syncToRedis(store, redis, name, { interval: 3_600_000 })
+    assert.equal(sync.stats().pendingSeq, 1)
+    await sync.close()
+    assert.deepEqual(parseExposition(await readSyncedMetrics(redis, name)), {
+      'app_requests_total{code="200",route="/a"}': 5,
+      'app_requests_total{code="200",route="/b"}': 2,
+    })
+    // A store's sync only: a table's has no metrics().
+    const { AtomicDict } = require('..')
+    const table = AtomicDict.open(path.join(dir, 't'), { capacity: 10 })
+    t.after(() => table.close())
+    const plain = syncToRedis(table, redis, freshName(), { interval: 3_600_000 })
+    t.after(() => plain.close().catch(() => {}))
+    await assert.rejects(plain.metrics(), { code: 'ERR_INVALID_STATE' })
   })
 
   test('two hosts observing while their flushers are SIGKILLed at random moments: Redis equals the sum of the stores, exactly', async (t) => {

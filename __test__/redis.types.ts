@@ -5,8 +5,9 @@
 // compile.
 import type { Redis, Cluster } from 'ioredis'
 import { AtomicDict, Counters } from 'atomic-dict'
-import { RedisDict, RedisSet, RedisCounters, fromNodeRedis, syncToRedis, syncStatus } from 'atomic-dict/redis'
-import type { Sync } from 'atomic-dict/redis'
+import { RedisDict, RedisSet, RedisCounters, fromNodeRedis, syncToRedis, syncStatus, readSyncedMetrics } from 'atomic-dict/redis'
+import type { Sync, MetricsSync } from 'atomic-dict/redis'
+import { MetricsStore } from 'atomic-dict/metrics'
 import type { KeyIn } from 'atomic-dict'
 
 /** true only when A and B are the same type (not merely assignable). */
@@ -115,7 +116,15 @@ async function syncs() {
   await cs.total('z')
   // @ts-expect-error an unknown option
   syncToRedis(local, redis, 'hits', { intreval: 5 })
+  const store = MetricsStore.open('/dev/shm/metrics', { series: 1000 })
+  const ms = syncToRedis(store, redis, 'metrics', { interval: 1000 })
+  same<typeof ms, MetricsSync>(true)
+  const exposition: string = await ms.metrics()
+  const global: string = await readSyncedMetrics(cluster, 'metrics')
+  // @ts-expect-error a table's sync has no metrics()
+  await sync.metrics()
+  await ms.close()
   const hosts = await syncStatus(redis, 'hits')
   const seq: number = hosts[0]?.seq ?? 0
-  return [total, t, lag, pending, host, seq]
+  return [total, t, lag, pending, host, seq, exposition, global]
 }

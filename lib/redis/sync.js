@@ -31,6 +31,7 @@ const { SyncState, W, ERRORS } = require('./sync-state')
 const { LocalRows, MAX_BATCH_KEYS } = require('./sync-rows')
 const { guard } = require('./sync-guard')
 const { metricsSource } = require('./sync-metrics')
+const { readMetrics } = require('./sync-metrics-read')
 
 const OPTIONS = ['interval', 'state', 'maxBackoff', 'timeout', 'ref', 'flush', 'totalsCapacity']
 
@@ -95,6 +96,8 @@ class Sync {
   #totalsCapacity
   #shape
   #lift
+  /** 'table' (an AtomicDict or Counters) or 'metrics' (a MetricsStore). */
+  #kind
   #timer = null
   #closed = false
   #closing = null
@@ -109,6 +112,7 @@ class Sync {
 
   constructor(table, client, name, options) {
     const source = sourceOf(table)
+    this.#kind = source.kind ?? 'table'
     const t = tables.internals.get(table)
     if (t.view.closed) throw closedError()
     this.#client = adapt(client)
@@ -336,10 +340,18 @@ class Sync {
     const rows = this.#rows
     const pairs = []
     const deltas = []
+    const sent = new Set()
     for (const r of batch) {
       const key = rows.key(r)
       if (key === null) throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: row ${r} of the pending batch holds no key`)
-      if (key.strings.length > 0 && !this.#named.has(r)) pairs.push(...key.strings)
+      if (key.strings.length > 0 && !this.#named.has(r)) {
+        // Rows share strings (a metrics series' rows, its descriptor): each part once a batch.
+        for (let i = 0; i < key.strings.length; i += 2) {
+          if (sent.has(key.strings[i])) continue
+          sent.add(key.strings[i])
+          pairs.push(key.strings[i], key.strings[i + 1])
+        }
+      }
       deltas.push(key.field, rows.delta(key, st.target(r), st.acked(r)))
     }
     return [st.hostHex, String(seq), String(pairs.length / 2), ...pairs, ...deltas]
@@ -448,6 +460,19 @@ class Sync {
     const out = new Map()
     for (let i = 0; i < list.length; i++) if (found[i] !== null && found[i] !== '') out.set(list[i], String(found[i]))
     return out
+  }
+
+  /**
+   * A MetricsStore's sync: the global totals of every host's counters and
+   * histograms in Redis (as of their last flushes), as a Prometheus text
+   * exposition (readSyncedMetrics, lib/redis/sync-metrics-read.js).
+   */
+  metrics() {
+    return promised(() => {
+      if (this.#closed) throw closedError()
+      if (this.#kind !== 'metrics') throw codedError('ERR_INVALID_STATE', 'atomic-dict: metrics() is for the sync of a MetricsStore; use total() or totals')
+      return readMetrics(this.#client, this.#name)
+    })
   }
 
   // ---------------------------------------------------------------- state
