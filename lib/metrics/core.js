@@ -381,7 +381,8 @@ class Core {
   close() {
     if (this.closed) return
     this.closed = true
-    if (this.contributors !== null) this.contributors.release()
+    // Its descriptor closed now, not when the object is collected.
+    if (this.contributors !== null) this.contributors.close()
     this.dict.close()
   }
 }

@@ -184,7 +184,7 @@ function refusal(kind, method, name) {
  * flusher's staged batch; a counter that never goes down needs neither.
  */
 function guard(store, name) {
-  const lifts = [guardDict(store.table, store.table, name)]
+  const lifts = [guardDict(store.table, name)]
   for (const [kind, methods] of Object.entries(REFUSED)) {
     const proto = store[kind].prototype
     const own = {}

@@ -190,8 +190,10 @@ class SyncState {
     }
   }
 
+  /** Lets go of the lease and closes the state's descriptors (the lease's too, now rather than at collection). */
   close() {
     this.release()
+    if (this.#contributors !== null) this.#contributors.close()
     this.#dict.close()
   }
 }

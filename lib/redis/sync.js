@@ -71,7 +71,7 @@ function sourceOf(table) {
   if (table instanceof AtomicDict || table instanceof Counters) {
     const dict = table instanceof Counters ? table.table : table
     const { view } = tables.internals.get(dict)
-    return { dict, rows: () => new LocalRows(view), guard: (name) => guard(table, dict, name) }
+    return { dict, rows: () => new LocalRows(view), guard: (name) => guard(dict, name) }
   }
   const metrics = metricsSource(table)
   if (metrics !== null) return metrics
