@@ -17,7 +17,7 @@ const tables = require('../table-memory')
 const { AtomicDict } = require('../atomic-dict')
 const { Counters } = require('../counters')
 const { checkOptions, integer, boolean } = require('../options')
-const { typeError, rangeError, codedError, closedError } = require('../errors')
+const { typeError, rangeError, codedError, closedError, AtomicDictFullError } = require('../errors')
 const { failpoint } = require('../failpoint')
 const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
 const { promised } = require('../wait')
@@ -40,6 +40,9 @@ const MAX_ROWS = 2 ** 29
 
 /** Table objects with a sync in this thread. */
 const synced = new WeakSet()
+
+/** Fields a pull of the totals asks for at once (more than a batch has: see #refresh). */
+const PULL_PAGE = 2 * MAX_BATCH_KEYS
 
 /** Batches a tick sends at most (each up to MAX_BATCH_KEYS keys). */
 const BATCHES_PER_TICK = 8
@@ -430,25 +433,50 @@ class Sync {
   }
 
   async #refresh() {
-    await this.#redis.ready()
-    const c = this.#client
-    const [data, , changes] = this.#keys
-    // [field, score, ...], or [[field, score], ...] from clients that pair them.
-    const r = (await c.send(['ZRANGEBYSCORE', changes, `(${this.#version}`, '+inf', 'WITHSCORES'])).flat()
-    if (r.length === 0) return
-    const fields = []
-    for (let i = 0; i < r.length; i += 2) fields.push(String(r[i]))
-    const version = Number(r[r.length - 1])
-    const strings = this.#keys.length > 3 ? await this.#stringsOf(fields) : null
-    for (let from = 0; from < fields.length; from += 10_000) {
-      const some = fields.slice(from, from + 10_000)
-      const values = await c.send(['HMGET', data, ...some])
-      for (let i = 0; i < some.length; i++) {
-        if (values[i] === null) continue
-        this.#totals.store(this.#codec.keyOf(some[i], strings), this.#codec.decode(String(values[i])))
+    await within(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
+    const [data, hosts, changes] = this.#keys
+    const now = Number((await this.#send(['HGET', hosts, 'v'])) ?? 0)
+    // Versions only grow (sync.lua); one below ours means Redis lost data
+    // (an older snapshot, a failover): everything is pulled again.
+    if (now < this.#version) this.#version = 0
+    if (now === this.#version) return
+    let skipped = 0
+    let from = `(${this.#version}`
+    for (;;) {
+      // [field, score, ...], or [[field, score], ...] from clients that pair them.
+      const page = (await this.#send(['ZRANGEBYSCORE', changes, from, String(now), 'WITHSCORES', 'LIMIT', '0', String(PULL_PAGE)])).flat()
+      const fields = []
+      for (let i = 0; i < page.length; i += 2) fields.push(String(page[i]))
+      const strings = this.#keys.length > 3 ? await this.#stringsOf(fields) : null
+      for (let at = 0; at < fields.length; at += 10_000) {
+        const some = fields.slice(at, at + 10_000)
+        const values = await this.#send(['HMGET', data, ...some])
+        for (let i = 0; i < some.length; i++) {
+          if (values[i] === null) continue
+          try {
+            this.#totals.store(this.#codec.keyOf(some[i], strings), this.#codec.decode(String(values[i])))
+          } catch (err) {
+            if (!(err instanceof AtomicDictFullError)) throw err
+            skipped++
+          }
+        }
       }
+      if (page.length < 2 * PULL_PAGE) break
+      // From the last version seen, included: its other fields come again
+      // (a version is one batch, fewer fields than a page), none is skipped.
+      from = String(page[page.length - 1])
     }
-    this.#version = version
+    this.#version = now
+    if (skipped > 0) {
+      const e = new AtomicDictFullError(this.#totals.capacity)
+      e.message += ` (the totals table: ${skipped} total(s) left out; give syncToRedis a larger totalsCapacity: it holds the keys of every host)`
+      throw e
+    }
+  }
+
+  /** One command with the sync's timeout. */
+  #send(args) {
+    return within(this.#client.send(args), this.#timeout, `${args[0]} ${args[1]}`)
   }
 
   /** The strings of the 64-bit parts of `fields`, as a Map (decimal part -> string). */
@@ -456,7 +484,8 @@ class Sync {
     const parts = new Set()
     for (const f of fields) for (const p of f.split(':').slice(0, this.#view.k64)) parts.add(p)
     const list = [...parts]
-    const found = await this.#client.send(['HMGET', this.#keys[3], ...list])
+    if (list.length === 0) return new Map()
+    const found = await this.#send(['HMGET', this.#keys[3], ...list])
     const out = new Map()
     for (let i = 0; i < list.length; i++) if (found[i] !== null && found[i] !== '') out.set(list[i], String(found[i]))
     return out
