@@ -140,6 +140,14 @@ class Sync {
   #sending = null
   /** The row the next scan starts at (scans take turns: no row waits behind others that keep changing). */
   #cursor = 0
+  /**
+   * The flusher's copy of the acked words in row order (two u32 a row),
+   * made when it first flushes with the lease (#prepare), kept by #fold: a
+   * scan reads it in order rather than the state's words, which sit in
+   * hashed places. Only the lease holder changes the acked words, so the
+   * copy stays exact while it holds the lease.
+   */
+  #shadow = null
   #version = 0
   /** Rows whose keys' strings Redis has (sent with an acknowledged batch). */
   #named = new Set()
@@ -290,6 +298,7 @@ class Sync {
     try {
       if (this.#view.closed) throw closedError()
       this.#checkOwner()
+      if (this.#shadow === null) this.#prepare()
       // The scan comes first, so that lag and pending count the changes
       // while Redis cannot be reached (ready() waits for it too).
       let seq = st.get(W.PENDING)
@@ -369,6 +378,7 @@ class Sync {
     if (st.owns(this.#id)) return
     if (st.adopting(this.#id)) {
       st.adopt(this.#id)
+      this.#shadow = null
       return
     }
     this.#orphaned = true
@@ -377,16 +387,41 @@ class Sync {
   }
 
   /**
+   * Copies the acked words into the shadow and, when no batch is pending,
+   * sets back to their acked value the targets a flusher killed while
+   * staging left (with a batch pending, the targets that differ are that
+   * batch, and the rest are clean: a scan starts from a clean state and
+   * writes the targets of its batch only).
+   */
+  #prepare() {
+    const st = this.#state
+    const s = st.u32
+    const n = this.#rows.rows
+    const shadow = new Uint32Array(2 * n)
+    const clean = st.get(W.PENDING) === 0
+    for (let r = 0; r < n; r++) {
+      const ai = st.ackedLow(r)
+      shadow[2 * r] = s[ai]
+      shadow[2 * r + 1] = s[ai + 1]
+      if (clean) {
+        const ti = st.targetLow(r)
+        if (s[ti] !== s[ai] || s[ti + 1] !== s[ai + 1]) st.setTarget(r, st.acked(r))
+      }
+    }
+    this.#shadow = shadow
+  }
+
+  /**
    * Stages the rows whose value differs from their acked value (at most
-   * MAX_BATCH_KEYS), undoes what a dead flusher staged and did not commit,
-   * and commits the batch (PENDING) when it has rows. Returns its rows.
+   * MAX_BATCH_KEYS, from the cursor on), and commits the batch (PENDING)
+   * when it has rows. Returns its rows.
    */
   #stage() {
     const st = this.#state
     const rows = this.#rows
     const n = rows.rows
     const l = rows.u32
-    const s = st.u32
+    const a = this.#shadow
     const wide = rows.wide
     const out = []
     let changed = 0
@@ -395,10 +430,9 @@ class Sync {
     for (let i = 0; i < n; i++) {
       const r = start + i < n ? start + i : start + i - n
       const li = rows.low(r)
-      const ai = st.ackedLow(r)
       // Halves compared without Atomics: a torn read at most delays a change
       // to the next scan; the value staged is read atomically.
-      if ((wide ? l[li] !== s[ai] || l[li + 1] !== s[ai + 1] : l[li] !== s[ai]) && rows.key(r) !== null) {
+      if ((wide ? l[li] !== a[2 * r] || l[li + 1] !== a[2 * r + 1] : l[li] !== a[2 * r]) && rows.key(r) !== null) {
         changed++
         if (out.length === MAX_BATCH_KEYS && next < 0) next = r
         if (out.length < MAX_BATCH_KEYS) {
@@ -407,12 +441,9 @@ class Sync {
             st.setTarget(r, v)
             out.push(r)
             if (out.length === 1) failpoint('sync-mid-stage')
-            continue
           }
         }
       }
-      const ti = st.targetLow(r)
-      if (s[ti] !== s[ai] || s[ti + 1] !== s[ai + 1]) st.setTarget(r, st.acked(r))
     }
     // The next scan starts at the first changed row this batch had no room for.
     this.#cursor = next < 0 ? 0 : next
@@ -468,9 +499,13 @@ class Sync {
   #fold(seq, batch) {
     const st = this.#state
     const half = batch.length >> 1
+    const shadow = this.#shadow
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]
-      st.setAcked(r, st.target(r))
+      const t = st.target(r)
+      st.setAcked(r, t)
+      shadow[2 * r] = Number(t & 0xffff_ffffn)
+      shadow[2 * r + 1] = Number(t >> 32n)
       this.#named.add(r)
       if (i === half && batch.length > 1) failpoint('sync-mid-fold')
     }
