@@ -395,9 +395,13 @@ describe('syncToRedis', () => {
     await until(() => totals.get(1n) === 105n && totals.get(2n) === 1n, 'the totals 105 and 1', 5000)
     await a.sync.close()
     await own.kill('SIGKILL')
-    await own.restart() // from the snapshot: key 1 at 5, no key 2, an older version
-    await until(() => totals.get(1n) === 5n, 'the total of key 1 back at 5', 10_000)
-    assert.equal(totals.get(2n), 1n) // a total Redis lost stays as it was read (the table never drops keys)
+    await own.restart() // from the snapshot: key 1 at 5, no key 2, older versions
+    // Another host writes first: its batch's version is above the reader's,
+    // but host a's last batch went back: the reader pulls everything again.
+    const c = synced(t, client, path.join(dir, 'c'), name, {}, { interval: 20 })
+    c.table.add(3n, 1n)
+    await until(() => totals.get(1n) === 5n && totals.get(3n) === 1n, 'key 1 back at 5, key 3 at 1', 10_000)
+    assert.equal(totals.get(2n), 0n) // Redis lost it: back to 0 (the table keeps the key)
   })
 
   test('the host state records a batch Redis answered "dup" as delivered, and a gap as counted', async (t) => {
@@ -578,6 +582,48 @@ describe('syncToRedis', () => {
     assert.throws(() => syncToRedis(other, redis, name, { state: path.join(dir, 'state-c') }), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: /not acknowledged/ })
   })
 
+  test('a takeover cut short by a SIGKILL: the old table stops syncing, the new one finishes it; no count twice', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const file = path.join(dir, 'a')
+    const old = synced(t, redis, file, name)
+    for (let k = 1; k <= 10; k++) old.table.add(k, 5n)
+    await old.sync.flush()
+    await old.sync.close()
+    AtomicDict.unlink(file)
+    // A process of the table made again is killed half way through zeroing the rows.
+    const child = nodeChild(
+      `process.env.ATOMIC_DICT_FAILPOINT = 'sync-mid-adopt'; const { AtomicDict } = require(${JSON.stringify(ROOT)}); const { syncToRedis } = require(${JSON.stringify(path.join(ROOT, 'redis'))}); const Redis = require(${JSON.stringify(require.resolve('ioredis'))})`,
+      `const t = AtomicDict.open(${JSON.stringify(file)}, { capacity: 100 })
+       syncToRedis(t, new Redis(${server.port}), ${JSON.stringify(name)}, { interval: 3600000 })
+       console.log('not reached')`,
+    )
+    const { signal, stdout, stderr } = await child.exited
+    assert.equal(signal, 'SIGKILL', `${stdout} ${stderr}`)
+    // The old table object (still open here) syncs again: refused, it has synced before.
+    assert.throws(() => syncToRedis(old.table, redis, name, { interval: 3_600_000 }), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: /synced before/ })
+    // The new table's next process finishes the takeover and syncs.
+    const again = synced(t, redis, file, name)
+    again.table.add(1n, 1n)
+    await again.sync.flush()
+    assert.equal(await again.sync.total(1n), 6n)
+    for (let k = 2; k <= 10; k++) assert.equal(await again.sync.total(k), 5n)
+  })
+
+  test('two tables never pass one state back and forth: a table that synced before is refused', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const state = path.join(dir, 'shared.sync')
+    const a = synced(t, redis, path.join(dir, 'a'), name, {}, { state })
+    a.table.add(1n, 5n)
+    await a.sync.close()
+    const b = synced(t, redis, path.join(dir, 'b'), name, {}, { state }) // never synced: takes it over
+    b.table.add(1n, 1n)
+    await b.sync.close()
+    assert.throws(() => syncToRedis(a.table, redis, name, { state }), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: /synced before/ })
+    assert.equal(await new RedisDict(redis, name, { capacity: 2 ** 31 }).get(1n), 6n)
+  })
+
   test('a table opened through a symlinked directory shares the state of its file', async (t) => {
     const dir = tmpDir(t)
     const name = freshName()
@@ -661,6 +707,33 @@ describe('syncToRedis', () => {
     for (const k of [1, 12_345, 25_000]) assert.equal(totals[k], BigInt(next.table.get(k)))
   })
 
+  test('flush() is a barrier: what changed before it is in Redis when it resolves, while other keys keep changing', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const { table, sync } = synced(t, redis, path.join(dir, 'h'), name, { capacity: 60_000 })
+    const all = Array.from({ length: 60_000 }, (_, i) => i + 1)
+    table.addMany(all, 1n)
+    await sync.flush()
+    const before = all.filter((k) => k % 3 === 0) // 20,000 keys changed before the call
+    table.addMany(before, 1n)
+    const others = all.filter((k) => k % 3 !== 0)
+    let busy = true
+    const churn = () => {
+      if (!busy) return
+      table.addMany(others.slice(0, 20_000), 1n)
+      setImmediate(churn)
+    }
+    setImmediate(churn)
+    try {
+      await sync.flush()
+    } finally {
+      busy = false
+    }
+    const totals = await rawTotals(redis, name)
+    const missing = before.filter((k) => totals[k] !== 2n)
+    assert.equal(missing.length, 0, `${missing.length} keys changed before flush() are not in Redis`)
+  })
+
   test('close(): after the table was closed it resolves; a flush() meanwhile rejects ERR_ATOMIC_DICT_CLOSED; descriptors are let go', async (t) => {
     const dir = tmpDir(t)
     const name = freshName()
@@ -694,6 +767,8 @@ describe('syncToRedis', () => {
     const kept = [...totals.keys()]
     a.table.add(kept[0], 10n)
     await until(() => totals.get(kept[0]) === 11n, 'a kept total refreshed', 5000)
+    await sleep(100)
+    assert.equal(a.sync.stats().totalsError, 'ERR_ATOMIC_DICT_FULL') // still: those totals are still left out
   })
 
   test('collectMetrics: lag, pending, batches and the flusher as prom-client metrics', async (t) => {

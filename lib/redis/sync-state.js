@@ -27,6 +27,7 @@ const { AtomicDict } = require('../atomic-dict')
 const { openContributors } = require('../contributors')
 const { codedError } = require('../errors')
 const { stringKey } = require('../strings')
+const { failpoint } = require('../failpoint')
 
 /** Header words (word n is the key n + 1). */
 const W = Object.freeze({
@@ -132,19 +133,26 @@ class SyncState {
   // table unlinked and made again, or on a disk that keeps it across a
   // reboot): its acked words would then be subtracted from the new
   // table's values. A table is known by its sync id (lib/format.js
-  // OFF.SYNC_ID): a file made again, even in the same inode, has another. A new table takes a state over only when nothing of
+  // OFF.SYNC_ID): a file made again, even in the same inode, has another.
+  // Only a table that has never synced takes a state over (a table that
+  // has would send its whole value again), holding the lease, with nothing
+  // pending. A new table takes a state over only when nothing of
   // the old one is pending and no other process holds the lease; it marks
   // that (ADOPT) before it zeroes the rows and writes itself as the owner,
   // so that a SIGKILL half way is finished by the next holder of the lease.
 
-  /** Whether the acked words are the rows of the table whose sync id is `id` (a bigint). */
+  /**
+   * Whether the acked words are the rows of the table whose sync id is
+   * `id` (a bigint): it is the owner, and no takeover is under way (one a
+   * SIGKILL cut short has zeroed some rows already).
+   */
   owns(id) {
-    return this.#word(W.OWNER) === id
+    return this.#word(W.OWNER) === id && this.#word(W.ADOPT) === 0n
   }
 
-  /** Whether the table `id` is taking this state over. */
-  adopting(id) {
-    return this.#word(W.ADOPT) === id
+  /** The sync id of a table taking this state over, or 0n. */
+  get adopter() {
+    return this.#word(W.ADOPT)
   }
 
   /** The owner's sync id, in hex. */
@@ -152,10 +160,10 @@ class SyncState {
     return this.#word(W.OWNER).toString(16)
   }
 
-  /** Makes `id` the owner of a state nobody owns yet; returns whether `id` owns it now (false: another table does). */
+  /** Makes `id` the owner of a state nobody owns yet; returns whether `id` owns it now. */
   claimOwner(id) {
-    const was = Atomics.compareExchange(this.#u64, this.#index[W.OWNER], 0n, id)
-    return was === 0n || was === id
+    Atomics.compareExchange(this.#u64, this.#index[W.OWNER], 0n, id)
+    return this.owns(id)
   }
 
   /**
@@ -167,6 +175,7 @@ class SyncState {
     for (let r = 0; r < this.rows; r++) {
       this.setTarget(r, 0n)
       this.setAcked(r, 0n)
+      if (r === this.rows >> 1) failpoint('sync-mid-adopt')
     }
     this.set(W.PENDING_KEYS, 0)
     this.set(W.CHANGED_AT, 0)

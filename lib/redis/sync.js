@@ -67,8 +67,17 @@ function errorCode(err) {
  */
 function syncId(view) {
   const fresh = crypto.randomBytes(8).readBigUInt64BE() | 1n
-  return Atomics.compareExchange(view.u64, OFF.SYNC_ID / 8, 0n, fresh) || fresh
+  const was = Atomics.compareExchange(view.u64, OFF.SYNC_ID / 8, 0n, fresh)
+  return { id: was || fresh, fresh: was === 0n }
 }
+
+/** Blocks the thread for `ms` (a constructor waiting out another process's takeover). */
+function pause(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/** How long syncToRedis waits for another process of the same table to take a state over. */
+const TAKEOVER_WAIT_MS = 250
 
 function realpath(path) {
   try {
@@ -76,6 +85,14 @@ function realpath(path) {
   } catch {
     return path // unlinked since it was opened: its name as given
   }
+}
+
+/** An HGETALL reply as a Map: ioredis' call answers a flat array, node-redis may answer an object. */
+function flatReply(r) {
+  const flat = Array.isArray(r) ? r : Object.entries(r ?? {}).flat()
+  const out = new Map()
+  for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), String(flat[i + 1]))
+  return out
 }
 
 /** `promise`, or a rejection with ERR_ATOMIC_DICT_SYNC_TIMEOUT after `ms`. */
@@ -148,7 +165,15 @@ class Sync {
    * copy stays exact while it holds the lease.
    */
   #shadow = null
+  /** Rows the last scan looked at in full (all of them, unless its batch ran out of room). */
+  #covered = 0
   #version = 0
+  /** The gaps counter ("e" in {t}:h) as of the last pull, or null before one. */
+  #epoch = null
+  /** Each host's last batch as of the last pull (host -> seq). */
+  #hostSeqs = new Map()
+  /** The error of the totals left out of a full totals table (kept: it stays full). */
+  #totalsFull = null
   /** Rows whose keys' strings Redis has (sent with an acknowledged batch). */
   #named = new Set()
 
@@ -184,10 +209,11 @@ class Sync {
     }
     this.#dict = dict
     this.#view = view
-    this.#id = syncId(view)
+    const { id, fresh } = syncId(view)
+    this.#id = id
     this.#state = new SyncState(path, view.rows, view.valueBits, this.#name)
     try {
-      this.#own(path)
+      this.#own(path, fresh)
       this.#rows = source.rows()
       const shape = { k64: view.k64, k32: view.k32, valueBits: 64, signed: view.signed }
       if (view.stringBytes > 0) shape.strings = view.stringBytes
@@ -210,21 +236,38 @@ class Sync {
   }
 
   /**
-   * Makes sure the state's acked words are this table's: a new state
-   * becomes its own; one of another table file (this path's table made
-   * again) is taken over when nothing of that table is pending and no
-   * other process holds the lease (SyncState#adopt), else refused.
+   * Makes sure the state's acked words are this table's. A new state
+   * becomes its own. Another table's is taken over (SyncState#adopt) only
+   * by a table this call gave its sync id (a table that never synced: one
+   * that has would send its whole value again), holding the lease, with
+   * nothing of the other table pending; else refused. Another process of
+   * this table taking the state over right now is waited for, briefly.
    */
-  #own(path) {
+  #own(path, fresh) {
     const st = this.#state
-    if (st.claimOwner(this.#id) || st.adopting(this.#id)) return
-    if (st.get(W.PENDING) !== 0) {
-      throw stateError(path, `holds batch ${st.get(W.PENDING)} of another table file (${st.owner}) that Redis has not acknowledged: start a process on that table to deliver it, or delete the state file (losing that batch)`)
+    const id = this.#id
+    const until = Date.now() + TAKEOVER_WAIT_MS
+    for (;;) {
+      // Ours, a new state, or ours being taken over (the lease holder finishes that: #checkOwner).
+      if (st.claimOwner(id) || st.adopter === id) return
+      if (fresh && this.#mayFlush && st.lease()) {
+        // Checked with the lease held: only its holder stages a batch.
+        if (st.get(W.PENDING) !== 0) {
+          st.release()
+          throw stateError(path, `holds batch ${st.get(W.PENDING)} of another table (sync id ${st.owner}) that Redis has not acknowledged: start a process on that table to deliver it, or delete the state file (losing that batch)`)
+        }
+        st.adopt(id)
+        return
+      }
+      if (Date.now() >= until) break
+      pause(5)
     }
-    if (!this.#mayFlush || !st.lease()) {
-      throw stateError(path, `is the sync state of another table file (${st.owner}), synced now by pid ${st.get(W.PID)}: stop its processes, or give this table a state file of its own`)
-    }
-    st.adopt(this.#id)
+    throw stateError(
+      path,
+      fresh
+        ? `is the sync state of another table (sync id ${st.owner}), synced now by pid ${st.get(W.PID)}: stop its processes, or give this table a state file of its own`
+        : `is the sync state of another table (sync id ${st.owner}); this table (sync id ${id.toString(16)}) has synced before, so it does not take the state over (it would send its whole value again): give it its own state file`,
+    )
   }
 
   // ---------------------------------------------------------------- timers
@@ -321,6 +364,8 @@ class Sync {
         const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
         throw ours ? err : commandError(err, `sync batch ${seq} of ${JSON.stringify(this.#name)}`, 'once')
       }
+      // This sending is answered: the next attempt sends again.
+      this.#sending = null
       if (reply.startsWith('old ')) {
         st.bump(W.CONFLICTS)
         throw codedError(
@@ -339,9 +384,10 @@ class Sync {
       st.set(W.FAILURES, 0)
       st.set(W.ERROR, 0)
       this.#lastError = null
-      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged }
+      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged, covered: staged ? this.#covered : 0 }
     } catch (err) {
-      if (!this.#closed) {
+      // An orphaned sync no longer writes the state (another table's now).
+      if (!this.#closed && !this.#orphaned) {
         st.bump(W.FAILURES)
         st.set(W.ERROR, errorCode(err))
       }
@@ -376,7 +422,7 @@ class Sync {
   #checkOwner() {
     const st = this.#state
     if (st.owns(this.#id)) return
-    if (st.adopting(this.#id)) {
+    if (st.adopter === this.#id) {
       st.adopt(this.#id)
       this.#shadow = null
       return
@@ -445,8 +491,10 @@ class Sync {
         }
       }
     }
-    // The next scan starts at the first changed row this batch had no room for.
+    // The next scan starts at the first changed row this batch had no room
+    // for; the rows before it were all looked at.
     this.#cursor = next < 0 ? 0 : next
+    this.#covered = next < 0 ? n : (next - start + n) % n
     const now = Date.now()
     st.set(W.PENDING_KEYS, changed)
     if (changed === 0) st.set(W.CHANGED_AT, 0)
@@ -536,26 +584,24 @@ class Sync {
 
   /**
    * Flushes until what changed before the call has gone: the pending batch
-   * again if there is one, then batches until one staged after the call
-   * leaves nothing behind it, or, while keys keep changing, as many batches
-   * as the changes the call's first scan found need (scans take turns over
-   * the rows: each of those keys is in one of them). `most`: a cap.
+   * again if there is one, then batches until the scans made since the
+   * call have looked at every row (scans take turns over the rows, so this
+   * ends while keys keep changing). `most`: a cap on batches.
    */
   async #flushAll(most = Infinity) {
-    if (!this.#mayFlush || this.#orphaned || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
+    if (this.#orphaned) throw this.#lastError
+    if (!this.#mayFlush || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
     let last = null
     let keys = 0
-    let budget = most
-    for (let n = 0; n < budget; n++) {
+    let covered = 0
+    for (let n = 0; n < most; n++) {
       const r = await this.#run()
       if (r.outcome === 'idle' || r.outcome === 'not-flusher') break
       last = r
       keys += r.keys
       if (r.staged) {
-        const left = this.#state.get(W.PENDING_KEYS)
-        if (left === 0) break
-        // The first scan after the call: what it found needs this many more.
-        if (budget === most || budget === Infinity) budget = Math.min(most, n + 1 + Math.ceil(left / MAX_BATCH_KEYS))
+        covered += r.covered
+        if (covered >= this.#rows.rows) break
       }
     }
     return last === null ? { outcome: 'idle', seq: this.#state.get(W.ACKED), keys: 0 } : { outcome: last.outcome, seq: last.seq, keys }
@@ -585,12 +631,22 @@ class Sync {
   async #refresh() {
     await within(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
     const [data, hosts, changes] = this.#keys
-    const now = Number((await this.#send(['HGET', hosts, 'v'])) ?? 0)
-    // Versions only grow (sync.lua); one below ours means Redis lost data
-    // (an older snapshot, a failover): everything is pulled again.
-    if (now < this.#version) this.#version = 0
-    if (now === this.#version) return
+    const record = flatReply(await this.#send(['HGETALL', hosts]))
+    const now = Number(record.get('v') ?? 0)
+    const epoch = record.get('e') ?? '0'
+    // Redis lost data: a version below ours, a host whose last batch went
+    // back (an older snapshot, a failover, whichever host writes next), or
+    // a batch that found its host's earlier ones gone (a gap, counted in
+    // "e"). Everything is pulled again, and totals Redis no longer has go
+    // back to 0.
+    let full = now < this.#version || (this.#epoch !== null && epoch !== this.#epoch)
+    for (const [host, seq] of this.#hostSeqs) if (Number(record.get(host) ?? 0) < seq) full = true
+    this.#hostSeqs = new Map()
+    for (const [f, value] of record) if (/^[0-9a-f]{16}$/.test(f)) this.#hostSeqs.set(f, Number(value))
+    if (full) this.#version = 0
+    if (now === this.#version && !full) return
     let skipped = 0
+    const seen = full ? new Set() : null
     let from = `(${this.#version}`
     for (;;) {
       // [field, score, ...], or [[field, score], ...] from clients that pair them.
@@ -603,8 +659,10 @@ class Sync {
         const values = await this.#send(['HMGET', data, ...some])
         for (let i = 0; i < some.length; i++) {
           if (values[i] === null) continue
+          const key = this.#codec.keyOf(some[i], strings)
+          if (seen !== null) seen.add(some[i])
           try {
-            this.#totals.store(this.#codec.keyOf(some[i], strings), this.#codec.decode(String(values[i])))
+            this.#totals.store(key, this.#codec.decode(String(values[i])))
           } catch (err) {
             if (!(err instanceof AtomicDictFullError)) throw err
             skipped++
@@ -616,17 +674,27 @@ class Sync {
       // (a version is one batch, fewer fields than a page), none is skipped.
       from = String(page[page.length - 1])
     }
+    if (seen !== null) {
+      const zero = 0n
+      for (const [key] of this.#totals) if (!seen.has(this.#codec.field(key))) this.#totals.store(key, zero)
+    }
     this.#version = now
+    this.#epoch = epoch
     if (skipped > 0) {
-      const e = new AtomicDictFullError(this.#totals.capacity)
-      e.message += ` (the totals table: ${skipped} total(s) left out; give syncToRedis a larger totalsCapacity: it holds the keys of every host)`
-      throw e
+      const err = new AtomicDictFullError(this.#totals.capacity)
+      err.message += ` (the totals table: ${skipped} total(s) left out; give syncToRedis a larger totalsCapacity: it holds the keys of every host)`
+      // Kept: a full table stays full (keys are never removed).
+      this.#totalsFull = err
     }
   }
 
-  /** One command with the sync's timeout. */
-  #send(args) {
-    return within(this.#client.send(args), this.#timeout, `${args[0]} ${args[1]}`)
+  /** One command with the sync's timeout; the client's errors coded. */
+  async #send(args) {
+    try {
+      return await within(this.#client.send(args), this.#timeout, `${args[0]} ${args[1]}`)
+    } catch (err) {
+      throw err?.code === 'ERR_ATOMIC_DICT_SYNC_TIMEOUT' ? err : commandError(err, `reading the totals of ${JSON.stringify(this.#name)}`)
+    }
   }
 
   /** The strings of the 64-bit parts of `fields`, as a Map (decimal part -> string). */
@@ -697,7 +765,7 @@ class Sync {
       failures: st.get(W.FAILURES),
       lastError: ERRORS[st.get(W.ERROR)] || null,
       lastFlushAt: ackAt === 0 ? null : ackAt,
-      totalsError: this.#totalsError === null ? null : this.#totalsError.code ?? String(this.#totalsError),
+      totalsError: (this.#totalsError ?? this.#totalsFull)?.code ?? null,
     }
   }
 
@@ -834,12 +902,9 @@ async function syncStatus(client, name) {
   } catch (err) {
     throw commandError(err, `reading the sync status of ${JSON.stringify(n)}`)
   }
-  // ioredis' call answers a flat array; node-redis may answer an object.
-  const flat = Array.isArray(r) ? r : Object.entries(r ?? {}).flat()
   const hosts = new Map()
-  for (let i = 0; i < flat.length; i += 2) {
-    const f = String(flat[i])
-    const v = Number(flat[i + 1])
+  for (const [f, value] of flatReply(r)) {
+    const v = Number(value)
     if (/^[0-9a-f]{16}$/.test(f)) hosts.set(f, { host: f, seq: v, at: hosts.get(f)?.at ?? null })
     else if (/^[0-9a-f]{16}:at$/.test(f)) {
       const h = f.slice(0, 16)

@@ -11,7 +11,10 @@
 --                   "v" -> the table's version: the last batch's, which is
 --                   the larger of the one before + 1 and Redis' clock in
 --                   microseconds, so versions keep growing even after Redis
---                   lost data (restarted from an older snapshot, failed over)
+--                   lost data (restarted from an older snapshot, failed over);
+--                   "e" -> how many times a batch found that Redis had lost
+--                   batches of its host (a "gap"): readers of the totals
+--                   then pull them all again
 -- KEYS[3]  "{t}:c"  sorted set: field -> the version of its last change
 --                   (readers pull what changed since the version they hold)
 -- KEYS[4]  "{t}:s"  hash: string key part in decimal -> the string (only
@@ -126,5 +129,8 @@ if #scored > 0 then redis.call('ZADD', changes, unpack(scored)) end
 for i = 4, first - 1, 2 do redis.call('HSETNX', strings, ARGV[i], ARGV[i + 1]) end
 
 redis.call('HSET', hosts, host, ARGV[2], host .. ':at', string.format('%.0f', math.floor(micros / 1000)))
-if seq > last + 1 then return 'gap ' .. last end
+if seq > last + 1 then
+  redis.call('HINCRBY', hosts, 'e', 1)
+  return 'gap ' .. last
+end
 return 'ok'
