@@ -222,6 +222,8 @@ function open(path, options, kind, geometryOf, defaultCapacity = 0, fileShape = 
     tables.closeTable(parts)
     throw codedError('ERR_ATOMIC_DICT_GEOMETRY', `atomic-dict: ${path} holds a table of another geometry: ${mismatches.join(', ')}`)
   }
+  // Kept with the table's internals: syncToRedis puts its state beside it.
+  parts.path = path
   return parts
 }
 

@@ -262,7 +262,11 @@ class MetricsStore {
 }
 
 /** A metric object (prom-client's protocol) whose one value `read()` gives. */
-function storeMetric(name, help, type, read) {
+/**
+ * A metric for a prom-client registry (its registerMetric), whose one value
+ * `read()` gives at each scrape, with `labels` (an object of strings).
+ */
+function storeMetric(name, help, type, read, labels = {}) {
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) {
     throw codedError('ERR_INVALID_ARG_VALUE', `options.prefix makes an invalid metric name ${describe(name)}`, TypeError)
   }
@@ -271,12 +275,12 @@ function storeMetric(name, help, type, read) {
     help,
     type,
     aggregator: type === 'counter' ? 'sum' : 'max',
-    labelNames: [],
+    labelNames: Object.keys(labels),
     async get() {
-      return { help, name: this.name, type, values: [{ value: read(), labels: {} }], aggregator: this.aggregator }
+      return { help, name: this.name, type, values: [{ value: read(), labels }], aggregator: this.aggregator }
     },
     reset() {},
   }
 }
 
-module.exports = { MetricsStore, DEFAULT_PROCESSES }
+module.exports = { MetricsStore, DEFAULT_PROCESSES, storeMetric }

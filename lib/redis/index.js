@@ -5,5 +5,6 @@ const { RedisDict } = require('./redis-dict')
 const { RedisSet } = require('./redis-set')
 const { RedisCounters } = require('./redis-counters')
 const { fromNodeRedis } = require('./client')
+const { syncToRedis, syncStatus } = require('./sync')
 
-module.exports = { RedisDict, RedisSet, RedisCounters, fromNodeRedis }
+module.exports = { RedisDict, RedisSet, RedisCounters, fromNodeRedis, syncToRedis, syncStatus }

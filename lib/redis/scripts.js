@@ -13,7 +13,7 @@ function load(file) {
   return { source, sha: crypto.createHash('sha1').update(source).digest('hex') }
 }
 
-const SCRIPTS = { rmw: load('rmw.lua'), attach: load('attach.lua') }
+const SCRIPTS = { rmw: load('rmw.lua'), attach: load('attach.lua'), sync: load('sync.lua') }
 
 /**
  * Runs `script` on `client` (an ioredis Redis or Cluster) with `keys` and

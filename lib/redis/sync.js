@@ -1,0 +1,628 @@
+'use strict'
+// syncToRedis: a shared-memory table counted at local speed, its totals over
+// every host kept in Redis, each change counted there exactly once
+// (docs/SYNC.md has the protocol and why each step is where it is).
+//
+// Every process of a host calls syncToRedis on the same table; one of them,
+// the one holding the host's lease (lib/redis/sync-state.js), is the
+// flusher: every `interval` ms it finds the rows whose value changed since
+// their last acknowledged value (a scan of raw words, no key decoded for
+// rows that did not change), stages them in the shared state, and sends
+// their deltas as one batch numbered for the host (lib/redis/sync.lua).
+// Redis applies a batch only if its number follows the host's last; the
+// state forgets it only once Redis has answered. Whoever holds the lease
+// next re-sends a batch left pending.
+
+const tables = require('../table-memory')
+const { AtomicDict } = require('../atomic-dict')
+const { Counters } = require('../counters')
+const { checkOptions, integer, boolean } = require('../options')
+const { typeError, rangeError, codedError, closedError } = require('../errors')
+const { failpoint } = require('../failpoint')
+const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
+const { promised } = require('../wait')
+const { storeMetric } = require('../metrics/store')
+const { adapt } = require('./client')
+const { SCRIPTS } = require('./scripts')
+const { RedisDict } = require('./redis-dict')
+const { RedisCodec } = require('./codec')
+const { tableName, commandError } = require('./redis-table')
+const { SyncState, W, ERRORS } = require('./sync-state')
+const { LocalRows, MAX_BATCH_KEYS } = require('./sync-rows')
+const { guard } = require('./sync-guard')
+const { metricsSource } = require('./sync-metrics')
+
+const OPTIONS = ['interval', 'state', 'maxBackoff', 'timeout', 'ref', 'flush', 'totalsCapacity']
+
+/** The most rows a synced table may have (its state holds two 64-bit words a row). */
+const MAX_ROWS = 2 ** 29
+
+/** Table objects with a sync in this thread. */
+const synced = new WeakSet()
+
+/** The capacity of the Redis table of totals (no host refuses a key: every local key has a total). */
+const REDIS_CAPACITY = 2 ** 31
+
+function errorCode(err) {
+  const i = ERRORS.indexOf(err?.code)
+  return i < 0 ? ERRORS.indexOf('ERR_ATOMIC_DICT_INTERNAL') : i
+}
+
+/** `promise`, or a rejection with ERR_ATOMIC_DICT_SYNC_TIMEOUT after `ms`. */
+function within(promise, ms, what) {
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(codedError('ERR_ATOMIC_DICT_SYNC_TIMEOUT', `atomic-dict: ${what} has no reply after ${ms} ms (it may still arrive; a batch is re-sent under the same number, which Redis applies once)`)), ms)
+  })
+  promise.catch(() => {}) // a late failure of a batch given up on
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * What a sync reads of `table`: { dict (the AtomicDict under it: one sync
+ * per dict object), rows() (its source: lib/redis/sync-rows.js), guard(name)
+ * (refuses what does not sync; returns the function that lifts that) }.
+ */
+function sourceOf(table) {
+  if (table instanceof AtomicDict || table instanceof Counters) {
+    const dict = table instanceof Counters ? table.table : table
+    const { view } = tables.internals.get(dict)
+    return { dict, rows: () => new LocalRows(view), guard: (name) => guard(table, dict, name) }
+  }
+  const metrics = metricsSource(table)
+  if (metrics !== null) return metrics
+  throw typeError('table', 'an AtomicDict, Counters or a MetricsStore', table)
+}
+
+class Sync {
+  #dict
+  #view
+  #state
+  #rows
+  #client
+  #name
+  #redis
+  #codec
+  #keys
+  #interval
+  #maxBackoff
+  #timeout
+  #ref
+  #mayFlush
+  #totalsCapacity
+  #shape
+  #lift
+  #timer = null
+  #closed = false
+  #closing = null
+  #running = null
+  #failures = 0
+  #lastError = null
+  #totals = null
+  #totalsError = null
+  #version = 0
+  /** Rows whose keys' strings Redis has (sent with an acknowledged batch). */
+  #named = new Set()
+
+  constructor(table, client, name, options) {
+    const source = sourceOf(table)
+    const t = tables.internals.get(table)
+    if (t.view.closed) throw closedError()
+    this.#client = adapt(client)
+    this.#name = tableName(name)
+    const o = checkOptions(options, OPTIONS, 'syncToRedis')
+    this.#interval = integer(o, 'interval', 100, 1, 3_600_000)
+    this.#maxBackoff = integer(o, 'maxBackoff', Math.max(5000, this.#interval), this.#interval, 3_600_000)
+    this.#timeout = integer(o, 'timeout', 10_000, 1, 3_600_000)
+    this.#ref = boolean(o, 'ref', false)
+    this.#mayFlush = boolean(o, 'flush', true)
+    const view = t.view
+    this.#totalsCapacity = integer(o, 'totalsCapacity', view.capacity, 1, 2 ** 31)
+    let path = o.state
+    if (path === undefined) {
+      if (t.path === undefined) {
+        throw codedError('ERR_INVALID_ARG_VALUE', 'options.state is needed: the table was not opened by path (AtomicDict.open / Counters.open), so there is no default `<path>.sync` for its sync state', TypeError)
+      }
+      path = `${t.path}.sync`
+    } else if (typeof path !== 'string' || path.length === 0) {
+      throw typeError('options.state', 'a non-empty string (a file path)', path)
+    }
+    if (view.rows > MAX_ROWS) throw rangeError('table', `a table of at most ${MAX_ROWS} rows to sync`, view.rows)
+    const dict = source.dict
+    if (synced.has(dict)) {
+      throw codedError('ERR_INVALID_STATE', 'atomic-dict: this table object is synced already (one syncToRedis per table object; close() the other first)')
+    }
+    this.#dict = dict
+    this.#view = view
+    this.#state = new SyncState(path, view.rows, view.valueBits, this.#name)
+    try {
+      this.#rows = source.rows()
+      const shape = { k64: view.k64, k32: view.k32, valueBits: 64, signed: view.signed }
+      if (view.stringBytes > 0) shape.strings = view.stringBytes
+      this.#redis = new RedisDict(client, this.#name, { capacity: REDIS_CAPACITY, ...shape })
+      this.#codec = new RedisCodec(shape)
+      this.#shape = shape
+    } catch (err) {
+      this.#state.close()
+      throw err
+    }
+    const n = this.#name
+    this.#keys = [`{${n}}:d`, `{${n}}:h`, `{${n}}:c`]
+    if (view.stringBytes > 0 || this.#rows.floats) this.#keys.push(`{${n}}:s`)
+    if (this.#rows.floats) this.#keys.push(`{${n}}:f`)
+    synced.add(dict)
+    this.#lift = source.guard(this.#name)
+    refuseCloning(this)
+    this.#schedule(0)
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #schedule(ms) {
+    if (this.#closed) return
+    this.#timer = setTimeout(() => this.#tick(), ms)
+    if (!this.#ref) this.#timer.unref()
+  }
+
+  async #tick() {
+    this.#timer = null
+    if (this.#closed) return
+    if (this.#view.closed) {
+      // The table was closed under the sync: nothing more to read.
+      this.#stop()
+      return
+    }
+    let delay = this.#interval
+    if (this.#mayFlush) {
+      try {
+        if (this.#state.lease()) await this.#run()
+        this.#failures = 0
+      } catch {
+        // Kept in lastError and in the state's FAILURES and ERROR words.
+        this.#failures++
+        // Exponential, with jitter: hosts that lost Redis together do not come back in step.
+        const backoff = Math.min(this.#maxBackoff, this.#interval * 2 ** Math.min(this.#failures, 20))
+        delay = Math.round(backoff * (0.5 + Math.random() / 2))
+      }
+    }
+    if (this.#totals !== null) {
+      try {
+        await this.#refresh()
+        this.#totalsError = null
+      } catch (err) {
+        this.#totalsError = err
+      }
+    }
+    this.#schedule(delay)
+  }
+
+  // ---------------------------------------------------------------- flushing
+
+  /** Runs one flush after any running one (one at a time per object). */
+  #run() {
+    const before = this.#running ?? Promise.resolve()
+    const next = before.catch(() => {}).then(() => this.#flushOnce())
+    this.#running = next
+    next.then(
+      () => {
+        if (this.#running === next) this.#running = null
+      },
+      () => {
+        if (this.#running === next) this.#running = null
+      },
+    )
+    return next
+  }
+
+  /**
+   * One batch: the pending one again if there is one, else the rows changed
+   * now. Resolves with { outcome, seq, keys }; rejects (the batch kept) when
+   * Redis fails or refuses it.
+   */
+  async #flushOnce() {
+    const st = this.#state
+    if (!st.leased) return { outcome: 'not-flusher', seq: st.get(W.ACKED), keys: 0 }
+    try {
+      await this.#redis.ready()
+      let seq = st.get(W.PENDING)
+      let batch
+      if (seq === 0) {
+        batch = this.#stage()
+        if (batch.length === 0) return { outcome: 'idle', seq: st.get(W.ACKED), keys: 0 }
+        seq = st.get(W.PENDING)
+      } else {
+        batch = this.#pendingRows()
+      }
+      const reply = String(await within(this.#client.script(SCRIPTS.sync, this.#keys, this.#args(seq, batch)), this.#timeout, `sync batch ${seq}`))
+      if (reply.startsWith('old ')) {
+        st.bump(W.CONFLICTS)
+        throw codedError(
+          'ERR_ATOMIC_DICT_SYNC_CONFLICT',
+          `atomic-dict: Redis has applied batch ${reply.slice(4)} of host ${st.hostHex} for ${JSON.stringify(this.#name)}, after this host's batch ${seq}: ` +
+            `another host uses the same state (a copy of ${st.path}?); the batch is kept, not sent`,
+        )
+      }
+      if (reply !== 'ok' && reply !== 'dup' && !reply.startsWith('gap ')) {
+        throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: sync.lua answered ${JSON.stringify(reply.slice(0, 60))}`)
+      }
+      failpoint('sync-after-apply')
+      this.#fold(seq, batch)
+      if (reply === 'dup') st.bump(W.DUPLICATES)
+      if (reply.startsWith('gap ')) st.bump(W.GAPS)
+      st.set(W.FAILURES, 0)
+      st.set(W.ERROR, 0)
+      this.#lastError = null
+      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length }
+    } catch (err) {
+      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_ATOMIC_DICT_')
+      const e = ours ? err : commandError(err, `sync batch of ${JSON.stringify(this.#name)}`, 'once')
+      st.bump(W.FAILURES)
+      st.set(W.ERROR, errorCode(e))
+      this.#lastError = e
+      throw e
+    }
+  }
+
+  /**
+   * Stages the rows whose value differs from their acked value (at most
+   * MAX_BATCH_KEYS), undoes what a dead flusher staged and did not commit,
+   * and commits the batch (PENDING) when it has rows. Returns its rows.
+   */
+  #stage() {
+    const st = this.#state
+    const rows = this.#rows
+    const n = rows.rows
+    const l = rows.u32
+    const s = st.u32
+    const wide = rows.wide
+    const out = []
+    let changed = 0
+    for (let r = 0; r < n; r++) {
+      const li = rows.low(r)
+      const ai = st.ackedLow(r)
+      // Halves compared without Atomics: a torn read at most delays a change
+      // to the next scan; the value staged is read atomically.
+      if ((wide ? l[li] !== s[ai] || l[li + 1] !== s[ai + 1] : l[li] !== s[ai]) && rows.key(r) !== null) {
+        changed++
+        if (out.length < MAX_BATCH_KEYS) {
+          const v = rows.value(r)
+          if (v !== st.acked(r)) {
+            st.setTarget(r, v)
+            out.push(r)
+            if (out.length === 1) failpoint('sync-mid-stage')
+            continue
+          }
+        }
+      }
+      const ti = st.targetLow(r)
+      if (s[ti] !== s[ai] || s[ti + 1] !== s[ai + 1]) st.setTarget(r, st.acked(r))
+    }
+    const now = Date.now()
+    st.set(W.PENDING_KEYS, changed)
+    if (changed === 0) st.set(W.CHANGED_AT, 0)
+    else if (st.get(W.CHANGED_AT) === 0) st.set(W.CHANGED_AT, now)
+    if (out.length > 0) {
+      st.set(W.STAGED_AT, now)
+      st.set(W.PENDING, st.get(W.ACKED) + 1)
+      failpoint('sync-after-stage')
+    }
+    return out
+  }
+
+  /** The pending batch's rows: those whose target differs from their acked value. */
+  #pendingRows() {
+    const st = this.#state
+    const s = st.u32
+    const out = []
+    for (let r = 0; r < this.#rows.rows; r++) {
+      const ai = st.ackedLow(r)
+      const ti = st.targetLow(r)
+      if (s[ti] !== s[ai] || s[ti + 1] !== s[ai + 1]) out.push(r)
+    }
+    return out
+  }
+
+  /** sync.lua's arguments for batch `seq` of `batch` (rows). */
+  #args(seq, batch) {
+    const st = this.#state
+    const rows = this.#rows
+    const pairs = []
+    const deltas = []
+    for (const r of batch) {
+      const key = rows.key(r)
+      if (key === null) throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: row ${r} of the pending batch holds no key`)
+      if (key.strings.length > 0 && !this.#named.has(r)) pairs.push(...key.strings)
+      deltas.push(key.field, rows.delta(key, st.target(r), st.acked(r)))
+    }
+    return [st.hostHex, String(seq), String(pairs.length / 2), ...pairs, ...deltas]
+  }
+
+  /** Redis applied batch `seq` (now or before): its rows' acked values become their targets. */
+  #fold(seq, batch) {
+    const st = this.#state
+    const half = batch.length >> 1
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]
+      st.setAcked(r, st.target(r))
+      this.#named.add(r)
+      if (i === half && batch.length > 1) failpoint('sync-mid-fold')
+    }
+    const left = st.get(W.PENDING_KEYS) - batch.length
+    st.set(W.ACKED, seq)
+    st.set(W.PENDING, 0)
+    st.set(W.PENDING_KEYS, Math.max(0, left))
+    // Changes made since the scan that staged it are at most that old.
+    if (left <= 0) st.set(W.CHANGED_AT, st.get(W.STAGED_AT))
+    st.set(W.ACK_AT, Date.now())
+    st.bump(W.BATCHES)
+    st.bump(W.KEYS, batch.length)
+  }
+
+  /**
+   * Flushes now, if this process is (or can become) the host's flusher:
+   * the pending batch, then the changed rows, until none is left. Resolves
+   * with { outcome, seq, keys } ('applied', 'duplicate', 'gap', 'idle' or
+   * 'not-flusher'; `keys` sent in all); rejects when Redis fails (the
+   * changes stay, for the next flush).
+   */
+  flush() {
+    return promised(() => {
+      if (this.#closed) throw closedError()
+      return this.#flushAll()
+    })
+  }
+
+  async #flushAll() {
+    if (!this.#mayFlush || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
+    let last = null
+    let keys = 0
+    for (;;) {
+      const r = await this.#run()
+      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { ...last, keys }
+      last = r
+      keys += r.keys
+      if (this.#state.get(W.PENDING_KEYS) === 0) return { ...last, keys }
+    }
+  }
+
+  // ---------------------------------------------------------------- totals
+
+  /** The total of `key` over every host, as Redis has it (a bigint). */
+  total(key) {
+    return this.#redis.load(key)
+  }
+
+  /**
+   * This process's table of the totals (64-bit values), refreshed every
+   * interval from the keys changed in Redis since its last refresh. Made at
+   * the first read; write nothing to it.
+   */
+  get totals() {
+    if (this.#closed) throw closedError()
+    if (this.#totals === null) {
+      this.#totals = new AtomicDict(this.#totalsCapacity, this.#shape)
+      this.#version = 0
+    }
+    return this.#totals
+  }
+
+  async #refresh() {
+    await this.#redis.ready()
+    const c = this.#client
+    const [data, , changes] = this.#keys
+    // [field, score, ...], or [[field, score], ...] from clients that pair them.
+    const r = (await c.send(['ZRANGEBYSCORE', changes, `(${this.#version}`, '+inf', 'WITHSCORES'])).flat()
+    if (r.length === 0) return
+    const fields = []
+    for (let i = 0; i < r.length; i += 2) fields.push(String(r[i]))
+    const version = Number(r[r.length - 1])
+    const strings = this.#keys.length > 3 ? await this.#stringsOf(fields) : null
+    for (let from = 0; from < fields.length; from += 10_000) {
+      const some = fields.slice(from, from + 10_000)
+      const values = await c.send(['HMGET', data, ...some])
+      for (let i = 0; i < some.length; i++) {
+        if (values[i] === null) continue
+        this.#totals.store(this.#codec.keyOf(some[i], strings), this.#codec.decode(String(values[i])))
+      }
+    }
+    this.#version = version
+  }
+
+  /** The strings of the 64-bit parts of `fields`, as a Map (decimal part -> string). */
+  async #stringsOf(fields) {
+    const parts = new Set()
+    for (const f of fields) for (const p of f.split(':').slice(0, this.#view.k64)) parts.add(p)
+    const list = [...parts]
+    const found = await this.#client.send(['HMGET', this.#keys[3], ...list])
+    const out = new Map()
+    for (let i = 0; i < list.length; i++) if (found[i] !== null && found[i] !== '') out.set(list[i], String(found[i]))
+    return out
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** Whether this process holds the host's lease (it is the one that flushes). */
+  get flusher() {
+    return !this.#closed && this.#state.leased
+  }
+
+  /** Milliseconds since the oldest change not yet acknowledged by Redis was seen (0: none waits). */
+  get lag() {
+    if (this.#closed) throw closedError()
+    const at = this.#state.get(W.CHANGED_AT)
+    return at === 0 ? 0 : Math.max(0, Date.now() - at)
+  }
+
+  /** Keys with changes not yet acknowledged by Redis, as of the flusher's last scan. */
+  get pending() {
+    if (this.#closed) throw closedError()
+    return this.#state.get(W.PENDING_KEYS)
+  }
+
+  /** The host's sync state, as every process of it sees it. */
+  stats() {
+    if (this.#closed) throw closedError()
+    const st = this.#state
+    const ackAt = st.get(W.ACK_AT)
+    return {
+      name: this.#name,
+      state: st.path,
+      host: st.hostHex,
+      seq: st.get(W.ACKED),
+      pendingSeq: st.get(W.PENDING),
+      pending: st.get(W.PENDING_KEYS),
+      lag: this.lag,
+      flusher: this.flusher,
+      flusherPid: st.get(W.PID),
+      batches: st.get(W.BATCHES),
+      keys: st.get(W.KEYS),
+      duplicates: st.get(W.DUPLICATES),
+      gaps: st.get(W.GAPS),
+      conflicts: st.get(W.CONFLICTS),
+      failures: st.get(W.FAILURES),
+      lastError: ERRORS[st.get(W.ERROR)] || null,
+      lastFlushAt: ackAt === 0 ? null : ackAt,
+      totalsError: this.#totalsError === null ? null : this.#totalsError.code ?? String(this.#totalsError),
+    }
+  }
+
+  /** The last error this process's flushes met (null after a flush that worked). */
+  get lastError() {
+    return this.#lastError
+  }
+
+  /** The Redis table of the totals (a RedisDict with 64-bit values). */
+  get redis() {
+    return this.#redis
+  }
+
+  /**
+   * Registers the sync's metrics in `register` (a prom-client registry):
+   * atomic_dict_sync_lag_seconds, _pending_keys, _batches_total,
+   * _keys_total, _failures, _flusher (1 in the process that flushes), each
+   * labelled { table: name }, prefixed with `prefix`.
+   */
+  collectMetrics(options) {
+    const o = checkOptions(options, ['register', 'prefix'], 'collectMetrics')
+    const register = o.register
+    if (register === null || typeof register !== 'object' || typeof register.registerMetric !== 'function') {
+      throw typeError('options.register', 'a registry (an object with registerMetric)', register)
+    }
+    const prefix = o.prefix ?? ''
+    if (typeof prefix !== 'string') throw typeError('options.prefix', 'a string', prefix)
+    const labels = { table: this.#name }
+    const read = (w) => () => (this.#closed ? 0 : this.#state.get(w))
+    const made = [
+      storeMetric(`${prefix}atomic_dict_sync_lag_seconds`, 'Age of the oldest local change Redis has not acknowledged (this host)', 'gauge', () => (this.#closed ? 0 : this.lag / 1000), labels),
+      storeMetric(`${prefix}atomic_dict_sync_pending_keys`, 'Keys with changes Redis has not acknowledged (this host)', 'gauge', read(W.PENDING_KEYS), labels),
+      storeMetric(`${prefix}atomic_dict_sync_batches_total`, 'Batches Redis acknowledged (this host)', 'counter', read(W.BATCHES), labels),
+      storeMetric(`${prefix}atomic_dict_sync_keys_total`, 'Keys sent in acknowledged batches (this host)', 'counter', read(W.KEYS), labels),
+      storeMetric(`${prefix}atomic_dict_sync_failures`, 'Flushes that failed in a row (this host)', 'gauge', read(W.FAILURES), labels),
+      storeMetric(`${prefix}atomic_dict_sync_flusher`, '1 in the process that flushes this host to Redis', 'gauge', () => (this.flusher ? 1 : 0), labels),
+    ]
+    // Every process of a host reads the same host-wide words: not summed.
+    for (const m of made) if (m.name !== `${prefix}atomic_dict_sync_flusher`) m.aggregator = 'max'
+    for (const m of made) register.registerMetric(m)
+    return made
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /**
+   * Stops syncing in this process. The flusher (or a process that can take
+   * the lease) flushes first; if that fails, it rejects with
+   * ERR_ATOMIC_DICT_SYNC_UNDELIVERED (`err.pending` keys), the changes
+   * staying in the state for the next process of the host.
+   */
+  close() {
+    if (this.#closing === null) this.#closing = this.#close()
+    return this.#closing
+  }
+
+  async #close() {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    let failure = null
+    if (this.#mayFlush && !this.#view.closed) {
+      try {
+        await this.#flushAll()
+      } catch (err) {
+        failure = err
+      }
+    } else if (this.#running !== null) {
+      await this.#running.catch(() => {})
+    }
+    const pending = this.#state.get(W.PENDING_KEYS)
+    this.#stop()
+    if (failure !== null) {
+      const e = codedError(
+        'ERR_ATOMIC_DICT_SYNC_UNDELIVERED',
+        `atomic-dict: ${pending} changed key(s) of ${JSON.stringify(this.#name)} were not delivered to Redis (${failure.message}); ` +
+          `they stay in ${this.#state.path}, for the next process of this host that syncs`,
+      )
+      e.pending = pending
+      e.cause = failure
+      throw e
+    }
+  }
+
+  #stop() {
+    this.#closed = true
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#lift()
+    synced.delete(this.#dict)
+    this.#state.close()
+    if (this.#totals !== null) this.#totals.close()
+  }
+
+  [DISPOSE]() {
+    this.close().catch(() => {})
+  }
+
+  [INSPECT](depth, options) {
+    return inspected('Sync', depth, options, () => (this.#closed ? 'closed' : `${JSON.stringify(this.#name)}, seq ${this.#state.get(W.ACKED)}, ${this.pending} pending${this.flusher ? ', flusher' : ''}`))
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Sync'
+  }
+}
+
+/**
+ * Syncs `table` (an AtomicDict or Counters in shared memory) to the Redis
+ * table `name` through `client`: returns a Sync (see the class).
+ */
+function syncToRedis(table, client, name, options) {
+  return new Sync(table, client, name, options)
+}
+
+/**
+ * Every host that has flushed to the Redis table `name`: [{ host, seq, at }]
+ * (its last applied batch and when, ms since the epoch), by host.
+ */
+async function syncStatus(client, name) {
+  const c = adapt(client)
+  const n = tableName(name)
+  let r
+  try {
+    r = await c.send(['HGETALL', `{${n}}:h`])
+  } catch (err) {
+    throw commandError(err, `reading the sync status of ${JSON.stringify(n)}`)
+  }
+  // ioredis' call answers a flat array; node-redis may answer an object.
+  const flat = Array.isArray(r) ? r : Object.entries(r ?? {}).flat()
+  const hosts = new Map()
+  for (let i = 0; i < flat.length; i += 2) {
+    const f = String(flat[i])
+    const v = Number(flat[i + 1])
+    if (/^[0-9a-f]{16}$/.test(f)) hosts.set(f, { host: f, seq: v, at: hosts.get(f)?.at ?? null })
+    else if (/^[0-9a-f]{16}:at$/.test(f)) {
+      const h = f.slice(0, 16)
+      hosts.set(h, { host: h, seq: hosts.get(h)?.seq ?? 0, at: v })
+    }
+  }
+  return [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : 1))
+}
+
+module.exports = { syncToRedis, syncStatus, Sync }
