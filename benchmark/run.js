@@ -763,15 +763,30 @@ function syncTables(s, target) {
       direction: '≤',
       limitText,
     })) : null
-    rows.push([r.label, fmtNs(r.nsPerOp), fmtOps(r.opsPerSec), r.basis ? fmtX(r.ratio) : '(basis)', r.basis ? fmtX(r.pairedRatioMedian) : '', made ? made.limitText : '', made ? verdict(made.met) : '', r.basis ? `${r.batchesPerRound} / ${r.keysPerRound}` : ''])
+    rows.push([
+      r.label,
+      fmtNs(r.nsPerOp),
+      fmtOps(r.opsPerSec),
+      r.basis ? fmtX(r.ratio) : '(basis)',
+      r.basis ? fmtX(r.pairedRatioMedian) : '',
+      made ? made.limitText : '',
+      made ? verdict(made.met) : '',
+      fmtNs(r.addNsPerOp),
+      `${r.outsideMsPerSec.toFixed(1)} ms`,
+      r.basis ? `${fmtNs(r.cpuNsPerOp)} (${fmtX(r.cpuRatio)})` : fmtNs(r.cpuNsPerOp),
+      r.basis ? `${r.batchesPerRound} / ${r.keysPerRound}` : '',
+    ])
   }
   printTable(
     `syncToRedis: local.add on a ${a.capacity.toLocaleString('en-US')}-capacity table opened by path, ${a.keys.toLocaleString('en-US')} bigint keys, Redis ${s.version}; median of ${c.rounds} interleaved rounds of ${c.roundMs} ms (adds in chunks of ${a.addsPerChunk.toLocaleString('en-US')}, setImmediate between)`,
-    ['operation', 'time/op', 'ops/s', 'ratio', 'paired ratio', 'target', 'status', 'batches / keys sent per round'],
+    ['operation', 'time/op', 'ops/s', 'ratio', 'paired ratio', 'target', 'status', 'inside the chunks', 'event loop per s', 'CPU/op (ratio)', 'batches / keys sent per round'],
     rows,
-    [1, 2, 3, 4, 7],
+    [1, 2, 3, 4, 7, 8, 9, 10],
   )
-  console.log(`  totals in Redis equal to the local adds, exactly: ${s.checked ? 'yes' : 'NO'}; paired ratio: the median of the per-round ratios`)
+  console.log(`  totals in Redis equal to the local adds, exactly: ${s.checked ? 'yes' : 'NO'}; paired ratio: the median of the per-round ratios; ` +
+    'inside the chunks: time/op counting only the add loops; event loop per s: the rest of the window (yields, and the sync\'s timers and replies); ' +
+    'CPU/op: this process\'s CPU time (what other processes took from the core left out)')
+  if (s.loadAverage) console.log(`  load average (1 min) before and after this section: ${s.loadAverage.before[0].toFixed(2)}, ${s.loadAverage.after[0].toFixed(2)} on ${os.cpus().length} cores`)
 
   const r = s.rate
   printTable(
@@ -801,6 +816,8 @@ function syncTables(s, target) {
     sc.rows.map((x) => [x.changed.toLocaleString('en-US'), String(x.sentKeys), Object.keys(x.outcomes).join(', '), fmtMs(x.wallMs), fmtMs(x.busyMs), fmtMs(x.cpuMs)]),
     [0, 1, 3, 4, 5],
   )
+  const ff = sc.firstFlush
+  console.log(`  before the timed flushes, the ${sc.present.toLocaleString('en-US')} new keys: ${ff.keys.toLocaleString('en-US')} keys sent in ${fmtMs(ff.ms)} (batches of at most 10,000)`)
 }
 
 /** Lines for summary.md: syncToRedis' figures without a target. */

@@ -251,10 +251,19 @@ function addsRate(t, keys, passes) {
   for (let p = 0; p < passes; p++) for (let i = 0; i < keys.length; i++) t.add(keys[i], 1n)
 }
 
-/** Adds for `ms`, in chunks of `passes` passes, yielding to the event loop between them; returns { ops, ms, passes }. */
+/**
+ * Adds for `ms`, in chunks of `passes` passes, yielding to the event loop
+ * between them; returns { ops, ms, passes, addMs, cpuMs } (addMs: the time
+ * inside the chunks; the rest went to the event loop: the yields, and the
+ * timers and replies of a sync; cpuMs: this process's CPU time, which
+ * leaves out the time other processes took the core: redis-server, a
+ * remote flusher, anything else on the machine).
+ */
 async function addWindow(loop, t, keys, passes, ms) {
   let ops = 0
   let done = 0
+  let addMs = 0
+  const c0 = process.cpuUsage()
   const t0 = performance.now()
   const end = t0 + ms
   let now = t0
@@ -262,10 +271,12 @@ async function addWindow(loop, t, keys, passes, ms) {
     loop(t, keys, passes)
     done += passes
     ops += passes * keys.length
+    addMs += performance.now() - now
     await yieldToLoop()
     now = performance.now()
   } while (now < end)
-  return { ops, ms: now - t0, passes: done }
+  const cpu = process.cpuUsage(c0)
+  return { ops, ms: now - t0, passes: done, addMs, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
 // ---------------------------------------------------------------------------
@@ -406,12 +417,18 @@ async function partAdd(port) {
       totalPasses += w.passes
     }
     const per = Object.fromEntries(variants.map((v) => [v.id, []]))
+    const inAdds = Object.fromEntries(variants.map((v) => [v.id, []])) // ns/op inside the chunks
+    const outside = Object.fromEntries(variants.map((v) => [v.id, []])) // ms per s outside them
+    const cpu = Object.fromEntries(variants.map((v) => [v.id, []])) // this process's CPU ns/op
     for (let round = 0; round < CONFIG.rounds; round++) {
       const order = round % 2 ? [...variants].reverse() : variants
       for (const v of order) {
         const w = await v.round()
         totalPasses += w.passes
         per[v.id].push((w.ms * 1e6) / w.ops)
+        inAdds[v.id].push((w.addMs * 1e6) / w.ops)
+        outside[v.id].push(((w.ms - w.addMs) * 1000) / w.ms)
+        cpu[v.id].push((w.cpuMs * 1e6) / w.ops)
       }
     }
     // Every add of every round is in Redis exactly once: one last flush, then the totals.
@@ -427,13 +444,25 @@ async function partAdd(port) {
 
     const results = variants.map((v) => {
       const ns = median(per[v.id])
-      return { id: v.id, label: v.label, basis: v.basis ?? null, nsPerOp: ns, opsPerSec: 1e9 / ns, roundsNsPerOp: per[v.id] }
+      return {
+        id: v.id,
+        label: v.label,
+        basis: v.basis ?? null,
+        nsPerOp: ns,
+        opsPerSec: 1e9 / ns,
+        roundsNsPerOp: per[v.id],
+        addNsPerOp: median(inAdds[v.id]),
+        outsideMsPerSec: median(outside[v.id]),
+        cpuNsPerOp: median(cpu[v.id]),
+        roundsCpuNsPerOp: cpu[v.id],
+      }
     })
     for (const r of results) {
       if (!r.basis) continue
       const b = results.find((x) => x.id === r.basis)
       r.ratio = r.nsPerOp / b.nsPerOp
       r.pairedRatioMedian = median(r.roundsNsPerOp.map((x, i) => x / b.roundsNsPerOp[i]))
+      r.cpuRatio = r.cpuNsPerOp / b.cpuNsPerOp
       const f = flushes[r.id].slice(-CONFIG.rounds)
       r.batchesPerRound = median(f.map((x) => x.batches))
       r.keysPerRound = median(f.map((x) => x.keys))
@@ -577,15 +606,19 @@ async function partScan(port) {
       expected.set(k, 1n)
     }
     // every present key, once (a batch holds at most so many keys: several flushes)
-    const first = { outcome: null, keys: 0, flushes: 0 }
+    // (the sync's first tick, at once, may send a batch of them too: counted from stats())
+    const first = { outcome: null, keys: 0, flushes: 0, ms: 0 }
+    const k0 = sync.stats().keys
+    const f0 = performance.now()
     for (;;) {
       const r = await sync.flush()
       if (!r.keys) break
       first.outcome = r.outcome
-      first.keys += r.keys
       first.flushes++
       if (first.flushes > 1000) throw new Error('the first flushes do not end')
     }
+    first.ms = performance.now() - f0
+    first.keys = sync.stats().keys - k0
     const rows = []
     let at = 0
     for (const changed of CONFIG.scanChanged) {
@@ -644,6 +677,7 @@ async function measure() {
   }
   if (typeof syncToRedis !== 'function') return { skipped: 'lib/redis has no syncToRedis' }
   const began = performance.now()
+  const loadBefore = os.loadavg()
   const server = await startRedis(bin)
   try {
     const probe = client(server.port)
@@ -663,6 +697,7 @@ async function measure() {
       rate,
       scan,
       checked: add.checked && rate.rows.every((r) => r.checked) && scan.checked,
+      loadAverage: { before: loadBefore, after: os.loadavg() },
       seconds: (performance.now() - began) / 1000,
     }
   } finally {
