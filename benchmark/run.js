@@ -771,7 +771,7 @@ function syncTables(s, target) {
       r.basis ? fmtX(r.pairedRatioMedian) : '',
       made ? made.limitText : '',
       made ? verdict(made.met) : '',
-      fmtNs(r.addNsPerOp),
+      `${fmtNs(r.addNsPerOp)} (CPU ${fmtNs(r.addCpuNsPerOp)})`,
       `${r.outsideMsPerSec.toFixed(1)} ms`,
       r.basis ? `${fmtNs(r.cpuNsPerOp)} (${fmtX(r.cpuRatio)})` : fmtNs(r.cpuNsPerOp),
       r.basis ? `${r.batchesPerRound} / ${r.keysPerRound}` : '',
@@ -784,8 +784,10 @@ function syncTables(s, target) {
     [1, 2, 3, 4, 7, 8, 9, 10],
   )
   console.log(`  totals in Redis equal to the local adds, exactly: ${s.checked ? 'yes' : 'NO'}; paired ratio: the median of the per-round ratios; ` +
-    'inside the chunks: time/op counting only the add loops; event loop per s: the rest of the window (yields, and the sync\'s timers and replies); ' +
+    'inside the chunks: time/op counting only the add loops (and this process\'s CPU/op in them); event loop per s: the rest of the window (yields, and the sync\'s timers and replies); ' +
     'CPU/op: this process\'s CPU time (what other processes took from the core left out)')
+  const loopShare = (id) => (a.results.find((x) => x.id === id).outsideMsPerSec - base.outsideMsPerSec) / 1000
+  console.log(`  the event loop's time taken by the sync (its share of a second, beyond the no-sync rounds' yields): ${fmtShare(loopShare('flusher'))} as the flusher, ${fmtShare(loopShare('remote'))} with the flusher elsewhere`)
   if (s.loadAverage) console.log(`  load average (1 min) before and after this section: ${s.loadAverage.before[0].toFixed(2)}, ${s.loadAverage.after[0].toFixed(2)} on ${os.cpus().length} cores`)
 
   const r = s.rate
