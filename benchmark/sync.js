@@ -15,10 +15,9 @@
 //      Each round adds for a window of `roundMs` (6 or 10 intervals, so
 //      several flushes), in chunks of CHUNK adds with a setImmediate between
 //      them (as an application's requests leave the loop now and then;
-//      without it the timers could never run). The same chunking in every
-//      variant; time/op = the window's wall time ÷ its adds. Each variant
-//      has its own copy of the loop, so one variant's table objects never
-//      make another's call sites polymorphic. A synced round opens its own
+//      without it the timers could never run). The same chunking and the
+//      same loop function in every variant; time/op = the window's wall
+//      time ÷ its adds. A synced round opens its own
 //      table object and sync, waits for the lease and one flush before the
 //      window, and closes them after it: no sync runs during another
 //      variant's round.
@@ -235,19 +234,11 @@ async function checkTotals(port, name, expected) {
 }
 
 // ---------------------------------------------------------------------------
-// The add loops: one copy per variant (see the header), each `passes` passes
-// over `keys`.
+// The add loop, `passes` passes over `keys`: one function for every variant,
+// so each runs the same compiled code (AtomicDict's add, which they share
+// anyway, sees both plain and guarded table objects in this process).
 
-function addsNone(t, keys, passes) {
-  for (let p = 0; p < passes; p++) for (let i = 0; i < keys.length; i++) t.add(keys[i], 1n)
-}
-function addsFlusher(t, keys, passes) {
-  for (let p = 0; p < passes; p++) for (let i = 0; i < keys.length; i++) t.add(keys[i], 1n)
-}
-function addsRemote(t, keys, passes) {
-  for (let p = 0; p < passes; p++) for (let i = 0; i < keys.length; i++) t.add(keys[i], 1n)
-}
-function addsRate(t, keys, passes) {
+function adds(t, keys, passes) {
   for (let p = 0; p < passes; p++) for (let i = 0; i < keys.length; i++) t.add(keys[i], 1n)
 }
 
@@ -368,9 +359,9 @@ async function partAdd(port) {
         label: 'local.add(k, 1n), no sync',
         async round() {
           const t = AtomicDict.open(file, { capacity: CONFIG.capacity })
-          addsNone(t, keys, 1) // this object's keys seen before the window
+          adds(t, keys, 1) // this object's keys seen before the window
           totalPasses += 1
-          const w = await addWindow(addsNone, t, keys, passes, CONFIG.roundMs)
+          const w = await addWindow(adds, t, keys, passes, CONFIG.roundMs)
           t.close()
           return w
         },
@@ -383,11 +374,11 @@ async function partAdd(port) {
           const t = AtomicDict.open(file, { capacity: CONFIG.capacity })
           const sync = syncToRedis(t, c, name, { interval: CONFIG.interval })
           await until(() => sync.flusher, 5000, 'the lease')
-          addsFlusher(t, keys, 1)
+          adds(t, keys, 1)
           totalPasses += 1
           await sync.flush()
           const s0 = sync.stats()
-          const w = await addWindow(addsFlusher, t, keys, passes, CONFIG.roundMs)
+          const w = await addWindow(adds, t, keys, passes, CONFIG.roundMs)
           const s1 = sync.stats()
           flushes.flusher.push({ batches: s1.batches - s0.batches, keys: s1.keys - s0.keys })
           await sync.close()
@@ -405,9 +396,9 @@ async function partAdd(port) {
           const t = AtomicDict.open(file, { capacity: CONFIG.capacity })
           const sync = syncToRedis(t, c, name, { interval: CONFIG.interval, flush: false })
           if (sync.flusher) throw new Error('a sync with { flush: false } holds the lease')
-          addsRemote(t, keys, 1)
+          adds(t, keys, 1)
           totalPasses += 1
-          const w = await addWindow(addsRemote, t, keys, passes, CONFIG.roundMs)
+          const w = await addWindow(adds, t, keys, passes, CONFIG.roundMs)
           await sync.close()
           t.close()
           child.send({ stop: true })
@@ -509,7 +500,7 @@ async function partRate(port) {
       try {
         await until(() => sync.flusher, 5000, 'the lease')
         let passes = 0
-        addsRate(t, keys, 1)
+        adds(t, keys, 1)
         passes += 1
         await sync.flush()
         const s0 = sync.stats()
@@ -518,7 +509,7 @@ async function partRate(port) {
         let w
         if (!limited) {
           const chunkPasses = Math.max(1, Math.round(CONFIG.chunk / keys.length))
-          w = await addWindow(addsRate, t, keys, chunkPasses, CONFIG.rateMs)
+          w = await addWindow(adds, t, keys, chunkPasses, CONFIG.rateMs)
         } else {
           // ~limitedRate adds/s: one pass over the keys every keys.length / limitedRate s.
           const every = (1000 * keys.length) / CONFIG.limitedRate
@@ -527,7 +518,7 @@ async function partRate(port) {
           let done = 0
           let now = t0
           while (now - t0 < CONFIG.rateMs) {
-            addsRate(t, keys, 1)
+            adds(t, keys, 1)
             done++
             ops += keys.length
             const next = t0 + done * every
