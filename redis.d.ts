@@ -2,6 +2,8 @@
 // Redis or Redis Cluster, every operation awaited (docs/REDIS.md).
 /// <reference types="node" />
 import type {
+  AtomicDict,
+  Counters,
   DictOptions,
   KeyOptions,
   StringOptions,
@@ -16,6 +18,7 @@ import type {
   ValueOfOptions,
   WaitResult,
 } from './index'
+import type { MetricsStore } from './metrics'
 
 /**
  * What atomic-dict needs of an ioredis client: `Redis` and `Cluster`
@@ -252,3 +255,138 @@ export declare const RedisCounters: {
   ): RedisCounters<Names[number], ValueOfOptions<O>>
   prototype: RedisCounters<string, bigint | number>
 }
+
+/** Options of `syncToRedis`. */
+export interface SyncOptions {
+  /** Milliseconds between flushes (and refreshes of `totals`); default 100. */
+  interval?: number
+  /** The host's sync state file; default `<path>.sync` beside a table opened by path (required otherwise). */
+  state?: string
+  /** The longest wait between failed flushes (exponential backoff with jitter), in ms; default max(5000, interval). */
+  maxBackoff?: number
+  /** Milliseconds a batch may go without a reply before the flush counts as failed (it is re-sent later under the same number); default 10000. */
+  timeout?: number
+  /** Whether the sync's timers keep the process alive; default false. */
+  ref?: boolean
+  /** false: this process never becomes the host's flusher; default true. */
+  flush?: boolean
+  /** Capacity of the `totals` table; default the synced table's. */
+  totalsCapacity?: number
+}
+
+/** What a flush did. */
+export interface SyncFlushResult {
+  /** 'applied'; 'duplicate' (Redis had applied it: a re-send); 'gap' (applied, but Redis had lost earlier batches); 'idle' (nothing changed); 'not-flusher' (another process holds the host's lease). */
+  outcome: 'applied' | 'duplicate' | 'gap' | 'idle' | 'not-flusher'
+  /** The number of the host's last batch. */
+  seq: number
+  /** Keys sent. */
+  keys: number
+}
+
+/** A host's sync state, as every process of it sees it. */
+export interface SyncStats {
+  name: string
+  /** The state file. */
+  state: string
+  /** The host's id (16 hex digits). */
+  host: string
+  /** The host's last batch Redis acknowledged. */
+  seq: number
+  /** The batch staged and not yet acknowledged (0: none). */
+  pendingSeq: number
+  /** Keys with changes Redis has not acknowledged, as of the last scan. */
+  pending: number
+  /** Milliseconds since the oldest change Redis has not acknowledged was seen (0: none). */
+  lag: number
+  /** Whether this process is the host's flusher. */
+  flusher: boolean
+  /** The process that took the host's lease last (it may have died since). */
+  flusherPid: number
+  batches: number
+  keys: number
+  duplicates: number
+  gaps: number
+  conflicts: number
+  /** Flushes that failed in a row. */
+  failures: number
+  /** The code of the last flush's error, or null after one that worked. */
+  lastError: string | null
+  /** When Redis last acknowledged a batch (ms since the epoch), or null. */
+  lastFlushAt: number | null
+  /** The code of the last refresh of `totals` that failed, or null. */
+  totalsError: string | null
+}
+
+/**
+ * A shared-memory table synced to Redis (docs/SYNC.md): `K` is what its
+ * keys take, `P` the key parts of its totals.
+ */
+export interface Sync<K = KeyIn<[bigint]>, P extends KeyParts = [bigint]> {
+  /** Whether this process holds the host's lease (it is the one that flushes). */
+  readonly flusher: boolean
+  /** Flushes now if this process is (or can become) the flusher, until nothing changed before the call is left. Rejects when Redis fails (the changes stay). */
+  flush(): Promise<SyncFlushResult>
+  /** The total of `key` over every host, as Redis has it. */
+  total(key: K): Promise<bigint>
+  /** This process's table of the totals, refreshed every interval once read (read it, do not write it). */
+  readonly totals: AtomicDict<bigint, P>
+  /** Milliseconds since the oldest change Redis has not acknowledged was seen (0: none waits). */
+  readonly lag: number
+  /** Keys with changes Redis has not acknowledged, as of the flusher's last scan. */
+  readonly pending: number
+  /** The last error this process's flushes met, or null. */
+  readonly lastError: Error | null
+  /** The Redis table of the totals (64-bit values). */
+  readonly redis: RedisDict<bigint, P>
+  stats(): SyncStats
+  /** Registers lag, pending keys, batches, keys, failures and the flusher flag in a prom-client registry. */
+  collectMetrics(options: { register: { registerMetric(metric: never): void }; prefix?: string }): object[]
+  /** Stops syncing here; the flusher flushes first, rejecting with ERR_ATOMIC_DICT_SYNC_UNDELIVERED when it cannot (the changes stay for the next process). */
+  close(): Promise<void>
+  [Symbol.dispose](): void
+  readonly [Symbol.toStringTag]: 'Sync'
+}
+
+/**
+ * Syncs a shared-memory table to the Redis table `name`: every process of
+ * a host calls it; one of them sends the changes (add and sub only) every
+ * interval, each counted in Redis exactly once.
+ */
+export declare function syncToRedis<V extends bigint | number, P extends KeyParts>(
+  table: AtomicDict<V, P>,
+  client: RedisClient,
+  name: string,
+  options?: SyncOptions,
+): Sync<KeyIn<P>, P>
+export declare function syncToRedis<N extends string, V extends bigint | number>(
+  table: Counters<N, V>,
+  client: RedisClient,
+  name: string,
+  options?: SyncOptions,
+): Sync<N, [bigint]>
+/**
+ * Syncs a metrics store's counters and histograms (not its gauges) to the
+ * Redis name `name`, where every host's add up; `metrics()` reads the
+ * global totals as a Prometheus exposition. reset(), remove() and zero() of
+ * its counters and histograms throw ERR_ATOMIC_DICT_NOT_COMMUTATIVE while
+ * it syncs.
+ */
+export declare function syncToRedis(store: MetricsStore, client: RedisClient, name: string, options?: SyncOptions): MetricsSync
+
+/** The sync of a MetricsStore (docs/SYNC.md, "Metrics"). */
+export interface MetricsSync extends Sync<never, [bigint, number]> {
+  /** The global totals of every host's counters and histograms, as of their last flushes: a Prometheus text exposition (format 0.0.4). */
+  metrics(): Promise<string>
+}
+
+/**
+ * The global totals of the metrics stores synced to the Redis name `name`,
+ * as a Prometheus text exposition: counters and histograms with their
+ * labels, HELP and TYPE lines. A metric hosts declare differently (another
+ * type, other buckets) is left out, with a comment line saying why.
+ */
+export declare function readSyncedMetrics(client: RedisClient, name: string): Promise<string>
+
+/** Every host that has flushed to `name`: its last applied batch and when (ms since the epoch). */
+export declare function syncStatus(client: RedisClient, name: string): Promise<{ host: string; seq: number; at: number | null }[]>

@@ -348,3 +348,24 @@ test('without /proc, opening a contributor fails with the OS error', (t) => {
   assert.equal(result.code, 'ENOENT')
   assert.match(result.message, /\/proc\/self\/fd is missing \(\/proc is not mounted/)
 })
+
+test('close() lets go of the slot and closes the descriptor at once (not at collection); later claims fail', () => {
+  const dict = new AtomicDict(8)
+  const fds = () => fs.readdirSync('/proc/self/fd').length
+  const before = fds()
+  const made = []
+  for (let i = 0; i < 50; i++) made.push(openContributors(dict))
+  assert.equal(fds(), before + 50)
+  const first = made[0]
+  assert.equal(first.claim(4), 0)
+  first.ready()
+  const other = made[1]
+  assert.equal(other.claim(4), 1)
+  for (const c of made) c.close()
+  assert.equal(fds(), before) // the objects are still reachable: closed, not collected
+  assert.throws(() => first.claim(4), /closed/)
+  const next = openContributors(dict)
+  assert.equal(next.claim(4), 0) // slot 0 is free again
+  next.close()
+  dict.close()
+})

@@ -18,6 +18,7 @@ const path = require('node:path')
 const Redis = require('ioredis')
 const { RedisDict } = require('../lib/redis')
 const { startRedis, startCluster } = require('./fixtures/redis')
+const { nextMessage } = require('./fixtures/redis-checks')
 
 const ADDER = path.join(__dirname, 'fixtures', 'redis-adder.js')
 const PROCS = 4
@@ -38,28 +39,7 @@ function forkAdder(t) {
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
-  const wait = (type, ms = CHILD_TIMEOUT) =>
-    new Promise((resolve, reject) => {
-      const fail = (why) => {
-        cleanup()
-        reject(new Error(`adder pid ${child.pid}: ${why}\nstderr: ${stderr}`))
-      }
-      const onMessage = (m) => {
-        if (m.type === type) {
-          cleanup()
-          resolve(m)
-        } else if (m.type === 'error') fail(`error ${m.stack}`)
-      }
-      const onExit = (code, signal) => fail(`exited (${code}, ${signal}) before '${type}'`)
-      const timer = setTimeout(() => fail(`no '${type}' within ${ms} ms`), ms)
-      const cleanup = () => {
-        clearTimeout(timer)
-        child.off('message', onMessage)
-        child.off('exit', onExit)
-      }
-      child.on('message', onMessage)
-      child.once('exit', onExit)
-    })
+  const wait = (type, ms = CHILD_TIMEOUT) => nextMessage(child, type, ms, () => stderr)
   return { child, wait, exited }
 }
 

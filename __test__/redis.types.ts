@@ -4,8 +4,11 @@
 // Promise of the local result type. Each @ts-expect-error line must fail to
 // compile.
 import type { Redis, Cluster } from 'ioredis'
-import { AtomicDict } from 'atomic-dict'
-import { RedisDict, RedisSet, RedisCounters, fromNodeRedis } from 'atomic-dict/redis'
+import { AtomicDict, Counters } from 'atomic-dict'
+import { RedisDict, RedisSet, RedisCounters, fromNodeRedis, syncToRedis, syncStatus, readSyncedMetrics } from 'atomic-dict/redis'
+import type { Sync, MetricsSync } from 'atomic-dict/redis'
+import { MetricsStore } from 'atomic-dict/metrics'
+import type { KeyIn } from 'atomic-dict'
 
 /** true only when A and B are the same type (not merely assignable). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -87,3 +90,41 @@ async function others() {
 
 void dicts
 void others
+
+async function syncs() {
+  const local = AtomicDict.open('/dev/shm/hits', { capacity: 1000, strings: 4096 })
+  const sync = syncToRedis(local, redis, 'hits', { interval: 100 })
+  same<typeof sync, Sync<KeyIn<PartsOf<typeof local>>, PartsOf<typeof local>>>(true)
+  const total: bigint = await sync.total('GET /api')
+  await sync.total(7n)
+  // @ts-expect-error a composite key for a one-part table
+  await sync.total([1n, 2])
+  const t: bigint | undefined = sync.totals.get('GET /api')
+  const r = await sync.flush()
+  same<typeof r.outcome, 'applied' | 'duplicate' | 'gap' | 'idle' | 'not-flusher'>(true)
+  const lag: number = sync.lag
+  const pending: number = sync.pending
+  const host: string = sync.stats().host
+  await sync.close()
+  const pairs = AtomicDict.open('/dev/shm/pairs', { capacity: 10, k64: 1, k32: 1 })
+  const ps = syncToRedis(pairs, cluster, 'pairs')
+  await ps.total([1n, 2])
+  const c = Counters.open('/dev/shm/c', ['a', 'b'])
+  const cs = syncToRedis(c, redis, 'c', { state: '/dev/shm/c.state' })
+  await cs.total('a')
+  // @ts-expect-error not one of the names
+  await cs.total('z')
+  // @ts-expect-error an unknown option
+  syncToRedis(local, redis, 'hits', { intreval: 5 })
+  const store = MetricsStore.open('/dev/shm/metrics', { series: 1000 })
+  const ms = syncToRedis(store, redis, 'metrics', { interval: 1000 })
+  same<typeof ms, MetricsSync>(true)
+  const exposition: string = await ms.metrics()
+  const global: string = await readSyncedMetrics(cluster, 'metrics')
+  // @ts-expect-error a table's sync has no metrics()
+  await sync.metrics()
+  await ms.close()
+  const hosts = await syncStatus(redis, 'hits')
+  const seq: number = hosts[0]?.seq ?? 0
+  return [total, t, lag, pending, host, seq, exposition, global]
+}

@@ -4,7 +4,7 @@
 const tables = require('./table-memory')
 const options = require('./options')
 const { typeError } = require('./errors')
-const { addAliases } = require('./atomic-op')
+const { addAliases, OpGuard } = require('./atomic-op')
 const { Keyed, keyCount } = require('./key-cache')
 const { SharedTable, KIND, GEOMETRY } = require('./table-base')
 const { valueChecker, valuesArg } = require('./value-args')
@@ -23,6 +23,7 @@ class AtomicDict extends SharedTable {
   #zero
   #one
   #waits
+  #guard = new OpGuard()
 
   /**
    * @param {number} capacity keys guaranteed to fit
@@ -43,7 +44,7 @@ class AtomicDict extends SharedTable {
     this.#zero = view.valueBits === 64 ? 0n : 0
     this.#one = view.valueBits === 64 ? 1n : 1
     this.#waits = new Waits(parts.native, view)
-    tables.internals.set(this, { ...parts, kind: 'dict', keys, waits: this.#waits })
+    tables.internals.set(this, { ...parts, kind: 'dict', keys, waits: this.#waits, guard: this.#guard })
   }
 
   // Read-modify-write: each returns the value before and inserts the key
@@ -63,32 +64,38 @@ class AtomicDict extends SharedTable {
   }
 
   and(key, value) {
+    this.#guard.check('and')
     const v = this.#check(value, 'value')
     return Atomics.and(this.#values, this.#keys.slot(key, true), v)
   }
 
   or(key, value) {
+    this.#guard.check('or')
     const v = this.#check(value, 'value')
     return Atomics.or(this.#values, this.#keys.slot(key, true), v)
   }
 
   xor(key, value) {
+    this.#guard.check('xor')
     const v = this.#check(value, 'value')
     return Atomics.xor(this.#values, this.#keys.slot(key, true), v)
   }
 
   swap(key, value) {
+    this.#guard.check('swap')
     const v = this.#check(value, 'value')
     return Atomics.exchange(this.#values, this.#keys.slot(key, true), v)
   }
 
   cas(key, expected, desired) {
+    this.#guard.check('cas')
     const e = this.#check(expected, 'expected')
     const d = this.#check(desired, 'desired')
     return Atomics.compareExchange(this.#values, this.#keys.slot(key, true), e, d)
   }
 
   store(key, value) {
+    this.#guard.check('store')
     const v = this.#check(value, 'value')
     Atomics.store(this.#values, this.#keys.slot(key, true), v)
   }
@@ -112,6 +119,7 @@ class AtomicDict extends SharedTable {
   }
 
   set(key, value) {
+    this.#guard.check('set')
     this.store(key, value)
     return this
   }
@@ -134,7 +142,7 @@ class AtomicDict extends SharedTable {
 
   /** A handle on the key's value (inserting the key when absent). */
   slot(key) {
-    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check, this.#waits, key)
+    return new AtomicValue(CONSTRUCT, this.#view, this.#keys.slot(key, true), this.#check, this.#waits, key, this.#guard)
   }
 
   // Bulk: many keys in one call into the core, which overlaps their memory
@@ -184,6 +192,7 @@ class AtomicDict extends SharedTable {
 
   /** Stores `values[i]` (or `values`, one value for every key) in each key, inserting absent keys. */
   storeMany(keys, values) {
+    this.#guard.check('storeMany')
     const count = keyCount(keys)
     const each = Array.isArray(values)
     const v = valuesArg(values, count, this.#check, 'values')

@@ -29,4 +29,21 @@ function addAliases(prototype) {
   }
 }
 
-module.exports = { atomicOp, addAliases }
+/**
+ * A table's guard, shared by its dict object, its slots and Counters over
+ * it: while `refuse` is a function (syncToRedis sets it, lib/redis/sync-guard.js),
+ * the operations other than add and sub throw what it returns for their
+ * name, before they change anything. A flag, checked by those operations
+ * only: add and sub never look at it.
+ */
+class OpGuard {
+  constructor() {
+    this.refuse = null
+  }
+
+  check(method) {
+    if (this.refuse !== null) throw this.refuse(method)
+  }
+}
+
+module.exports = { atomicOp, addAliases, OpGuard }

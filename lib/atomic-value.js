@@ -17,9 +17,10 @@ class AtomicValue {
   #waits
   #one
   #key
+  #guard
 
   /** @private made by AtomicDict#slot */
-  constructor(token, view, index, check, waits, key) {
+  constructor(token, view, index, check, waits, key, guard) {
     if (token !== CONSTRUCT) throw codedError('ERR_ILLEGAL_CONSTRUCTOR', 'AtomicValue is made by dict.slot(key)', TypeError)
     refuseCloning(this)
     this.#view = view
@@ -29,6 +30,7 @@ class AtomicValue {
     this.#waits = waits
     this.#one = view.valueBits === 64 ? 1n : 1
     this.#key = key
+    this.#guard = guard
   }
 
   load() {
@@ -36,6 +38,7 @@ class AtomicValue {
   }
 
   store(value) {
+    this.#guard.check('store')
     atomicOp(Atomics.store, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
@@ -50,22 +53,27 @@ class AtomicValue {
   }
 
   and(value) {
+    this.#guard.check('and')
     return atomicOp(Atomics.and, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   or(value) {
+    this.#guard.check('or')
     return atomicOp(Atomics.or, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   xor(value) {
+    this.#guard.check('xor')
     return atomicOp(Atomics.xor, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   swap(value) {
+    this.#guard.check('swap')
     return atomicOp(Atomics.exchange, this.#view, this.#values, this.#index, this.#check(value, 'value'))
   }
 
   cas(expected, desired) {
+    this.#guard.check('cas')
     const e = this.#check(expected, 'expected')
     const d = this.#check(desired, 'desired')
     return atomicOp(Atomics.compareExchange, this.#view, this.#values, this.#index, e, d)

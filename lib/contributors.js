@@ -32,6 +32,7 @@ function checkMax(max) {
  * - `live(max)`: the slots below `max` whose holder is alive and ready,
  *   ascending (this object's own included once ready);
  * - `release()`: lets go of the slot (it stops counting, then is free);
+ * - `close()`: releases and closes the contributor's descriptor now;
  * - `slot`: the slot held, or -1.
  * Throws with the OS error's code if the table's file cannot be opened again
  * through /proc/self/fd (`ENOENT` when /proc is missing), and
@@ -57,6 +58,10 @@ function openContributors(table) {
     },
     release() {
       native.call(() => c.release())
+    },
+    /** Lets go of the slot and closes this contributor's descriptor (claim() fails after). */
+    close() {
+      native.call(() => c.close())
     },
     get slot() {
       return c.slot

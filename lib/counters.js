@@ -66,6 +66,7 @@ class Counters {
   #names
   #check
   #one
+  #guard
 
   /**
    * Counters named `names` in a new table (a memfd, shared like any table).
@@ -101,6 +102,7 @@ class Counters {
     this.#names = names
     this.#check = valueChecker(view.valueBits)
     this.#one = view.valueBits === 64 ? 1n : 1
+    this.#guard = tables.internals.get(dict).guard
     // Sharing (spawn/fork/shareWithCluster `share`) sees the dict's table.
     tables.internals.set(this, tables.internals.get(dict))
   }
@@ -183,6 +185,7 @@ class Counters {
 
   /** Stores `value`; returns this. */
   set(name, value) {
+    this.#guard.check('set')
     const i = this.#index(name)
     const v = this.#check(value, 'value')
     atomicOp(Atomics.store, this.#view, this.#values, i, v)
@@ -191,6 +194,7 @@ class Counters {
 
   /** Stores `value`; returns the value before. */
   swap(name, value) {
+    this.#guard.check('swap')
     const i = this.#index(name)
     const v = this.#check(value, 'value')
     return atomicOp(Atomics.exchange, this.#view, this.#values, i, v)
@@ -198,6 +202,7 @@ class Counters {
 
   /** Stores `desired` if the value is `expected`; returns the value before. */
   cas(name, expected, desired) {
+    this.#guard.check('cas')
     const i = this.#index(name)
     const e = this.#check(expected, 'expected')
     const d = this.#check(desired, 'desired')
@@ -240,6 +245,7 @@ class Counters {
 
   /** Sets every counter to 0; returns each one's value just before (as `snapshot()`). */
   reset() {
+    this.#guard.check('reset')
     const zero = this.#check(0, 'value')
     return Object.fromEntries(this.#names.map((n) => [n, atomicOp(Atomics.exchange, this.#view, this.#values, this.#slots.get(n), zero)]))
   }

@@ -279,7 +279,7 @@ impl Contributors {
 
     fn file(&self) -> io::Result<&File> {
         self.file.as_ref().ok_or_else(|| {
-            io::Error::other("this contributor closed its file after a failed unlock")
+            io::Error::other("this contributor's file is closed (close(), or a failed unlock)")
         })
     }
 
@@ -412,6 +412,14 @@ impl Contributors {
         if !unlocked {
             self.file = None;
         }
+    }
+
+    /// Lets go of the slot and closes our descriptor now, rather than when
+    /// this is dropped (a JS owner is dropped only when it is collected).
+    /// Later calls fail as after a failed unlock.
+    pub fn close(&mut self) {
+        self.release();
+        self.file = None;
     }
 }
 

@@ -36,6 +36,17 @@ function descriptorText(name, shape) {
   return JSON.stringify({ 'atomic-dict-metrics': 'descriptor', name, ...shape })
 }
 
+// A metric's help, for readers outside the process that declared it (a
+// sync to Redis, lib/redis/sync-metrics.js): the text HELP_TEXT, whose key
+// part the user word of HELP_OF's text holds (the first declaration's).
+function helpText(name, help) {
+  return JSON.stringify({ 'atomic-dict-metrics': 'help', name, help })
+}
+
+function helpOfText(name) {
+  return JSON.stringify({ 'atomic-dict-metrics': 'help-of', name })
+}
+
 class Core {
   /**
    * `dict`: the store's AtomicDict; `processes`: contributor slots a new
@@ -143,10 +154,23 @@ class Core {
           '(every process must declare a metric alike; give a changed metric a new name, or use a new store file)',
       )
     }
+    this.declareHelp(name, metric.help)
     this.metrics.set(name, metric)
     // Parts seen before as "no series of ours" may be this metric's.
     for (const [p, s] of this.byPart) if (s === null) this.byPart.delete(p)
     this.scanned = -1
+  }
+
+  /**
+   * Keeps the help of metric `name` in the store, unless a declaration did
+   * before (the first one's stays); skipped when the string area is full
+   * (readers then have none).
+   */
+  declareHelp(name, help) {
+    const text = helpText(name, help)
+    const word = this.intern(helpOfText(name))
+    if (word < 0 || Atomics.load(this.u64, word) !== 0n || this.intern(text) < 0) return
+    Atomics.compareExchange(this.u64, word, 0n, stringPart(text))
   }
 
   /**
@@ -357,9 +381,38 @@ class Core {
   close() {
     if (this.closed) return
     this.closed = true
-    if (this.contributors !== null) this.contributors.release()
+    // Its descriptor closed now, not when the object is collected.
+    if (this.contributors !== null) this.contributors.close()
     this.dict.close()
   }
+}
+
+/**
+ * What the store's strings say of the series whose key part is `part`, read
+ * from the table's view alone (no metric object needed; for a sync, see
+ * lib/redis/sync-metrics.js): { name, series (its string), descriptor (its
+ * metric's descriptor string) and descriptorPart, help (a string, or null
+ * when the store holds none) and helpPart }, or undefined when `part` is no
+ * series of a declared metric.
+ */
+function seriesInfo(view, part) {
+  const series = view.decode(part)
+  if (series === undefined) return undefined
+  const name = nameOf(series)
+  if (name === null) return undefined
+  const descriptorPart = wordOf(view, metricText(name))
+  const descriptor = descriptorPart === 0n ? undefined : view.decode(descriptorPart)
+  if (descriptor === undefined) return undefined
+  const helpPart = wordOf(view, helpOfText(name))
+  const help = helpPart === 0n ? null : (view.decode(helpPart) ?? null)
+  return { name, series, descriptor, descriptorPart, help, helpPart: help === null ? 0n : helpPart }
+}
+
+/** The user word of the interned `text` (0n when it is not interned), without interning it. */
+function wordOf(view, text) {
+  const part = stringPart(text)
+  if (part === null || view.decode(part) !== text) return 0n
+  return Atomics.load(view.u64, view.decodedWord)
 }
 
 /** The metric name a series string starts with (`["name",...`), or null. */
@@ -369,4 +422,4 @@ function nameOf(text) {
   return end < 0 ? null : text.slice(2, end)
 }
 
-module.exports = { Core }
+module.exports = { Core, seriesInfo }

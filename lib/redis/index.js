@@ -6,5 +6,6 @@ const { RedisSet } = require('./redis-set')
 const { RedisCounters } = require('./redis-counters')
 const { fromNodeRedis } = require('./client')
 const { syncToRedis, syncStatus } = require('./sync')
+const { readSyncedMetrics } = require('./sync-metrics-read')
 
-module.exports = { RedisDict, RedisSet, RedisCounters, fromNodeRedis, syncToRedis, syncStatus }
+module.exports = { RedisDict, RedisSet, RedisCounters, fromNodeRedis, syncToRedis, syncStatus, readSyncedMetrics }

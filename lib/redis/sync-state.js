@@ -57,7 +57,17 @@ const HEADER = 32
 const MAGIC = 0x4144_5359_4e43_3031n
 
 /** Codes of the last error a flusher met (the ERROR word). */
-const ERRORS = Object.freeze(['', 'ERR_ATOMIC_DICT_CONNECTION_LOST', 'ERR_ATOMIC_DICT_REDIS', 'ERR_ATOMIC_DICT_SYNC_CONFLICT', 'ERR_ATOMIC_DICT_SYNC_TIMEOUT', 'ERR_ATOMIC_DICT_INTERNAL'])
+const ERRORS = Object.freeze([
+  '',
+  'ERR_ATOMIC_DICT_CONNECTION_LOST',
+  'ERR_ATOMIC_DICT_REDIS',
+  'ERR_ATOMIC_DICT_SYNC_CONFLICT',
+  'ERR_ATOMIC_DICT_SYNC_TIMEOUT',
+  'ERR_ATOMIC_DICT_INTERNAL',
+  // Redis holds `name` as a table of another shape or kind (a RedisDict made by hand, say).
+  'ERR_ATOMIC_DICT_GEOMETRY',
+  'ERR_ATOMIC_DICT_WRONG_KIND',
+])
 
 function stateError(path, message) {
   return codedError('ERR_ATOMIC_DICT_SYNC_STATE', `atomic-dict: ${path} ${message}`)
@@ -180,8 +190,10 @@ class SyncState {
     }
   }
 
+  /** Lets go of the lease and closes the state's descriptors (the lease's too, now rather than at collection). */
   close() {
     this.release()
+    if (this.#contributors !== null) this.#contributors.close()
     this.#dict.close()
   }
 }

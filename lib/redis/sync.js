@@ -17,12 +17,12 @@ const tables = require('../table-memory')
 const { AtomicDict } = require('../atomic-dict')
 const { Counters } = require('../counters')
 const { checkOptions, integer, boolean } = require('../options')
-const { typeError, rangeError, codedError, closedError } = require('../errors')
+const { typeError, rangeError, codedError, closedError, AtomicDictFullError } = require('../errors')
 const { failpoint } = require('../failpoint')
 const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
 const { promised } = require('../wait')
 const { storeMetric } = require('../metrics/store')
-const { adapt } = require('./client')
+const { adapt, isReplyError } = require('./client')
 const { SCRIPTS } = require('./scripts')
 const { RedisDict } = require('./redis-dict')
 const { RedisCodec } = require('./codec')
@@ -31,6 +31,7 @@ const { SyncState, W, ERRORS } = require('./sync-state')
 const { LocalRows, MAX_BATCH_KEYS } = require('./sync-rows')
 const { guard } = require('./sync-guard')
 const { metricsSource } = require('./sync-metrics')
+const { readMetrics } = require('./sync-metrics-read')
 
 const OPTIONS = ['interval', 'state', 'maxBackoff', 'timeout', 'ref', 'flush', 'totalsCapacity']
 
@@ -39,6 +40,12 @@ const MAX_ROWS = 2 ** 29
 
 /** Table objects with a sync in this thread. */
 const synced = new WeakSet()
+
+/** Fields a pull of the totals asks for at once (more than a batch has: see #refresh). */
+const PULL_PAGE = 2 * MAX_BATCH_KEYS
+
+/** Batches a tick sends at most (each up to MAX_BATCH_KEYS keys). */
+const BATCHES_PER_TICK = 8
 
 /** The capacity of the Redis table of totals (no host refuses a key: every local key has a total). */
 const REDIS_CAPACITY = 2 ** 31
@@ -67,7 +74,7 @@ function sourceOf(table) {
   if (table instanceof AtomicDict || table instanceof Counters) {
     const dict = table instanceof Counters ? table.table : table
     const { view } = tables.internals.get(dict)
-    return { dict, rows: () => new LocalRows(view), guard: (name) => guard(table, dict, name) }
+    return { dict, rows: () => new LocalRows(view), guard: (name) => guard(dict, name) }
   }
   const metrics = metricsSource(table)
   if (metrics !== null) return metrics
@@ -92,6 +99,8 @@ class Sync {
   #totalsCapacity
   #shape
   #lift
+  /** 'table' (an AtomicDict or Counters) or 'metrics' (a MetricsStore). */
+  #kind
   #timer = null
   #closed = false
   #closing = null
@@ -106,6 +115,7 @@ class Sync {
 
   constructor(table, client, name, options) {
     const source = sourceOf(table)
+    this.#kind = source.kind ?? 'table'
     const t = tables.internals.get(table)
     if (t.view.closed) throw closedError()
     this.#client = adapt(client)
@@ -153,20 +163,21 @@ class Sync {
     synced.add(dict)
     this.#lift = source.guard(this.#name)
     refuseCloning(this)
-    this.#schedule(0)
+    // A batch a dead flusher left goes at once; changes at the first interval.
+    this.#schedule(this.#state.get(W.PENDING) === 0 ? this.#interval : 0)
   }
 
   // ---------------------------------------------------------------- timers
 
   #schedule(ms) {
-    if (this.#closed) return
+    if (this.#closed || this.#closing !== null) return
     this.#timer = setTimeout(() => this.#tick(), ms)
     if (!this.#ref) this.#timer.unref()
   }
 
   async #tick() {
     this.#timer = null
-    if (this.#closed) return
+    if (this.#closed || this.#closing !== null) return
     if (this.#view.closed) {
       // The table was closed under the sync: nothing more to read.
       this.#stop()
@@ -175,7 +186,9 @@ class Sync {
     let delay = this.#interval
     if (this.#mayFlush) {
       try {
-        if (this.#state.lease()) await this.#run()
+        // More changed keys than a batch holds go in batches back to back
+        // (a few per tick: the totals' refresh and the next tick come too).
+        if (this.#state.lease()) await this.#flushAll(BATCHES_PER_TICK)
         this.#failures = 0
       } catch {
         // Kept in lastError and in the state's FAILURES and ERROR words.
@@ -225,8 +238,9 @@ class Sync {
     try {
       await this.#redis.ready()
       let seq = st.get(W.PENDING)
+      const staged = seq === 0
       let batch
-      if (seq === 0) {
+      if (staged) {
         batch = this.#stage()
         if (batch.length === 0) return { outcome: 'idle', seq: st.get(W.ACKED), keys: 0 }
         seq = st.get(W.PENDING)
@@ -252,9 +266,10 @@ class Sync {
       st.set(W.FAILURES, 0)
       st.set(W.ERROR, 0)
       this.#lastError = null
-      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length }
+      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged }
     } catch (err) {
-      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_ATOMIC_DICT_')
+      // Ours (and Node's) are coded ERR_...; the client's become ours.
+      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
       const e = ours ? err : commandError(err, `sync batch of ${JSON.stringify(this.#name)}`, 'once')
       st.bump(W.FAILURES)
       st.set(W.ERROR, errorCode(e))
@@ -328,10 +343,18 @@ class Sync {
     const rows = this.#rows
     const pairs = []
     const deltas = []
+    const sent = new Set()
     for (const r of batch) {
       const key = rows.key(r)
       if (key === null) throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: row ${r} of the pending batch holds no key`)
-      if (key.strings.length > 0 && !this.#named.has(r)) pairs.push(...key.strings)
+      if (key.strings.length > 0 && !this.#named.has(r)) {
+        // Rows share strings (a metrics series' rows, its descriptor): each part once a batch.
+        for (let i = 0; i < key.strings.length; i += 2) {
+          if (sent.has(key.strings[i])) continue
+          sent.add(key.strings[i])
+          pairs.push(key.strings[i], key.strings[i + 1])
+        }
+      }
       deltas.push(key.field, rows.delta(key, st.target(r), st.acked(r)))
     }
     return [st.hostHex, String(seq), String(pairs.length / 2), ...pairs, ...deltas]
@@ -351,8 +374,8 @@ class Sync {
     st.set(W.ACKED, seq)
     st.set(W.PENDING, 0)
     st.set(W.PENDING_KEYS, Math.max(0, left))
-    // Changes made since the scan that staged it are at most that old.
-    if (left <= 0) st.set(W.CHANGED_AT, st.get(W.STAGED_AT))
+    // Nothing seen is left: the next scan dates what changed since.
+    if (left <= 0) st.set(W.CHANGED_AT, 0)
     st.set(W.ACK_AT, Date.now())
     st.bump(W.BATCHES)
     st.bump(W.KEYS, batch.length)
@@ -372,16 +395,19 @@ class Sync {
     })
   }
 
-  async #flushAll() {
+  async #flushAll(most = Infinity) {
     if (!this.#mayFlush || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
     let last = null
     let keys = 0
-    for (;;) {
+    for (let n = 0; ; n++) {
+      if (n === most) return { outcome: last.outcome, seq: last.seq, keys }
       const r = await this.#run()
-      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { ...last, keys }
+      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { outcome: last.outcome, seq: last.seq, keys }
       last = r
       keys += r.keys
-      if (this.#state.get(W.PENDING_KEYS) === 0) return { ...last, keys }
+      // Done once a batch staged by a scan that began after this call has
+      // gone with nothing left behind it; a re-sent batch was staged before.
+      if (r.staged && this.#state.get(W.PENDING_KEYS) === 0) return { outcome: r.outcome, seq: r.seq, keys }
     }
   }
 
@@ -407,25 +433,50 @@ class Sync {
   }
 
   async #refresh() {
-    await this.#redis.ready()
-    const c = this.#client
-    const [data, , changes] = this.#keys
-    // [field, score, ...], or [[field, score], ...] from clients that pair them.
-    const r = (await c.send(['ZRANGEBYSCORE', changes, `(${this.#version}`, '+inf', 'WITHSCORES'])).flat()
-    if (r.length === 0) return
-    const fields = []
-    for (let i = 0; i < r.length; i += 2) fields.push(String(r[i]))
-    const version = Number(r[r.length - 1])
-    const strings = this.#keys.length > 3 ? await this.#stringsOf(fields) : null
-    for (let from = 0; from < fields.length; from += 10_000) {
-      const some = fields.slice(from, from + 10_000)
-      const values = await c.send(['HMGET', data, ...some])
-      for (let i = 0; i < some.length; i++) {
-        if (values[i] === null) continue
-        this.#totals.store(this.#codec.keyOf(some[i], strings), this.#codec.decode(String(values[i])))
+    await within(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
+    const [data, hosts, changes] = this.#keys
+    const now = Number((await this.#send(['HGET', hosts, 'v'])) ?? 0)
+    // Versions only grow (sync.lua); one below ours means Redis lost data
+    // (an older snapshot, a failover): everything is pulled again.
+    if (now < this.#version) this.#version = 0
+    if (now === this.#version) return
+    let skipped = 0
+    let from = `(${this.#version}`
+    for (;;) {
+      // [field, score, ...], or [[field, score], ...] from clients that pair them.
+      const page = (await this.#send(['ZRANGEBYSCORE', changes, from, String(now), 'WITHSCORES', 'LIMIT', '0', String(PULL_PAGE)])).flat()
+      const fields = []
+      for (let i = 0; i < page.length; i += 2) fields.push(String(page[i]))
+      const strings = this.#keys.length > 3 ? await this.#stringsOf(fields) : null
+      for (let at = 0; at < fields.length; at += 10_000) {
+        const some = fields.slice(at, at + 10_000)
+        const values = await this.#send(['HMGET', data, ...some])
+        for (let i = 0; i < some.length; i++) {
+          if (values[i] === null) continue
+          try {
+            this.#totals.store(this.#codec.keyOf(some[i], strings), this.#codec.decode(String(values[i])))
+          } catch (err) {
+            if (!(err instanceof AtomicDictFullError)) throw err
+            skipped++
+          }
+        }
       }
+      if (page.length < 2 * PULL_PAGE) break
+      // From the last version seen, included: its other fields come again
+      // (a version is one batch, fewer fields than a page), none is skipped.
+      from = String(page[page.length - 1])
     }
-    this.#version = version
+    this.#version = now
+    if (skipped > 0) {
+      const e = new AtomicDictFullError(this.#totals.capacity)
+      e.message += ` (the totals table: ${skipped} total(s) left out; give syncToRedis a larger totalsCapacity: it holds the keys of every host)`
+      throw e
+    }
+  }
+
+  /** One command with the sync's timeout. */
+  #send(args) {
+    return within(this.#client.send(args), this.#timeout, `${args[0]} ${args[1]}`)
   }
 
   /** The strings of the 64-bit parts of `fields`, as a Map (decimal part -> string). */
@@ -433,10 +484,24 @@ class Sync {
     const parts = new Set()
     for (const f of fields) for (const p of f.split(':').slice(0, this.#view.k64)) parts.add(p)
     const list = [...parts]
-    const found = await this.#client.send(['HMGET', this.#keys[3], ...list])
+    if (list.length === 0) return new Map()
+    const found = await this.#send(['HMGET', this.#keys[3], ...list])
     const out = new Map()
     for (let i = 0; i < list.length; i++) if (found[i] !== null && found[i] !== '') out.set(list[i], String(found[i]))
     return out
+  }
+
+  /**
+   * A MetricsStore's sync: the global totals of every host's counters and
+   * histograms in Redis (as of their last flushes), as a Prometheus text
+   * exposition (readSyncedMetrics, lib/redis/sync-metrics-read.js).
+   */
+  metrics() {
+    return promised(() => {
+      if (this.#closed) throw closedError()
+      if (this.#kind !== 'metrics') throw codedError('ERR_INVALID_STATE', 'atomic-dict: metrics() is for the sync of a MetricsStore; use total() or totals')
+      return readMetrics(this.#client, this.#name)
+    })
   }
 
   // ---------------------------------------------------------------- state

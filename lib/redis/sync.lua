@@ -8,7 +8,10 @@
 --                   parts in decimal joined by ":", value = 16-digit hex)
 -- KEYS[2]  "{t}:h"  hash: host -> its last applied seq (decimal);
 --                   host .. ":at" -> the time of that batch (ms);
---                   "v" -> the table's version (batches applied, all hosts)
+--                   "v" -> the table's version: the last batch's, which is
+--                   the larger of the one before + 1 and Redis' clock in
+--                   microseconds, so versions keep growing even after Redis
+--                   lost data (restarted from an older snapshot, failed over)
 -- KEYS[3]  "{t}:c"  sorted set: field -> the version of its last change
 --                   (readers pull what changed since the version they hold)
 -- KEYS[4]  "{t}:s"  hash: string key part in decimal -> the string (only
@@ -28,8 +31,9 @@
 -- (applied, but batches between <last> and this one never arrived: Redis
 -- lost data it had acknowledged, e.g. restarted without its AOF).
 --
--- Every argument is checked before the first write: a script that fails
--- half way is not rolled back by Redis.
+-- Every argument, the types of the keys and the float totals to be are
+-- checked before the first write: a script that fails half way is not
+-- rolled back by Redis, and the batch, not recorded, would come again.
 
 local data, hosts, changes, strings, floats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local host, seq, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -37,15 +41,25 @@ if not string.match(host, '^%x+$') or #host ~= 16 then return redis.error_reply(
 if not seq or seq < 1 or seq ~= math.floor(seq) then return redis.error_reply('ERR atomic-dict sync: bad seq') end
 if not n or n < 0 or n ~= math.floor(n) then return redis.error_reply('ERR atomic-dict sync: bad string count') end
 local first = 4 + 2 * n
-if (#ARGV - first + 1) % 2 ~= 0 then return redis.error_reply('ERR atomic-dict sync: odd field/delta list') end
-for i = first + 1, #ARGV, 2 do
-  local d = ARGV[i]
+if first - 1 > #ARGV or (#ARGV - first + 1) % 2 ~= 0 then return redis.error_reply('ERR atomic-dict sync: odd field/delta list') end
+if n > 0 and not strings then return redis.error_reply('ERR atomic-dict sync: strings without their hash') end
+for i = first, #ARGV, 2 do
+  if #ARGV[i] == 0 then return redis.error_reply('ERR atomic-dict sync: empty field') end
+  local d = ARGV[i + 1]
   if string.byte(d, 1) == 120 then -- 'x': a float
     local x = tonumber(string.sub(d, 2))
     if not floats or not x or x ~= x or x == math.huge or x == -math.huge then return redis.error_reply('ERR atomic-dict sync: bad float delta') end
   elseif #d < 1 or #d > 16 or not string.match(d, '^%x+$') then
     return redis.error_reply('ERR atomic-dict sync: bad delta')
   end
+end
+local function typed(key, want)
+  if not key then return true end
+  local t = redis.call('TYPE', key)['ok']
+  return t == 'none' or t == want
+end
+if not (typed(data, 'hash') and typed(hosts, 'hash') and typed(changes, 'zset') and typed(strings, 'hash') and typed(floats, 'hash')) then
+  return redis.error_reply('WRONGTYPE atomic-dict sync: a key of the table holds another type (written by something else?)')
 end
 
 local last = tonumber(redis.call('HGET', hosts, host) or '0')
@@ -74,7 +88,21 @@ local function add(hex, delta)
   return string.format('%08x%08x', hi, lo)
 end
 
-local version = redis.call('HINCRBY', hosts, 'v', 1)
+-- Float totals to be: all finite, or nothing is written.
+for i = first, #ARGV, 2 do
+  if string.byte(ARGV[i + 1], 1) == 120 then
+    local total = tonumber(redis.call('HGET', floats, ARGV[i]) or '0')
+    local sum = (total or 0) + tonumber(string.sub(ARGV[i + 1], 2))
+    if not total or sum ~= sum or sum == math.huge or sum == -math.huge then
+      return redis.error_reply('ERR atomic-dict sync: the float total of ' .. ARGV[i] .. ' would not be finite')
+    end
+  end
+end
+
+local time = redis.call('TIME')
+local micros = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local version = string.format('%.0f', math.max(tonumber(redis.call('HGET', hosts, 'v') or '0') + 1, micros))
+redis.call('HSET', hosts, 'v', version)
 local written, scored = {}, {}
 for i = first, #ARGV, 2 do
   local field = ARGV[i]
@@ -97,7 +125,6 @@ if #written > 0 then redis.call('HSET', data, unpack(written)) end
 if #scored > 0 then redis.call('ZADD', changes, unpack(scored)) end
 for i = 4, first - 1, 2 do redis.call('HSETNX', strings, ARGV[i], ARGV[i + 1]) end
 
-local time = redis.call('TIME')
-redis.call('HSET', hosts, host, ARGV[2], host .. ':at', tostring(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)))
+redis.call('HSET', hosts, host, ARGV[2], host .. ':at', string.format('%.0f', math.floor(micros / 1000)))
 if seq > last + 1 then return 'gap ' .. last end
 return 'ok'

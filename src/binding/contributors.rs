@@ -91,6 +91,12 @@ impl NativeContributors {
         self.inner.release();
     }
 
+    /// Lets go of the slot and closes this contributor's descriptor.
+    #[napi]
+    pub fn close(&mut self) {
+        self.inner.close();
+    }
+
     /// The slot held, or -1.
     #[napi(getter)]
     pub fn slot(&self) -> i32 {
