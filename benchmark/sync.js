@@ -183,6 +183,16 @@ async function until(test, ms, what) {
   }
 }
 
+/**
+ * Makes `sync` the host's flusher: flush() takes the lease when it is free
+ * (the first timer tick comes one interval after syncToRedis); then waits
+ * for it (another process may be letting it go).
+ */
+async function takeLease(sync, what) {
+  if (!sync.flusher) await sync.flush()
+  await until(() => sync.flusher, 5000, what)
+}
+
 /** 64-bit keys from a seeded PRNG (mulberry32), distinct, none 0. */
 function keySet(n, seed) {
   let a = seed >>> 0
@@ -291,7 +301,7 @@ async function flusherChild() {
       if (m.start) {
         t = AtomicDict.open(file, { capacity: CONFIG.capacity })
         sync = syncToRedis(t, c, name, { interval: Number(interval) })
-        await until(() => sync.flusher, 5000, 'the remote flusher\'s lease')
+        await takeLease(sync, 'the remote flusher\'s lease')
         await sync.flush()
         const { batches, keys } = sync.stats()
         process.send({ started: true, batches, keys })
@@ -373,7 +383,7 @@ async function partAdd(port) {
         async round() {
           const t = AtomicDict.open(file, { capacity: CONFIG.capacity })
           const sync = syncToRedis(t, c, name, { interval: CONFIG.interval })
-          await until(() => sync.flusher, 5000, 'the lease')
+          await takeLease(sync, 'the lease')
           adds(t, keys, 1)
           totalPasses += 1
           await sync.flush()
@@ -433,7 +443,7 @@ async function partAdd(port) {
     // Every add of every round is in Redis exactly once: one last flush, then the totals.
     const t = AtomicDict.open(file, { capacity: CONFIG.capacity })
     const sync = syncToRedis(t, c, name, { interval: CONFIG.interval })
-    await until(() => sync.flusher, 5000, 'the lease')
+    await takeLease(sync, 'the lease')
     await sync.flush()
     await sync.close()
     const expected = new Map(keys.map((k) => [k, BigInt(totalPasses)]))
@@ -498,7 +508,7 @@ async function partRate(port) {
       const t = AtomicDict.open(file, { capacity: CONFIG.capacity })
       const sync = syncToRedis(t, c, name, { interval: CONFIG.interval })
       try {
-        await until(() => sync.flusher, 5000, 'the lease')
+        await takeLease(sync, 'the lease')
         let passes = 0
         adds(t, keys, 1)
         passes += 1
@@ -600,7 +610,7 @@ async function partScan(port) {
   // far away: no timer flush between a change and the timed flush
   const sync = syncToRedis(t, c, name, { interval: 3_600_000 })
   try {
-    await until(() => sync.flusher, 5000, 'the lease')
+    await takeLease(sync, 'the lease')
     for (const k of keys) {
       t.add(k, 1n)
       expected.set(k, 1n)
