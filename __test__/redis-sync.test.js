@@ -460,17 +460,19 @@ describe('syncToRedis', () => {
     const dir = tmpDir(t)
     const name = freshName()
     const { table, sync } = synced(t, redis, path.join(dir, 'h'), name)
-    await sync.flush()
+    await sync.redis.ready() // the table's metadata and scripts, made once
     await server.command('CONFIG', 'RESETSTAT')
     for (let i = 0; i < 100_000; i++) table.add(1 + (i % 10), 1n)
     assert.deepEqual(await sync.flush(), { outcome: 'applied', seq: 1, keys: 10 })
     // One script run; Redis counts the commands it ran inside too: one
     // HGET per key sent, and the host's record.
     const ran = await commandsRun(redis)
-    assert.equal(ran.evalsha, 1, JSON.stringify(ran))
-    assert.equal(ran.time, 1)
+    assert.equal(ran.time, 1, JSON.stringify(ran)) // one batch
     assert.equal(ran.hget, 10 + 2)
-    assert.equal(ran.eval, undefined)
+    assert.equal(ran.zadd, 1)
+    // The script (EVALSHA, and EVAL when Redis did not have it yet) and what it ran: nothing else.
+    assert.deepEqual(Object.keys(ran).filter((c) => !['evalsha', 'eval', 'time', 'hget', 'hset', 'zadd', 'type'].includes(c)), [])
+    assert.ok((ran.evalsha ?? 0) <= 1 && (ran.eval ?? 0) <= 1)
     for (let k = 1; k <= 10; k++) assert.equal(await sync.total(k), 10_000n)
   })
 
@@ -528,6 +530,170 @@ describe('syncToRedis', () => {
     await until(() => third.sync.flush().then(() => true, () => false), 'a flush that works', 10_000)
     assert.equal(await third.sync.total(1n), 9n)
     assert.equal(third.sync.stats().pendingSeq, 0)
+  })
+
+  test('a table made again under a kept state: the new table takes the state over, no count is subtracted', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const file = path.join(dir, 'a')
+    const a = synced(t, redis, file, name)
+    const b = synced(t, redis, path.join(dir, 'b'), name)
+    b.table.add(1n, 10n)
+    a.table.add(1n, 1000n)
+    await a.sync.flush()
+    await b.sync.flush()
+    assert.equal(await a.sync.total(1n), 1010n)
+    await a.sync.close()
+    a.table.close()
+    AtomicDict.unlink(file) // a reset script; the state file stays
+    const again = synced(t, redis, file, name)
+    again.table.add(1n, 1n)
+    assert.equal((await again.sync.flush()).outcome, 'applied')
+    assert.equal(await again.sync.total(1n), 1011n) // not 11: the old table's 1000 stay counted, once
+    assert.equal(again.sync.stats().seq, 2) // the host's numbering goes on
+  })
+
+  test('a state of another table file is refused while that table has a batch pending, or holds the lease', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const file = path.join(dir, 'a')
+    const old = synced(t, redis, file, name)
+    old.table.add(1n, 5n)
+    await old.sync.flush() // old now holds the lease
+    AtomicDict.unlink(file)
+    const table = AtomicDict.open(file, { capacity: 100 })
+    t.after(() => table.close())
+    assert.throws(() => syncToRedis(table, redis, name), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: new RegExp(`synced now by pid ${process.pid}`) })
+    await old.sync.close()
+    // The old table's batch staged and not delivered (its process killed at that point, say).
+    const stalled = synced(t, redis, path.join(dir, 'c'), name, {}, { state: path.join(dir, 'state-c') })
+    stalled.table.add(1n, 1n)
+    await redis.set(`{${name}}:c`, 'x') // Redis refuses the batch: it stays pending
+    await assert.rejects(stalled.sync.flush(), { code: 'ERR_ATOMIC_DICT_REDIS' })
+    await assert.rejects(stalled.sync.close(), { code: 'ERR_ATOMIC_DICT_SYNC_UNDELIVERED' })
+    await redis.del(`{${name}}:c`)
+    stalled.table.close()
+    const other = AtomicDict.open(path.join(dir, 'd'), { capacity: 100 })
+    t.after(() => other.close())
+    assert.throws(() => syncToRedis(other, redis, name, { state: path.join(dir, 'state-c') }), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: /not acknowledged/ })
+  })
+
+  test('a table opened through a symlinked directory shares the state of its file', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    fs.mkdirSync(path.join(dir, 'v2'))
+    const file = path.join(dir, 'v2', 'hits')
+    const a = synced(t, redis, file, name)
+    fs.symlinkSync(path.join(dir, 'v2'), path.join(dir, 'current')) // a deploy's "current" link
+    const b = synced(t, redis, path.join(dir, 'current', 'hits'), name)
+    assert.equal(b.sync.stats().state, `${file}.sync`)
+    a.table.add(1n, 2n)
+    await a.sync.flush()
+    await b.sync.flush()
+    assert.equal(await a.sync.total(1n), 2n) // once, not once per path
+  })
+
+  test('Redis down from the start: lag and pending count the changes, close() ends within its timeout', async (t) => {
+    const own = await startRedis({ t })
+    const client = new Redis({ port: own.port, host: '127.0.0.1', maxRetriesPerRequest: null, retryStrategy: () => 100 })
+    t.after(() => client.disconnect())
+    await own.kill('SIGKILL')
+    const dir = tmpDir(t)
+    const { table, sync } = synced(t, client, path.join(dir, 'h'), freshName(), {}, { interval: 20, timeout: 200, maxBackoff: 100 })
+    for (let k = 1; k <= 50; k++) table.add(k, 1n)
+    await until(() => sync.stats().failures >= 2, 'failed flushes', 5000)
+    assert.equal(sync.pending, 50)
+    assert.ok(sync.lag > 0)
+    assert.ok(['ERR_ATOMIC_DICT_SYNC_TIMEOUT', 'ERR_ATOMIC_DICT_CONNECTION_LOST'].includes(sync.stats().lastError), sync.stats().lastError)
+    const started = performance.now()
+    await assert.rejects(sync.close(), { code: 'ERR_ATOMIC_DICT_SYNC_UNDELIVERED', pending: 50 })
+    assert.ok(performance.now() - started < 5000)
+  })
+
+  test('a Redis that stops answering: attempts time out, one copy of the batch is sent, it is applied once', async (t) => {
+    const own = await startRedis({ t })
+    const client = new Redis({ port: own.port, host: '127.0.0.1' })
+    t.after(() => client.disconnect())
+    const admin = new Redis({ port: own.port, host: '127.0.0.1' })
+    t.after(() => admin.disconnect())
+    const dir = tmpDir(t)
+    const name = freshName()
+    const { table, sync } = synced(t, client, path.join(dir, 'h'), name, {}, { interval: 20, timeout: 100, maxBackoff: 60 })
+    await sync.redis.ready()
+    table.add(1n, 1n)
+    await sync.flush()
+    await admin.config('RESETSTAT')
+    table.add(1n, 2n)
+    process.kill(own.pid, 'SIGSTOP')
+    try {
+      await until(() => sync.stats().failures >= 5, 'five attempts timed out', 10_000)
+      assert.equal(sync.stats().lastError, 'ERR_ATOMIC_DICT_SYNC_TIMEOUT')
+    } finally {
+      process.kill(own.pid, 'SIGCONT')
+    }
+    await until(() => sync.stats().pendingSeq === 0, 'the batch acknowledged', 10_000)
+    assert.equal(await sync.total(1n), 3n)
+    const ran = await commandsRun(admin)
+    assert.equal(ran.evalsha, 1, JSON.stringify(ran)) // not one per attempt
+  })
+
+  test('flush() and close() end while more keys than a batch holds keep changing', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const { table, sync } = synced(t, redis, path.join(dir, 'h'), name, { capacity: 30_000 })
+    const keys = Array.from({ length: 25_000 }, (_, i) => i + 1)
+    let round = 0
+    const busy = setInterval(() => {
+      round++
+      table.addMany(keys, 1n)
+    }, 1)
+    t.after(() => clearInterval(busy))
+    table.addMany(keys, 1n)
+    const r = await sync.flush()
+    assert.ok(r.keys >= 25_000, `${r.keys} keys`)
+    await sync.close()
+    clearInterval(busy)
+    assert.ok(round > 0)
+    // Whatever was left goes with the next sync; then Redis has it all.
+    const next = synced(t, redis, path.join(dir, 'h'), name, { capacity: 30_000 })
+    await next.sync.flush()
+    const totals = await rawTotals(redis, name)
+    for (const k of [1, 12_345, 25_000]) assert.equal(totals[k], BigInt(next.table.get(k)))
+  })
+
+  test('close(): after the table was closed it resolves; a flush() meanwhile rejects ERR_ATOMIC_DICT_CLOSED; descriptors are let go', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const fds = () => fs.readdirSync('/proc/self/fd').length
+    const before = fds()
+    for (let i = 0; i < 20; i++) {
+      const { table, sync } = synced(t, redis, path.join(dir, `t${i}`), name)
+      table.add(1n, 1n)
+      const closing = sync.close()
+      await assert.rejects(sync.flush(), { code: 'ERR_ATOMIC_DICT_CLOSED' })
+      await closing
+      table.close()
+    }
+    assert.ok(fds() <= before + 2, `${fds() - before} descriptors more`)
+    assert.equal(await new RedisDict(redis, name, { capacity: 2 ** 31 }).get(1n), 20n)
+    const { table, sync } = synced(t, redis, path.join(dir, 'x'), name, {}, { interval: 10 })
+    table.close()
+    await sleep(50) // a tick finds the table closed and stops the sync
+    await sync.close()
+    assert.throws(() => sync.stats(), { code: 'ERR_ATOMIC_DICT_CLOSED' })
+  })
+
+  test('totals that do not fit the totals table are left out and reported, the rest kept fresh', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const a = synced(t, redis, path.join(dir, 'a'), name, {}, { interval: 20, totalsCapacity: 4 })
+    for (let k = 1; k <= 6; k++) a.table.add(k, 1n)
+    const totals = a.sync.totals
+    await until(() => a.sync.stats().totalsError === 'ERR_ATOMIC_DICT_FULL', 'the totals table full', 5000)
+    assert.equal(totals.size, 4)
+    const kept = [...totals.keys()]
+    a.table.add(kept[0], 10n)
+    await until(() => totals.get(kept[0]) === 11n, 'a kept total refreshed', 5000)
   })
 
   test('collectMetrics: lag, pending, batches and the flusher as prom-client metrics', async (t) => {

@@ -37,6 +37,10 @@ const OFF = Object.freeze({
   STRINGS_USED: 88,
   STRINGS_COUNT: 96,
   STRINGS_REFUSED: 104,
+  // 0, or the random id syncToRedis gives a table the first time it syncs
+  // (lib/redis/sync-state.js): a table made again at the same path, even in
+  // the same inode, has another. The core never reads it.
+  SYNC_ID: 112,
   // A word the format keeps zero; used only to check, on a table nobody else
   // has seen yet, that JS and Rust see the same memory.
   SCRATCH: 120,

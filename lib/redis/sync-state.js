@@ -50,6 +50,11 @@ const W = Object.freeze({
   CONFLICTS: 17,
   ERROR: 18,
   VALUE_BITS: 19,
+  // The synced table's sync id (its header's SYNC_ID word): the acked
+  // words are its rows'.
+  OWNER: 20,
+  // A table whose sync is taking the state over (see adopt()).
+  ADOPT: 21,
 })
 const HEADER = 32
 
@@ -67,6 +72,8 @@ const ERRORS = Object.freeze([
   // Redis holds `name` as a table of another shape or kind (a RedisDict made by hand, say).
   'ERR_ATOMIC_DICT_GEOMETRY',
   'ERR_ATOMIC_DICT_WRONG_KIND',
+  'ERR_ATOMIC_DICT_SYNC_STATE',
+  'ERR_ATOMIC_DICT_CLOSED',
 ])
 
 function stateError(path, message) {
@@ -119,6 +126,56 @@ class SyncState {
   #claim(w, value, message) {
     const was = Atomics.compareExchange(this.#u64, this.#index[w], 0n, value)
     if (was !== 0n && was !== value) throw stateError(this.path, message)
+  }
+
+  // Whose rows the acked words are. A state can outlive its table (the
+  // table unlinked and made again, or on a disk that keeps it across a
+  // reboot): its acked words would then be subtracted from the new
+  // table's values. A table is known by its sync id (lib/format.js
+  // OFF.SYNC_ID): a file made again, even in the same inode, has another. A new table takes a state over only when nothing of
+  // the old one is pending and no other process holds the lease; it marks
+  // that (ADOPT) before it zeroes the rows and writes itself as the owner,
+  // so that a SIGKILL half way is finished by the next holder of the lease.
+
+  /** Whether the acked words are the rows of the table whose sync id is `id` (a bigint). */
+  owns(id) {
+    return this.#word(W.OWNER) === id
+  }
+
+  /** Whether the table `id` is taking this state over. */
+  adopting(id) {
+    return this.#word(W.ADOPT) === id
+  }
+
+  /** The owner's sync id, in hex. */
+  get owner() {
+    return this.#word(W.OWNER).toString(16)
+  }
+
+  /** Makes `id` the owner of a state nobody owns yet; returns whether `id` owns it now (false: another table does). */
+  claimOwner(id) {
+    const was = Atomics.compareExchange(this.#u64, this.#index[W.OWNER], 0n, id)
+    return was === 0n || was === id
+  }
+
+  /**
+   * Takes the state over for the table `id` (the lease held, nothing
+   * pending): every row's acked and target words to 0, then `id` the owner.
+   */
+  adopt(id) {
+    Atomics.store(this.#u64, this.#index[W.ADOPT], id)
+    for (let r = 0; r < this.rows; r++) {
+      this.setTarget(r, 0n)
+      this.setAcked(r, 0n)
+    }
+    this.set(W.PENDING_KEYS, 0)
+    this.set(W.CHANGED_AT, 0)
+    Atomics.store(this.#u64, this.#index[W.OWNER], id)
+    this.set(W.ADOPT, 0)
+  }
+
+  #word(w) {
+    return Atomics.load(this.#u64, this.#index[w])
   }
 
   /** The host's id: 16 hex digits. */
@@ -198,4 +255,4 @@ class SyncState {
   }
 }
 
-module.exports = { SyncState, W, HEADER, ERRORS }
+module.exports = { SyncState, W, HEADER, ERRORS, stateError }

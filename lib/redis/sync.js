@@ -13,13 +13,19 @@
 // state forgets it only once Redis has answered. Whoever holds the lease
 // next re-sends a batch left pending.
 
+const crypto = require('node:crypto')
+const fs = require('node:fs')
 const tables = require('../table-memory')
+const { OFF } = require('../format')
 const { AtomicDict } = require('../atomic-dict')
 const { Counters } = require('../counters')
 const { checkOptions, integer, boolean } = require('../options')
 const { typeError, rangeError, codedError, closedError, AtomicDictFullError } = require('../errors')
 const { failpoint } = require('../failpoint')
 const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
+
+/** Symbol.asyncDispose, where the runtime has it (Node 20.4 on). */
+const ASYNC_DISPOSE = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 const { promised } = require('../wait')
 const { storeMetric } = require('../metrics/store')
 const { adapt, isReplyError } = require('./client')
@@ -27,7 +33,7 @@ const { SCRIPTS } = require('./scripts')
 const { RedisDict } = require('./redis-dict')
 const { RedisCodec } = require('./codec')
 const { tableName, commandError } = require('./redis-table')
-const { SyncState, W, ERRORS } = require('./sync-state')
+const { SyncState, W, ERRORS, stateError } = require('./sync-state')
 const { LocalRows, MAX_BATCH_KEYS } = require('./sync-rows')
 const { guard } = require('./sync-guard')
 const { metricsSource } = require('./sync-metrics')
@@ -53,6 +59,23 @@ const REDIS_CAPACITY = 2 ** 31
 function errorCode(err) {
   const i = ERRORS.indexOf(err?.code)
   return i < 0 ? ERRORS.indexOf('ERR_ATOMIC_DICT_INTERNAL') : i
+}
+
+/**
+ * The sync id of the table whose view is `view` (OFF.SYNC_ID in its
+ * header): given by the first sync of the table, random, never 0.
+ */
+function syncId(view) {
+  const fresh = crypto.randomBytes(8).readBigUInt64BE() | 1n
+  return Atomics.compareExchange(view.u64, OFF.SYNC_ID / 8, 0n, fresh) || fresh
+}
+
+function realpath(path) {
+  try {
+    return fs.realpathSync(path)
+  } catch {
+    return path // unlinked since it was opened: its name as given
+  }
 }
 
 /** `promise`, or a rejection with ERR_ATOMIC_DICT_SYNC_TIMEOUT after `ms`. */
@@ -109,6 +132,14 @@ class Sync {
   #lastError = null
   #totals = null
   #totalsError = null
+  /** The synced table's sync id (a bigint). */
+  #id
+  /** Another table took the state over: this sync flushes no more. */
+  #orphaned = false
+  /** The last sending of a batch: { seq, reply (a Promise), failed }. */
+  #sending = null
+  /** The row the next scan starts at (scans take turns: no row waits behind others that keep changing). */
+  #cursor = 0
   #version = 0
   /** Rows whose keys' strings Redis has (sent with an acknowledged batch). */
   #named = new Set()
@@ -133,7 +164,8 @@ class Sync {
       if (t.path === undefined) {
         throw codedError('ERR_INVALID_ARG_VALUE', 'options.state is needed: the table was not opened by path (AtomicDict.open / Counters.open), so there is no default `<path>.sync` for its sync state', TypeError)
       }
-      path = `${t.path}.sync`
+      // The file's real path: a table reached through a symlink has the same state.
+      path = `${realpath(t.path)}.sync`
     } else if (typeof path !== 'string' || path.length === 0) {
       throw typeError('options.state', 'a non-empty string (a file path)', path)
     }
@@ -144,8 +176,10 @@ class Sync {
     }
     this.#dict = dict
     this.#view = view
+    this.#id = syncId(view)
     this.#state = new SyncState(path, view.rows, view.valueBits, this.#name)
     try {
+      this.#own(path)
       this.#rows = source.rows()
       const shape = { k64: view.k64, k32: view.k32, valueBits: 64, signed: view.signed }
       if (view.stringBytes > 0) shape.strings = view.stringBytes
@@ -167,6 +201,24 @@ class Sync {
     this.#schedule(this.#state.get(W.PENDING) === 0 ? this.#interval : 0)
   }
 
+  /**
+   * Makes sure the state's acked words are this table's: a new state
+   * becomes its own; one of another table file (this path's table made
+   * again) is taken over when nothing of that table is pending and no
+   * other process holds the lease (SyncState#adopt), else refused.
+   */
+  #own(path) {
+    const st = this.#state
+    if (st.claimOwner(this.#id) || st.adopting(this.#id)) return
+    if (st.get(W.PENDING) !== 0) {
+      throw stateError(path, `holds batch ${st.get(W.PENDING)} of another table file (${st.owner}) that Redis has not acknowledged: start a process on that table to deliver it, or delete the state file (losing that batch)`)
+    }
+    if (!this.#mayFlush || !st.lease()) {
+      throw stateError(path, `is the sync state of another table file (${st.owner}), synced now by pid ${st.get(W.PID)}: stop its processes, or give this table a state file of its own`)
+    }
+    st.adopt(this.#id)
+  }
+
   // ---------------------------------------------------------------- timers
 
   #schedule(ms) {
@@ -184,7 +236,7 @@ class Sync {
       return
     }
     let delay = this.#interval
-    if (this.#mayFlush) {
+    if (this.#mayFlush && !this.#orphaned) {
       try {
         // More changed keys than a batch holds go in batches back to back
         // (a few per tick: the totals' refresh and the next tick come too).
@@ -236,7 +288,10 @@ class Sync {
     const st = this.#state
     if (!st.leased) return { outcome: 'not-flusher', seq: st.get(W.ACKED), keys: 0 }
     try {
-      await this.#redis.ready()
+      if (this.#view.closed) throw closedError()
+      this.#checkOwner()
+      // The scan comes first, so that lag and pending count the changes
+      // while Redis cannot be reached (ready() waits for it too).
       let seq = st.get(W.PENDING)
       const staged = seq === 0
       let batch
@@ -247,7 +302,16 @@ class Sync {
       } else {
         batch = this.#pendingRows()
       }
-      const reply = String(await within(this.#client.script(SCRIPTS.sync, this.#keys, this.#args(seq, batch)), this.#timeout, `sync batch ${seq}`))
+      const args = this.#args(seq, batch)
+      let reply
+      try {
+        await within(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
+        reply = String(await within(this.#sendBatch(seq, args), this.#timeout, `sync batch ${seq}`))
+      } catch (err) {
+        // Ours (and Node's) are coded ERR_...; the client's become ours.
+        const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
+        throw ours ? err : commandError(err, `sync batch ${seq} of ${JSON.stringify(this.#name)}`, 'once')
+      }
       if (reply.startsWith('old ')) {
         st.bump(W.CONFLICTS)
         throw codedError(
@@ -268,14 +332,48 @@ class Sync {
       this.#lastError = null
       return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged }
     } catch (err) {
-      // Ours (and Node's) are coded ERR_...; the client's become ours.
-      const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
-      const e = ours ? err : commandError(err, `sync batch of ${JSON.stringify(this.#name)}`, 'once')
-      st.bump(W.FAILURES)
-      st.set(W.ERROR, errorCode(e))
-      this.#lastError = e
-      throw e
+      if (!this.#closed) {
+        st.bump(W.FAILURES)
+        st.set(W.ERROR, errorCode(err))
+      }
+      this.#lastError = err
+      throw err
     }
+  }
+
+  /**
+   * Sends batch `seq` (its sync.lua arguments `args`), or, while an earlier
+   * sending of the same batch has no answer yet (given up on after the
+   * timeout), waits for that one: a long outage then keeps one copy of the
+   * batch in the client's queue, not one per attempt.
+   */
+  #sendBatch(seq, args) {
+    const o = this.#sending
+    if (o !== null && o.seq === seq && !o.failed) return o.reply
+    const sending = { seq, failed: false, reply: this.#client.script(SCRIPTS.sync, this.#keys, args) }
+    sending.reply.catch(() => {
+      sending.failed = true
+    })
+    this.#sending = sending
+    return sending.reply
+  }
+
+  /**
+   * Throws unless this table's rows are the ones the state's acked words
+   * are (see SyncState#adopt): a table that took the state over from this
+   * one leaves this sync without a lease for good. Finishes an adoption
+   * for this table that a SIGKILL cut short.
+   */
+  #checkOwner() {
+    const st = this.#state
+    if (st.owns(this.#id)) return
+    if (st.adopting(this.#id)) {
+      st.adopt(this.#id)
+      return
+    }
+    this.#orphaned = true
+    st.release()
+    throw stateError(st.path, `is now the sync state of another table file (${st.owner}): this table (an older file at the same path?) no longer syncs`)
   }
 
   /**
@@ -292,13 +390,17 @@ class Sync {
     const wide = rows.wide
     const out = []
     let changed = 0
-    for (let r = 0; r < n; r++) {
+    let next = -1
+    const start = this.#cursor < n ? this.#cursor : 0
+    for (let i = 0; i < n; i++) {
+      const r = start + i < n ? start + i : start + i - n
       const li = rows.low(r)
       const ai = st.ackedLow(r)
       // Halves compared without Atomics: a torn read at most delays a change
       // to the next scan; the value staged is read atomically.
       if ((wide ? l[li] !== s[ai] || l[li + 1] !== s[ai + 1] : l[li] !== s[ai]) && rows.key(r) !== null) {
         changed++
+        if (out.length === MAX_BATCH_KEYS && next < 0) next = r
         if (out.length < MAX_BATCH_KEYS) {
           const v = rows.value(r)
           if (v !== st.acked(r)) {
@@ -312,6 +414,8 @@ class Sync {
       const ti = st.targetLow(r)
       if (s[ti] !== s[ai] || s[ti + 1] !== s[ai + 1]) st.setTarget(r, st.acked(r))
     }
+    // The next scan starts at the first changed row this batch had no room for.
+    this.#cursor = next < 0 ? 0 : next
     const now = Date.now()
     st.set(W.PENDING_KEYS, changed)
     if (changed === 0) st.set(W.CHANGED_AT, 0)
@@ -390,25 +494,36 @@ class Sync {
    */
   flush() {
     return promised(() => {
-      if (this.#closed) throw closedError()
+      if (this.#closed || this.#closing !== null) throw closedError()
       return this.#flushAll()
     })
   }
 
+  /**
+   * Flushes until what changed before the call has gone: the pending batch
+   * again if there is one, then batches until one staged after the call
+   * leaves nothing behind it, or, while keys keep changing, as many batches
+   * as the changes the call's first scan found need (scans take turns over
+   * the rows: each of those keys is in one of them). `most`: a cap.
+   */
   async #flushAll(most = Infinity) {
-    if (!this.#mayFlush || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
+    if (!this.#mayFlush || this.#orphaned || !this.#state.lease()) return { outcome: 'not-flusher', seq: this.#state.get(W.ACKED), keys: 0 }
     let last = null
     let keys = 0
-    for (let n = 0; ; n++) {
-      if (n === most) return { outcome: last.outcome, seq: last.seq, keys }
+    let budget = most
+    for (let n = 0; n < budget; n++) {
       const r = await this.#run()
-      if (r.outcome === 'idle' || r.outcome === 'not-flusher') return last === null ? r : { outcome: last.outcome, seq: last.seq, keys }
+      if (r.outcome === 'idle' || r.outcome === 'not-flusher') break
       last = r
       keys += r.keys
-      // Done once a batch staged by a scan that began after this call has
-      // gone with nothing left behind it; a re-sent batch was staged before.
-      if (r.staged && this.#state.get(W.PENDING_KEYS) === 0) return { outcome: r.outcome, seq: r.seq, keys }
+      if (r.staged) {
+        const left = this.#state.get(W.PENDING_KEYS)
+        if (left === 0) break
+        // The first scan after the call: what it found needs this many more.
+        if (budget === most || budget === Infinity) budget = Math.min(most, n + 1 + Math.ceil(left / MAX_BATCH_KEYS))
+      }
     }
+    return last === null ? { outcome: 'idle', seq: this.#state.get(W.ACKED), keys: 0 } : { outcome: last.outcome, seq: last.seq, keys }
   }
 
   // ---------------------------------------------------------------- totals
@@ -605,10 +720,12 @@ class Sync {
   }
 
   async #close() {
+    // Stopped already: the table was closed under it.
+    if (this.#closed) return
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     let failure = null
-    if (this.#mayFlush && !this.#view.closed) {
+    if (this.#mayFlush && !this.#orphaned && !this.#view.closed) {
       try {
         await this.#flushAll()
       } catch (err) {
@@ -632,6 +749,7 @@ class Sync {
   }
 
   #stop() {
+    if (this.#closed) return
     this.#closed = true
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
@@ -641,8 +759,14 @@ class Sync {
     if (this.#totals !== null) this.#totals.close()
   }
 
+  /** `using`: closes without waiting (an undelivered change stays in the state, for the next process). */
   [DISPOSE]() {
     this.close().catch(() => {})
+  }
+
+  /** `await using`: close(), whose rejection (ERR_ATOMIC_DICT_SYNC_UNDELIVERED) reaches the caller. */
+  [ASYNC_DISPOSE]() {
+    return this.close()
   }
 
   [INSPECT](depth, options) {

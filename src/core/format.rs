@@ -23,6 +23,7 @@
 //!     88    8 strings_used     atomic: arena bytes allocated (<= string_bytes; admission gate, Relaxed)
 //!     96    8 strings_count    atomic: strings published in the index
 //!    104    8 strings_refused  atomic: intern attempts that found no room (arena or index)
+//!    112    8 sync_id          0, or the id syncToRedis gives the table (JS only; never read here)
 //!    120    8 scratch          zero (see OFF_SCRATCH)
 //! ```
 //! Everything else in the header is zero (the word at `OFF_SCRATCH` is
