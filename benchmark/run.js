@@ -13,7 +13,9 @@
 //      (awaited and auto-pipelined); and the Redis backend, RedisDict of
 //      lib/redis, beside ioredis' INCRBY in one redis-server session, rounds
 //      interleaved, with a CPU profile of its auto-pipelined loop
-//      (benchmark/redis.js, in a child process of its own);
+//      (benchmark/redis.js, in a child process of its own); and syncToRedis:
+//      local.add with and without a sync attached, Redis commands/s against
+//      adds/s, the time of a flush (benchmark/sync.js, a child process);
 //   4. shared memory per entry of a named 1 Mi-capacity table;
 //   5. 1, 2, 4, 8 processes on their own keys and on one key, and the
 //      seed's README example: examples/tickets.js beside the seed itself
@@ -92,6 +94,7 @@ const TARGETS = {
   peerFactor: 1000, // ≥, dict.add ops/s ÷ the peer's
   redisAddLatencyVsIncrby: 1.2, // ≤, awaited RedisDict add ns/op ÷ awaited ioredis incrby ns/op, same server, interleaved
   redisAddThroughputVsIncrby: 0.8, // ≥, auto-pipelined RedisDict add ops/s ÷ auto-pipelined INCRBY ops/s, same window
+  syncAddVsNone: 1.1, // ≤, local.add ns/op with syncToRedis attached ÷ without, same table, interleaved rounds
   bytesPerEntry: 22, // ≤, file size ÷ capacity (one page of header allowed)
   page: 4096,
   metricsIncVsProm: 1, // ≤, store counter.inc(labels) ns/op ÷ prom-client's, same process
@@ -544,6 +547,7 @@ function summaryMarkdown(out) {
   if (out.redis.skipped) extra.push(`Redis: ${out.redis.skipped}.`)
   else extra.push(`Redis ${out.redis.version} INCR over loopback (ioredis): ${fmtOps(out.redis.opsPerSec)} ops/s awaited, ${fmtOps(out.redis.pipelined.opsPerSec)} ops/s auto-pipelined (${out.redis.pipelined.window} in flight).`)
   extra.push(...redisDictNotes(out.redisDict))
+  if (out.sync) extra.push(...syncNotes(out.sync))
   if (out.metrics) extra.push(...metricsNotes(out.metrics))
   extra.push(out.cargoBench?.ok ? `Rust core: \`cargo bench --bench core -- --quick\` in the same run (${out.cargoBench.seconds.toFixed(0)} s).` : `Rust core: ${out.cargoBench ? `cargo bench failed (${out.cargoBench.error})` : 'not run (--no-rust)'}; its ratios are skipped.`)
   lines.push('', ...extra.map((e) => `- ${e}`), '')
@@ -721,6 +725,115 @@ function redisDictNotes(rd) {
 }
 
 // ---------------------------------------------------------------------------
+// 3c. syncToRedis (benchmark/sync.js): its targets and tables.
+
+const SYNC_FIGURES = {
+  flusher: 'syncToRedis: local.add(k, 1n) with a sync attached, this process the flusher (scans on its event loop), ÷ without a sync; same table, interleaved rounds',
+  remote: 'syncToRedis: local.add(k, 1n) with a sync attached ({ flush: false }), the flusher another process, ÷ without a sync; same table, interleaved rounds',
+}
+
+/** syncToRedis' targets (via `target`) and tables. */
+function syncTables(s, target) {
+  const limit = TARGETS.syncAddVsNone
+  const limitText = `≤ ${limit}x the time without a sync`
+  if (!s.add) {
+    const why = s.skipped ?? `benchmark/sync.js failed: ${s.error}`
+    const failed = Boolean(s.error) // a crash or a count that does not add up is a failure, not a skip
+    for (const figure of Object.values(SYNC_FIGURES)) {
+      const made = target(makeTarget({ group: 'sync', figure, value: null, valueText: '—', ratio: null, limit, direction: '≤', limitText, note: why }))
+      if (failed) made.met = false
+    }
+    console.log(`\nsyncToRedis: ${why}`)
+    return
+  }
+  const c = s.config
+  const a = s.add
+  const base = a.results.find((r) => r.id === 'none')
+  const rows = []
+  for (const r of a.results) {
+    const made = r.basis ? target(makeTarget({
+      group: 'sync',
+      figure: SYNC_FIGURES[r.id],
+      value: r.nsPerOp,
+      valueText: fmtNs(r.nsPerOp),
+      basis: base.nsPerOp,
+      basisText: `${base.label}: ${fmtNs(base.nsPerOp)}`,
+      ratio: r.ratio,
+      limit,
+      direction: '≤',
+      limitText,
+    })) : null
+    rows.push([
+      r.label,
+      fmtNs(r.nsPerOp),
+      fmtOps(r.opsPerSec),
+      r.basis ? fmtX(r.ratio) : '(basis)',
+      r.basis ? fmtX(r.pairedRatioMedian) : '',
+      made ? made.limitText : '',
+      made ? verdict(made.met) : '',
+      `${fmtNs(r.addNsPerOp)} (CPU ${fmtNs(r.addCpuNsPerOp)})`,
+      `${r.outsideMsPerSec.toFixed(1)} ms`,
+      r.basis ? `${fmtNs(r.cpuNsPerOp)} (${fmtX(r.cpuRatio)})` : fmtNs(r.cpuNsPerOp),
+      r.basis ? `${r.batchesPerRound} / ${r.keysPerRound}` : '',
+    ])
+  }
+  printTable(
+    `syncToRedis: local.add on a ${a.capacity.toLocaleString('en-US')}-capacity table opened by path, ${a.keys.toLocaleString('en-US')} bigint keys, Redis ${s.version}; median of ${c.rounds} interleaved rounds of ${c.roundMs} ms (adds in chunks of ${a.addsPerChunk.toLocaleString('en-US')}, setImmediate between)`,
+    ['operation', 'time/op', 'ops/s', 'ratio', 'paired ratio', 'target', 'status', 'inside the chunks', 'event loop per s', 'CPU/op (ratio)', 'batches / keys sent per round'],
+    rows,
+    [1, 2, 3, 4, 7, 8, 9, 10],
+  )
+  console.log(`  totals in Redis equal to the local adds, exactly: ${s.checked ? 'yes' : 'NO'}; paired ratio: the median of the per-round ratios; ` +
+    'inside the chunks: time/op counting only the add loops (and this process\'s CPU/op in them); event loop per s: the rest of the window (yields, and the sync\'s timers and replies); ' +
+    'CPU/op: this process\'s CPU time (what other processes took from the core left out)')
+  const loopShare = (id) => (a.results.find((x) => x.id === id).outsideMsPerSec - base.outsideMsPerSec) / 1000
+  console.log(`  the event loop's time taken by the sync (its share of a second, beyond the no-sync rounds' yields): ${fmtShare(loopShare('flusher'))} as the flusher, ${fmtShare(loopShare('remote'))} with the flusher elsewhere`)
+  if (s.loadAverage) console.log(`  load average (1 min) before and after this section: ${s.loadAverage.before[0].toFixed(2)}, ${s.loadAverage.after[0].toFixed(2)} on ${os.cpus().length} cores`)
+
+  const r = s.rate
+  printTable(
+    `syncToRedis: Redis commands against adds, this process the flusher, interval ${r.interval} ms, ${r.windowMs} ms per row (commands: sent by the sync's client; server calls: INFO commandstats, with the calls inside scripts; keys and batches: sync.stats())`,
+    ['distinct keys changed per interval', 'adds/s', 'commands/s', 'EVAL(SHA)/s', 'server calls/s', 'batches/s', 'keys sent/s', 'keys/batch', 'commands per 1M adds'],
+    r.rows.map((x) => [
+      `${x.distinct.toLocaleString('en-US')}${x.limited ? ` (adds limited to ~${fmtOps(c.limitedRate)}/s)` : ''}`,
+      fmtOps(x.opsPerSec),
+      x.commandsPerSec.toFixed(1),
+      x.evalPerSec.toFixed(1),
+      fmtOps(x.serverCallsPerSec),
+      x.batchesPerSec.toFixed(1),
+      fmtOps(x.keysPerSec),
+      x.keysPerBatch.toFixed(0),
+      (x.commandsPerOp * 1e6).toFixed(x.commandsPerOp * 1e6 >= 10 ? 0 : 2),
+    ]),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  )
+  const cmds = [...new Set(r.rows.flatMap((x) => Object.keys(x.commandsPerSecByCommand)))]
+  const inner = [...new Set(r.rows.flatMap((x) => Object.keys(x.serverCallsPerSecByCommand)))]
+  console.log(`  commands sent: ${cmds.join(', ') || 'none'}; server calls: ${inner.join(', ') || 'none'}; expected: ~${(1000 / r.interval).toFixed(0)} batches/s whatever the adds/s, keys sent/s ≈ distinct keys × ${(1000 / r.interval).toFixed(0)}`)
+
+  const sc = s.scan
+  printTable(
+    `syncToRedis: one await sync.flush() by the flusher, ${sc.capacity.toLocaleString('en-US')}-capacity table holding ${sc.present.toLocaleString('en-US')} keys; median of ${sc.reps} (scan + round trip; busy: this thread's event-loop time, what the flush takes from the application)`,
+    ['keys changed', 'keys sent', 'outcome', 'wall time', 'event loop busy', 'CPU'],
+    sc.rows.map((x) => [x.changed.toLocaleString('en-US'), String(x.sentKeys), Object.keys(x.outcomes).join(', '), fmtMs(x.wallMs), fmtMs(x.busyMs), fmtMs(x.cpuMs)]),
+    [0, 1, 3, 4, 5],
+  )
+  const ff = sc.firstFlush
+  console.log(`  before the timed flushes, the ${sc.present.toLocaleString('en-US')} new keys: ${ff.keys.toLocaleString('en-US')} keys sent in ${fmtMs(ff.ms)} (batches of at most 10,000)`)
+}
+
+/** Lines for summary.md: syncToRedis' figures without a target. */
+function syncNotes(s) {
+  if (!s.add) return [`syncToRedis: ${s.skipped ?? `failed: ${s.error}`}.`]
+  const rate = s.rate.rows.map((x) => `${x.distinct}${x.limited ? ' (rate-limited)' : ''} keys: ${fmtOps(x.opsPerSec)} adds/s, ${x.commandsPerSec.toFixed(1)} commands/s, ${fmtOps(x.keysPerSec)} keys sent/s`).join('; ')
+  const scan = s.scan.rows.map((x) => `${x.changed} changed: ${fmtMs(x.wallMs)} (event loop busy ${fmtMs(x.busyMs)})`).join('; ')
+  return [
+    `syncToRedis, Redis commands against adds (interval ${s.rate.interval} ms, this process the flusher): ${rate}.`,
+    `syncToRedis, one flush of a ${s.scan.capacity.toLocaleString('en-US')}-capacity table holding ${s.scan.present.toLocaleString('en-US')} keys: ${scan}.`,
+  ]
+}
+
+// ---------------------------------------------------------------------------
 // 6. The metrics module beside prom-client: its targets and tables.
 
 const fmtMs = (ms) => (ms === null || ms === undefined ? '—' : `${ms >= 100 ? ms.toFixed(0) : ms.toFixed(2)} ms`)
@@ -884,6 +997,9 @@ async function main() {
   log('Redis backend: RedisDict beside ioredis INCRBY (benchmark/redis.js)…')
   out.redisDict = await forkForMessage('redis.js', [QUICK ? 'quick' : 'full'])
   if (out.redisDict.skipped || out.redisDict.error) log(`Redis backend: ${out.redisDict.skipped ?? out.redisDict.error}`)
+  log('syncToRedis: local.add with and without a sync, Redis commands against adds, flush time (benchmark/sync.js)…')
+  out.sync = await forkForMessage('sync.js', [QUICK ? 'quick' : 'full']).catch((err) => ({ error: err.message }))
+  if (out.sync.skipped || out.sync.error) log(`syncToRedis: ${out.sync.skipped ?? out.sync.error}`)
 
   out.native = native.map((n) => {
     const twin = nativeTwin(n.id)
@@ -1018,6 +1134,7 @@ async function main() {
   printTable('Peers across processes (vs Atomics.add: the 64-bit in-process limit; ratio: dict.add ops/s ÷ the peer\'s)', HEADER, peerRows, RIGHT)
   for (const l of peerLines) console.log(`  ${l}`)
   redisDictTables(out.redisDict, target)
+  syncTables(out.sync, target)
 
   // Native.
   if (out.native.length) {
