@@ -33,8 +33,8 @@
 
 const fs = require('node:fs')
 const os = require('node:os')
-const net = require('node:net')
 const path = require('node:path')
+const { findOnPath, freePort } = require('./redis-server')
 const childProcess = require('node:child_process')
 const { once } = require('node:events')
 const { performance } = require('node:perf_hooks')
@@ -132,19 +132,6 @@ function forkForMessage(script, argv) {
   })
 }
 
-function findOnPath(name) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue
-    const file = path.join(dir, name)
-    try {
-      fs.accessSync(file, fs.constants.X_OK)
-      if (fs.statSync(file).isFile()) return file
-    } catch {
-      // not here
-    }
-  }
-  return null
-}
 
 // ---------------------------------------------------------------------------
 // 1. The native core: criterion's results
@@ -285,17 +272,6 @@ async function ipcPeer(n) {
   await once(child, 'exit').catch(() => {})
   const nsPerOp = (r.ms * 1e6) / r.ops
   return { roundTrips: r.ops, nsPerOp, opsPerSec: 1e9 / nsPerOp, counter }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /**
