@@ -327,7 +327,7 @@ describe('syncToRedis', () => {
     await sync.flush()
     const host = sync.stats().host
     const keys = [`{${name}}:d`, `{${name}}:h`, `{${name}}:c`]
-    const send = (n, delta = 'a') => redis.evalsha(SCRIPTS.sync.sha, keys.length, ...keys, host, String(n), '0', '3', delta)
+    const send = (n, delta = 'a') => redis.evalsha(SCRIPTS.sync.sha, keys.length, ...keys, host, String(n), '0', `3 ${delta}`)
     assert.equal(await send(1), 'dup')
     assert.equal(await sync.total(3n), 10n)
     table.add(3n, 1n)
@@ -340,9 +340,11 @@ describe('syncToRedis', () => {
     // Bad arguments change nothing.
     await assert.rejects(send(6, 'zz'), /bad delta/)
     await assert.rejects(send(6, '1'.repeat(17)), /bad delta/)
-    await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, 'nothex', '6', '0', '3', '1'), /bad host/)
+    await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, 'nothex', '6', '0', '3 1'), /bad host/)
     await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, host, '6', '0', '3'), /odd/)
-    await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, host, '6', '0', '3', 'x1.5'), /bad float delta/) // no float hash named
+    await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, host, '6', '0', '3 1', '4 1'), /odd/)
+    await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, host, '6', '1', '5', 's', '3 1'), /strings without/)
+    await assert.rejects(redis.evalsha(SCRIPTS.sync.sha, 3, ...keys, host, '6', '0', '3 x1.5'), /bad float delta/) // no float hash named
     assert.equal(await sync.total(3n), 12n)
     assert.equal((await syncStatus(redis, name))[0].seq, 5)
   })
@@ -369,7 +371,7 @@ describe('syncToRedis', () => {
   test('sync.lua refuses a float total that would not be finite, writing nothing', async () => {
     const name = freshName()
     const keys = [`{${name}}:d`, `{${name}}:h`, `{${name}}:c`, `{${name}}:s`, `{${name}}:f`]
-    const run = (seq, ...pairs) => redis.eval(SCRIPTS.sync.source, keys.length, ...keys, 'a'.repeat(16), String(seq), '0', ...pairs)
+    const run = (seq, ...pairs) => redis.eval(SCRIPTS.sync.source, keys.length, ...keys, 'a'.repeat(16), String(seq), '0', pairs.join(' '))
     assert.equal(await run(1, '5', '2', '7', 'x1e308'), 'ok')
     await assert.rejects(run(2, '5', '3', '7', 'x1e308'), /not be finite/)
     assert.equal(await redis.hget(`{${name}}:d`, '5'), (2n).toString(16).padStart(16, '0')) // not 5: nothing written

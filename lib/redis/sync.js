@@ -540,7 +540,7 @@ class Sync {
       }
       deltas.push(key.field, rows.delta(key, st.target(r), st.acked(r)))
     }
-    return [st.hostHex, String(seq), String(pairs.length / 2), ...pairs, ...deltas]
+    return [st.hostHex, String(seq), String(pairs.length / 2), ...pairs, deltas.join(' ')]
   }
 
   /** Redis applied batch `seq` (now or before): its rows' acked values become their targets. */

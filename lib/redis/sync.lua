@@ -24,9 +24,11 @@
 -- ARGV[1]  the host: 16 hex digits
 -- ARGV[2]  seq: the batch's number (decimal, from 1, below 2^53)
 -- ARGV[3]  n: string pairs that follow (decimal part, string)
--- then the n pairs, then per key: field, delta (unpadded hex of its
---          64 bits, two's complement: a decrease is a delta near 2^64; or
---          "x" and a float in decimal, added to the field's float total)
+-- then the n pairs, then one argument: per key its field and its delta,
+--          all separated by single spaces (one string: a client writes it at
+--          once, not two arguments a key); a delta is unpadded hex of its 64
+--          bits, two's complement (a decrease is a delta near 2^64), or "x"
+--          and a float in decimal, added to the field's float total
 --
 -- Returns "ok" (applied), "dup" (this batch was the host's last one
 -- applied: a re-send, nothing applied again), "old <last>" (an older batch
@@ -44,11 +46,13 @@ if not string.match(host, '^%x+$') or #host ~= 16 then return redis.error_reply(
 if not seq or seq < 1 or seq ~= math.floor(seq) then return redis.error_reply('ERR atomic-dict sync: bad seq') end
 if not n or n < 0 or n ~= math.floor(n) then return redis.error_reply('ERR atomic-dict sync: bad string count') end
 local first = 4 + 2 * n
-if first - 1 > #ARGV or (#ARGV - first + 1) % 2 ~= 0 then return redis.error_reply('ERR atomic-dict sync: odd field/delta list') end
+if #ARGV ~= first then return redis.error_reply('ERR atomic-dict sync: odd field/delta list') end
 if n > 0 and not strings then return redis.error_reply('ERR atomic-dict sync: strings without their hash') end
-for i = first, #ARGV, 2 do
-  if #ARGV[i] == 0 then return redis.error_reply('ERR atomic-dict sync: empty field') end
-  local d = ARGV[i + 1]
+local list = {}
+for token in string.gmatch(ARGV[first], '[^ ]+') do list[#list + 1] = token end
+if #list % 2 ~= 0 then return redis.error_reply('ERR atomic-dict sync: odd field/delta list') end
+for i = 1, #list, 2 do
+  local d = list[i + 1]
   if string.byte(d, 1) == 120 then -- 'x': a float
     local x = tonumber(string.sub(d, 2))
     if not floats or not x or x ~= x or x == math.huge or x == -math.huge then return redis.error_reply('ERR atomic-dict sync: bad float delta') end
@@ -92,12 +96,12 @@ local function add(hex, delta)
 end
 
 -- Float totals to be: all finite, or nothing is written.
-for i = first, #ARGV, 2 do
-  if string.byte(ARGV[i + 1], 1) == 120 then
-    local total = tonumber(redis.call('HGET', floats, ARGV[i]) or '0')
-    local sum = (total or 0) + tonumber(string.sub(ARGV[i + 1], 2))
+for i = 1, #list, 2 do
+  if string.byte(list[i + 1], 1) == 120 then
+    local total = tonumber(redis.call('HGET', floats, list[i]) or '0')
+    local sum = (total or 0) + tonumber(string.sub(list[i + 1], 2))
     if not total or sum ~= sum or sum == math.huge or sum == -math.huge then
-      return redis.error_reply('ERR atomic-dict sync: the float total of ' .. ARGV[i] .. ' would not be finite')
+      return redis.error_reply('ERR atomic-dict sync: the float total of ' .. list[i] .. ' would not be finite')
     end
   end
 end
@@ -107,14 +111,14 @@ local micros = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local version = string.format('%.0f', math.max(tonumber(redis.call('HGET', hosts, 'v') or '0') + 1, micros))
 redis.call('HSET', hosts, 'v', version)
 local written, scored = {}, {}
-for i = first, #ARGV, 2 do
-  local field = ARGV[i]
-  if string.byte(ARGV[i + 1], 1) == 120 then
-    redis.call('HINCRBYFLOAT', floats, field, string.sub(ARGV[i + 1], 2))
+for i = 1, #list, 2 do
+  local field = list[i]
+  if string.byte(list[i + 1], 1) == 120 then
+    redis.call('HINCRBYFLOAT', floats, field, string.sub(list[i + 1], 2))
   else
     local old = redis.call('HGET', data, field) or '0000000000000000'
     written[#written + 1] = field
-    written[#written + 1] = add(old, ARGV[i + 1])
+    written[#written + 1] = add(old, list[i + 1])
   end
   scored[#scored + 1] = version
   scored[#scored + 1] = field
