@@ -120,8 +120,9 @@ class TableView {
     this.closed = true
   }
 
-  // A row's offsets, for tests that compare the slots the core answers with
-  // the rows its napi methods report (the JS layer itself never needs them).
+  // A row's offsets: for tests that compare the slots the core answers with
+  // the rows its napi methods report, and for syncToRedis, which reads the
+  // rows in order.
 
   rowOffset(row) {
     const rpb = this.rowsPerBlock
@@ -211,6 +212,17 @@ class TableView {
     if (this.closed) throw closedError()
     const r = this.nativeKeyRows(from, words.u64)
     if (r !== 0) throw this.failure(r, 'keyRows')
+  }
+
+  /**
+   * Fills `words` (room for one key) as keyRows does with the key of row
+   * `row`, its parts from word 3; returns whether the row holds a complete
+   * key (keyRows gives the first at or after `row`: the row's own only if
+   * its slot is the row's).
+   */
+  rowKey(row, words) {
+    this.keyRows(row, words)
+    return words.f64[0] >= 1 && words.f64[2] === this.valueIndex(row)
   }
 
   // The string area.

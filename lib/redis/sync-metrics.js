@@ -102,9 +102,7 @@ class MetricRows {
     if (known !== undefined) return known
     const view = this.#view
     const words = this.#words
-    view.keyRows(r, words)
-    // The first complete key at or after row r: r's own only if its slot is r's.
-    if (words.f64[0] < 1 || words.f64[2] !== view.valueIndex(r)) return null
+    if (!view.rowKey(r, words)) return null
     const part = words.u64[3]
     const field = words.u32[2 * 4]
     const series = this.#seriesOf(part)

@@ -55,12 +55,7 @@ class LocalRows {
     if (known !== undefined) return known
     const view = this.#view
     const words = this.#words
-    view.keyRows(r, words)
-    const found = words.f64[0]
-    const slot = words.f64[2]
-    // The first complete key at or after row r: r's own only if its slot is r's.
-    const wanted = this.wide ? this.#low[r] / 2 : this.#low[r]
-    if (found < 1 || slot !== wanted) return null
+    if (!view.rowKey(r, words)) return null
     const parts = []
     const strings = []
     for (let i = 0; i < view.parts; i++) {
