@@ -7,6 +7,8 @@ const { inspect } = require('node:util')
 
 /** Symbol.dispose, or on a Node without it the symbol Node itself uses then. */
 const DISPOSE = Symbol.dispose ?? Symbol.for('nodejs.dispose')
+/** Symbol.asyncDispose (`await using`), or Node's own symbol where the runtime lacks it. */
+const ASYNC_DISPOSE = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 
 /** util.inspect's hook. */
 const INSPECT = inspect.custom
@@ -63,4 +65,4 @@ function refuseCloning(object) {
 // prettier-ignore
 function notClonable() { /* an atomic-dict object: post table.share() and attach() it in the thread */ }
 
-module.exports = { refuseCloning, DISPOSE, INSPECT, inspected, shown, valueType, keyShape, jsonValue, jsonKey }
+module.exports = { refuseCloning, DISPOSE, ASYNC_DISPOSE, INSPECT, inspected, shown, valueType, keyShape, jsonValue, jsonKey }

@@ -150,4 +150,15 @@ function fromNodeRedis(client) {
   return new NodeRedisClient(client)
 }
 
-module.exports = { adapt, fromNodeRedis, isReplyError, NodeRedisClient }
+/**
+ * An HGETALL reply through `send` as a Map of strings: ioredis' call answers
+ * a flat array, node-redis may answer an object.
+ */
+function hashReply(r) {
+  const flat = Array.isArray(r) ? r : Object.entries(r ?? {}).flat()
+  const out = new Map()
+  for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), String(flat[i + 1]))
+  return out
+}
+
+module.exports = { adapt, fromNodeRedis, isReplyError, hashReply, NodeRedisClient }

@@ -20,19 +20,18 @@ const { OFF } = require('../format')
 const { AtomicDict } = require('../atomic-dict')
 const { Counters } = require('../counters')
 const { checkOptions, integer, boolean } = require('../options')
-const { typeError, rangeError, codedError, closedError, AtomicDictFullError } = require('../errors')
+const { typeError, rangeError, codedError, closedError } = require('../errors')
 const { failpoint } = require('../failpoint')
-const { DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
-
-/** Symbol.asyncDispose, where the runtime has it (Node 20.4 on). */
-const ASYNC_DISPOSE = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
+const { DISPOSE, ASYNC_DISPOSE, INSPECT, inspected, refuseCloning } = require('../node-conventions')
 const { promised } = require('../wait')
 const { storeMetric } = require('../metrics/store')
-const { adapt, isReplyError } = require('./client')
+const { adapt, hashReply } = require('./client')
 const { SCRIPTS } = require('./scripts')
 const { RedisDict } = require('./redis-dict')
 const { RedisCodec } = require('./codec')
 const { tableName, commandError } = require('./redis-table')
+const { reply } = require('./sync-commands')
+const { SyncTotals } = require('./sync-totals')
 const { SyncState, W, ERRORS, stateError } = require('./sync-state')
 const { LocalRows, MAX_BATCH_KEYS } = require('./sync-rows')
 const { guard } = require('./sync-guard')
@@ -46,9 +45,6 @@ const MAX_ROWS = 2 ** 29
 
 /** Table objects with a sync in this thread. */
 const synced = new WeakSet()
-
-/** Fields a pull of the totals asks for at once (more than a batch has: see #refresh). */
-const PULL_PAGE = 2 * MAX_BATCH_KEYS
 
 /** Batches a tick sends at most (each up to MAX_BATCH_KEYS keys). */
 const BATCHES_PER_TICK = 8
@@ -85,24 +81,6 @@ function realpath(path) {
   } catch {
     return path // unlinked since it was opened: its name as given
   }
-}
-
-/** An HGETALL reply as a Map: ioredis' call answers a flat array, node-redis may answer an object. */
-function flatReply(r) {
-  const flat = Array.isArray(r) ? r : Object.entries(r ?? {}).flat()
-  const out = new Map()
-  for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), String(flat[i + 1]))
-  return out
-}
-
-/** `promise`, or a rejection with ERR_ATOMIC_DICT_SYNC_TIMEOUT after `ms`. */
-function within(promise, ms, what) {
-  let timer
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(codedError('ERR_ATOMIC_DICT_SYNC_TIMEOUT', `atomic-dict: ${what} has no reply after ${ms} ms (it may still arrive; a batch is re-sent under the same number, which Redis applies once)`)), ms)
-  })
-  promise.catch(() => {}) // a late failure of a batch given up on
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 /**
@@ -147,6 +125,7 @@ class Sync {
   #running = null
   #failures = 0
   #lastError = null
+  /** `sync.totals`, once read (lib/redis/sync-totals.js). */
   #totals = null
   #totalsError = null
   /** The synced table's sync id (a bigint). */
@@ -167,13 +146,6 @@ class Sync {
   #shadow = null
   /** Rows the last scan looked at in full (all of them, unless its batch ran out of room). */
   #covered = 0
-  #version = 0
-  /** The gaps counter ("e" in {t}:h) as of the last pull, or null before one. */
-  #epoch = null
-  /** Each host's last batch as of the last pull (host -> seq). */
-  #hostSeqs = new Map()
-  /** The error of the totals left out of a full totals table (kept: it stays full). */
-  #totalsFull = null
   /** Rows whose keys' strings Redis has (sent with an acknowledged batch). */
   #named = new Set()
 
@@ -303,7 +275,8 @@ class Sync {
     }
     if (this.#totals !== null) {
       try {
-        await this.#refresh()
+        await this.#ready()
+        await this.#totals.refresh((args) => reply(this.#client.send(args), this.#timeout, `${args[0]} ${args[1]}`))
         this.#totalsError = null
       } catch (err) {
         this.#totalsError = err
@@ -355,36 +328,29 @@ class Sync {
         batch = this.#pendingRows()
       }
       const args = this.#args(seq, batch)
-      let reply
-      try {
-        await within(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
-        reply = String(await within(this.#sendBatch(seq, args), this.#timeout, `sync batch ${seq}`))
-      } catch (err) {
-        // Ours (and Node's) are coded ERR_...; the client's become ours.
-        const ours = typeof err?.code === 'string' && err.code.startsWith('ERR_') && !isReplyError(err)
-        throw ours ? err : commandError(err, `sync batch ${seq} of ${JSON.stringify(this.#name)}`, 'once')
-      }
+      await this.#ready()
+      const answer = String(await reply(this.#sendBatch(seq, args), this.#timeout, `sync batch ${seq} of ${JSON.stringify(this.#name)}`))
       // This sending is answered: the next attempt sends again.
       this.#sending = null
-      if (reply.startsWith('old ')) {
+      if (answer.startsWith('old ')) {
         st.bump(W.CONFLICTS)
         throw codedError(
           'ERR_ATOMIC_DICT_SYNC_CONFLICT',
-          `atomic-dict: Redis has applied batch ${reply.slice(4)} of host ${st.hostHex} for ${JSON.stringify(this.#name)}, after this host's batch ${seq}: ` +
+          `atomic-dict: Redis has applied batch ${answer.slice(4)} of host ${st.hostHex} for ${JSON.stringify(this.#name)}, after this host's batch ${seq}: ` +
             `another host uses the same state (a copy of ${st.path}?); the batch is kept, not sent`,
         )
       }
-      if (reply !== 'ok' && reply !== 'dup' && !reply.startsWith('gap ')) {
-        throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: sync.lua answered ${JSON.stringify(reply.slice(0, 60))}`)
+      if (answer !== 'ok' && answer !== 'dup' && !answer.startsWith('gap ')) {
+        throw codedError('ERR_ATOMIC_DICT_INTERNAL', `atomic-dict: sync.lua answered ${JSON.stringify(answer.slice(0, 60))}`)
       }
       failpoint('sync-after-apply')
       this.#fold(seq, batch)
-      if (reply === 'dup') st.bump(W.DUPLICATES)
-      if (reply.startsWith('gap ')) st.bump(W.GAPS)
+      if (answer === 'dup') st.bump(W.DUPLICATES)
+      if (answer.startsWith('gap ')) st.bump(W.GAPS)
       st.set(W.FAILURES, 0)
       st.set(W.ERROR, 0)
       this.#lastError = null
-      return { outcome: reply === 'ok' ? 'applied' : reply === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged, covered: staged ? this.#covered : 0 }
+      return { outcome: answer === 'ok' ? 'applied' : answer === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged, covered: staged ? this.#covered : 0 }
     } catch (err) {
       // An orphaned sync no longer writes the state (another table's now).
       if (!this.#closed && !this.#orphaned) {
@@ -394,6 +360,11 @@ class Sync {
       this.#lastError = err
       throw err
     }
+  }
+
+  /** The Redis table's metadata made or checked (once), within the timeout. */
+  #ready() {
+    return reply(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
   }
 
   /**
@@ -621,92 +592,8 @@ class Sync {
    */
   get totals() {
     if (this.#closed) throw closedError()
-    if (this.#totals === null) {
-      this.#totals = new AtomicDict(this.#totalsCapacity, this.#shape)
-      this.#version = 0
-    }
-    return this.#totals
-  }
-
-  async #refresh() {
-    await within(this.#redis.ready(), this.#timeout, `attaching ${JSON.stringify(this.#name)}`)
-    const [data, hosts, changes] = this.#keys
-    const record = flatReply(await this.#send(['HGETALL', hosts]))
-    const now = Number(record.get('v') ?? 0)
-    const epoch = record.get('e') ?? '0'
-    // Redis lost data: a version below ours, a host whose last batch went
-    // back (an older snapshot, a failover, whichever host writes next), or
-    // a batch that found its host's earlier ones gone (a gap, counted in
-    // "e"). Everything is pulled again, and totals Redis no longer has go
-    // back to 0.
-    let full = now < this.#version || (this.#epoch !== null && epoch !== this.#epoch)
-    for (const [host, seq] of this.#hostSeqs) if (Number(record.get(host) ?? 0) < seq) full = true
-    this.#hostSeqs = new Map()
-    for (const [f, value] of record) if (/^[0-9a-f]{16}$/.test(f)) this.#hostSeqs.set(f, Number(value))
-    if (full) this.#version = 0
-    if (now === this.#version && !full) return
-    let skipped = 0
-    const seen = full ? new Set() : null
-    let from = `(${this.#version}`
-    for (;;) {
-      // [field, score, ...], or [[field, score], ...] from clients that pair them.
-      const page = (await this.#send(['ZRANGEBYSCORE', changes, from, String(now), 'WITHSCORES', 'LIMIT', '0', String(PULL_PAGE)])).flat()
-      const fields = []
-      for (let i = 0; i < page.length; i += 2) fields.push(String(page[i]))
-      const strings = this.#keys.length > 3 ? await this.#stringsOf(fields) : null
-      for (let at = 0; at < fields.length; at += 10_000) {
-        const some = fields.slice(at, at + 10_000)
-        const values = await this.#send(['HMGET', data, ...some])
-        for (let i = 0; i < some.length; i++) {
-          if (values[i] === null) continue
-          const key = this.#codec.keyOf(some[i], strings)
-          if (seen !== null) seen.add(some[i])
-          try {
-            this.#totals.store(key, this.#codec.decode(String(values[i])))
-          } catch (err) {
-            if (!(err instanceof AtomicDictFullError)) throw err
-            skipped++
-          }
-        }
-      }
-      if (page.length < 2 * PULL_PAGE) break
-      // From the last version seen, included: its other fields come again
-      // (a version is one batch, fewer fields than a page), none is skipped.
-      from = String(page[page.length - 1])
-    }
-    if (seen !== null) {
-      const zero = 0n
-      for (const [key] of this.#totals) if (!seen.has(this.#codec.field(key))) this.#totals.store(key, zero)
-    }
-    this.#version = now
-    this.#epoch = epoch
-    if (skipped > 0) {
-      const err = new AtomicDictFullError(this.#totals.capacity)
-      err.message += ` (the totals table: ${skipped} total(s) left out; give syncToRedis a larger totalsCapacity: it holds the keys of every host)`
-      // Kept: a full table stays full (keys are never removed).
-      this.#totalsFull = err
-    }
-  }
-
-  /** One command with the sync's timeout; the client's errors coded. */
-  async #send(args) {
-    try {
-      return await within(this.#client.send(args), this.#timeout, `${args[0]} ${args[1]}`)
-    } catch (err) {
-      throw err?.code === 'ERR_ATOMIC_DICT_SYNC_TIMEOUT' ? err : commandError(err, `reading the totals of ${JSON.stringify(this.#name)}`)
-    }
-  }
-
-  /** The strings of the 64-bit parts of `fields`, as a Map (decimal part -> string). */
-  async #stringsOf(fields) {
-    const parts = new Set()
-    for (const f of fields) for (const p of f.split(':').slice(0, this.#view.k64)) parts.add(p)
-    const list = [...parts]
-    if (list.length === 0) return new Map()
-    const found = await this.#send(['HMGET', this.#keys[3], ...list])
-    const out = new Map()
-    for (let i = 0; i < list.length; i++) if (found[i] !== null && found[i] !== '') out.set(list[i], String(found[i]))
-    return out
+    if (this.#totals === null) this.#totals = new SyncTotals(this.#totalsCapacity, this.#shape, this.#codec, this.#keys)
+    return this.#totals.table
   }
 
   /**
@@ -765,7 +652,7 @@ class Sync {
       failures: st.get(W.FAILURES),
       lastError: ERRORS[st.get(W.ERROR)] || null,
       lastFlushAt: ackAt === 0 ? null : ackAt,
-      totalsError: (this.#totalsError ?? this.#totalsFull)?.code ?? null,
+      totalsError: (this.#totalsError ?? this.#totals?.full)?.code ?? null,
     }
   }
 
@@ -903,7 +790,7 @@ async function syncStatus(client, name) {
     throw commandError(err, `reading the sync status of ${JSON.stringify(n)}`)
   }
   const hosts = new Map()
-  for (const [f, value] of flatReply(r)) {
+  for (const [f, value] of hashReply(r)) {
     const v = Number(value)
     if (/^[0-9a-f]{16}$/.test(f)) hosts.set(f, { host: f, seq: v, at: hosts.get(f)?.at ?? null })
     else if (/^[0-9a-f]{16}:at$/.test(f)) {
