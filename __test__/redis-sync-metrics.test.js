@@ -12,7 +12,6 @@
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const Redis = require('ioredis')
 const { Registry } = require('prom-client')
@@ -21,20 +20,13 @@ const { syncToRedis } = require('../lib/redis')
 const { readSyncedMetrics } = require('../lib/redis/sync-metrics-read')
 const { startRedis } = require('./fixtures/redis')
 const { promtoolCheckMetrics } = require('./fixtures/prometheus')
-const { sleep, until, nodeChild } = require('./fixtures/redis-checks')
+const checks = require('./fixtures/redis-checks')
+const { sleep, until, nodeChild } = checks
 
 const ROOT = path.join(__dirname, '..')
-let seq = 0
 
-function tmpDir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-sync-metrics-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-function freshName() {
-  return `sync-metrics-${process.pid}-${++seq}`
-}
+const tmpDir = (t) => checks.tmpDir(t, 'atomic-dict-sync-metrics-')
+const freshName = () => checks.freshName('sync-metrics')
 
 /**
  * The metrics every process of every host declares alike (run in the

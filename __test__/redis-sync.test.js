@@ -12,7 +12,6 @@
 const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const Redis = require('ioredis')
 const { Registry } = require('prom-client')
@@ -21,22 +20,13 @@ const { AtomicDict, Counters } = require('..')
 const { syncToRedis, syncStatus, RedisDict, fromNodeRedis } = require('../lib/redis')
 const { SCRIPTS } = require('../lib/redis/scripts')
 const { startRedis, startCluster } = require('./fixtures/redis')
-const { commandsRun, sleep, until, nodeChild } = require('./fixtures/redis-checks')
+const checks = require('./fixtures/redis-checks')
+const { commandsRun, sleep, until, nodeChild } = checks
 
 const ROOT = path.join(__dirname, '..')
-let seq = 0
 
-/** A new temporary directory, removed after the test. */
-function tmpDir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-dict-sync-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** A fresh Redis table name. */
-function freshName() {
-  return `sync-${process.pid}-${++seq}`
-}
+const tmpDir = (t) => checks.tmpDir(t, 'atomic-dict-sync-')
+const freshName = () => checks.freshName('sync')
 
 /** Closes `sync` after the test, whatever it did. */
 function closing(t, sync) {
