@@ -47,6 +47,9 @@ function helpOfText(name) {
   return JSON.stringify({ 'atomic-dict-metrics': 'help-of', name })
 }
 
+/** Interned once a sync of the store began: from then on, declarations keep their help. */
+const HELP_KEPT_TEXT = JSON.stringify({ 'atomic-dict-metrics': 'help-kept' })
+
 class Core {
   /**
    * `dict`: the store's AtomicDict; `processes`: contributor slots a new
@@ -154,7 +157,7 @@ class Core {
           '(every process must declare a metric alike; give a changed metric a new name, or use a new store file)',
       )
     }
-    this.declareHelp(name, metric.help)
+    if (this.helpKept()) this.declareHelp(name, metric.help)
     this.metrics.set(name, metric)
     // Parts seen before as "no series of ours" may be this metric's.
     for (const [p, s] of this.byPart) if (s === null) this.byPart.delete(p)
@@ -164,13 +167,26 @@ class Core {
   /**
    * Keeps the help of metric `name` in the store, unless a declaration did
    * before (the first one's stays); skipped when the string area is full
-   * (readers then have none).
+   * (readers then have none). Only in a store a sync began on (keepHelp):
+   * other stores' string areas hold series only.
    */
   declareHelp(name, help) {
     const text = helpText(name, help)
+    // The help first: a help-of marker without its help would be space lost.
+    if (this.intern(text) < 0) return
     const word = this.intern(helpOfText(name))
-    if (word < 0 || Atomics.load(this.u64, word) !== 0n || this.intern(text) < 0) return
-    Atomics.compareExchange(this.u64, word, 0n, stringPart(text))
+    if (word >= 0) Atomics.compareExchange(this.u64, word, 0n, stringPart(text))
+  }
+
+  /** Whether a sync of this store began (its declarations keep their help). */
+  helpKept() {
+    return this.view.decode(stringPart(HELP_KEPT_TEXT)) === HELP_KEPT_TEXT
+  }
+
+  /** A sync of this store begins: the help of this process's metrics, and of every later declaration, is kept. */
+  keepHelp() {
+    this.intern(HELP_KEPT_TEXT)
+    for (const [name, metric] of this.metrics) this.declareHelp(name, metric.help)
   }
 
   /**

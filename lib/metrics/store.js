@@ -25,6 +25,9 @@ const MAX_STRING_BYTES = 2 ** 30
 
 const FROM_TABLE = Symbol('atomic-dict: a metrics store over a table')
 
+/** `store[KEEP_HELP]()`: a sync of the store begins (lib/redis/sync-metrics.js); the metrics' help is kept in it from now on. */
+const KEEP_HELP = Symbol('atomic-dict: keep the metrics help')
+
 /** `options[name]`, an integer in [min, max], or undefined when left out. */
 function integer(options, name, min, max) {
   return integerOption(options, name, undefined, min, max)
@@ -238,6 +241,10 @@ class MetricsStore {
    * gauge values drop out of every total); its metrics throw
    * ERR_ATOMIC_DICT_CLOSED from now on.
    */
+  [KEEP_HELP]() {
+    this.#core.keepHelp()
+  }
+
   close() {
     this.#core.close()
   }
@@ -283,4 +290,4 @@ function storeMetric(name, help, type, read, labels = {}) {
   }
 }
 
-module.exports = { MetricsStore, DEFAULT_PROCESSES, storeMetric }
+module.exports = { MetricsStore, DEFAULT_PROCESSES, storeMetric, KEEP_HELP }

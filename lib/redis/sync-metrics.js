@@ -29,7 +29,7 @@ const tables = require('../table-memory')
 const { Words } = require('../table-view')
 const { stringPart } = require('../strings')
 const { codedError } = require('../errors')
-const { MetricsStore } = require('../metrics/store')
+const { MetricsStore, KEEP_HELP } = require('../metrics/store')
 const { seriesInfo } = require('../metrics/core')
 const { FIELD, parseSeries } = require('../metrics/series')
 const { guard: guardDict } = require('./sync-guard')
@@ -206,6 +206,8 @@ function guard(store, name) {
 /** The source of `table` if it is a MetricsStore (see sourceOf in sync.js; `kind` 'metrics'), else null. */
 function metricsSource(table) {
   if (!(table instanceof MetricsStore)) return null
+  // The reader of the totals renders HELP lines from the store's strings.
+  table[KEEP_HELP]()
   const dict = table.table
   const { view } = tables.internals.get(dict)
   return { kind: 'metrics', dict, rows: () => new MetricRows(view), guard: (name) => guard(table, name) }
