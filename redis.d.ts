@@ -344,7 +344,10 @@ export interface Sync<K = KeyIn<[bigint]>, P extends KeyParts = [bigint]> {
   collectMetrics(options: { register: { registerMetric(metric: never): void }; prefix?: string }): object[]
   /** Stops syncing here; the flusher flushes first, rejecting with ERR_ATOMIC_DICT_SYNC_UNDELIVERED when it cannot (the changes stay for the next process). */
   close(): Promise<void>
+  /** `using`: close() without waiting (an undelivered change stays in the state file). */
   [Symbol.dispose](): void
+  /** `await using`: close(), its rejection passed on. */
+  [Symbol.asyncDispose](): Promise<void>
   readonly [Symbol.toStringTag]: 'Sync'
 }
 

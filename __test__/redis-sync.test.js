@@ -279,6 +279,26 @@ describe('syncToRedis', () => {
     await until(async () => (await other.sync.total(1n)) === 7n, 'the total 7', 5000)
   })
 
+  test('close() without the lease resolves once the flusher delivered the changes made before it, or says it has not', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const file = path.join(dir, 'h')
+    const holder = synced(t, redis, file, name, {}, { interval: 20 })
+    await holder.sync.flush() // holds the lease
+    const other = synced(t, redis, file, name, {}, { interval: 20 })
+    other.table.add(1n, 3n)
+    await other.sync.close() // waits for a scan of the holder's begun after it
+    assert.equal(await holder.sync.total(1n), 3n)
+    // A flusher that does not scan within the timeout (an hour's interval): close() says so.
+    const slow = synced(t, redis, path.join(dir, 's'), name, {}, { interval: 3_600_000 })
+    await slow.sync.flush()
+    const late = synced(t, redis, path.join(dir, 's'), name, {}, { interval: 3_600_000, timeout: 200 })
+    late.table.add(2n, 1n)
+    await assert.rejects(late.sync.close(), (err) => err.code === 'ERR_ATOMIC_DICT_SYNC_UNDELIVERED' && err.cause.code === 'ERR_ATOMIC_DICT_SYNC_TIMEOUT')
+    await slow.sync.flush() // the flusher delivers it
+    assert.equal(await slow.sync.total(2n), 1n)
+  })
+
   test('a SIGKILLed flusher: another process takes the lease and delivers its pending batch', async (t) => {
     const dir = tmpDir(t)
     const name = freshName()
@@ -615,6 +635,50 @@ describe('syncToRedis', () => {
     assert.throws(() => syncToRedis(a.table, redis, name, { state }), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: /synced before/ })
     assert.equal(await new RedisDict(redis, name, { capacity: 2 ** 31 }).get(1n), 6n)
   })
+
+  test('a syncToRedis that failed leaves the table one that never synced: it takes the state over once it can', async (t) => {
+    const dir = tmpDir(t)
+    const name = freshName()
+    const file = path.join(dir, 'a')
+    const old = synced(t, redis, file, name)
+    old.table.add(1n, 5n)
+    await old.sync.flush() // the old table's process holds the lease
+    AtomicDict.unlink(file)
+    const table = AtomicDict.open(file, { capacity: 100 })
+    t.after(() => table.close())
+    assert.throws(() => syncToRedis(table, redis, name), { code: 'ERR_ATOMIC_DICT_SYNC_STATE', message: /synced now by pid/ })
+    assert.throws(() => syncToRedis(table, redis, name, { state: path.join(dir, 'no-such-dir', 'x.sync') }), { code: 'ENOENT' })
+    await old.sync.close() // as the first error advised
+    const sync = closing(t, syncToRedis(table, redis, name, { interval: 3_600_000 }))
+    table.add(1n, 2n)
+    await sync.flush()
+    assert.equal(await sync.total(1n), 7n)
+    await sync.close()
+    await assert.rejects(sync.total(1n), { code: 'ERR_ATOMIC_DICT_CLOSED' })
+  })
+
+  for (const errno of ['EINVAL', 'EPERM', 'ENOSYS']) {
+    test(`OFD locks refused (${errno}, as a kernel before 3.15 or a seccomp profile): syncToRedis throws at once, it never syncs silently`, async () => {
+      const preload = require('node:child_process').execFileSync('bash', [path.join(ROOT, 'scripts', 'seccomp', 'build.sh'), 'no-ofd-locks'], { encoding: 'utf8' }).trim()
+      const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'atomic-dict-sync-ofd-'))
+      try {
+        const r = require('node:child_process').spawnSync(
+          process.execPath,
+          [
+            '-e',
+            `const { AtomicDict } = require(${JSON.stringify(ROOT)}); const { syncToRedis } = require(${JSON.stringify(path.join(ROOT, 'redis'))}); const Redis = require(${JSON.stringify(require.resolve('ioredis'))})
+             const redis = new Redis(${server.port}); const t = AtomicDict.open(${JSON.stringify(path.join(dir, 't'))}, { capacity: 10 })
+             try { syncToRedis(t, redis, 'ofd'); console.log('synced') } catch (err) { console.log(err.code) } finally { redis.disconnect() }`,
+          ],
+          { encoding: 'utf8', env: { ...process.env, LD_PRELOAD: preload, NO_OFD_ERRNO: errno }, timeout: 20_000 },
+        )
+        assert.equal(r.status, 0, r.stderr)
+        assert.equal(r.stdout.trim(), errno === 'EPERM' ? 'EPERM' : 'ERR_ATOMIC_DICT_UNSUPPORTED', r.stderr)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
 
   test('a table opened through a symlinked directory shares the state of its file', async (t) => {
     const dir = tmpDir(t)

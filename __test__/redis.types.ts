@@ -106,6 +106,10 @@ async function syncs() {
   const pending: number = sync.pending
   const host: string = sync.stats().host
   await sync.close()
+  {
+    await using scoped = syncToRedis(local, redis, 'scoped')
+    same<ReturnType<(typeof scoped)[typeof Symbol.asyncDispose]>, Promise<void>>(true)
+  }
   const pairs = AtomicDict.open('/dev/shm/pairs', { capacity: 10, k64: 1, k32: 1 })
   const ps = syncToRedis(pairs, cluster, 'pairs')
   await ps.total([1n, 2])

@@ -12,6 +12,8 @@ function within(promise, ms, what) {
   let timer
   const timeout = new Promise((resolve, reject) => {
     timer = setTimeout(() => reject(codedError('ERR_ATOMIC_DICT_SYNC_TIMEOUT', `atomic-dict: ${what} has no reply after ${ms} ms (it may still arrive)`)), ms)
+    // The sync's own timers decide whether it keeps the process alive (options.ref).
+    timer.unref()
   })
   promise.catch(() => {}) // a late failure of a command given up on
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))

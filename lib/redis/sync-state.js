@@ -56,6 +56,12 @@ const W = Object.freeze({
   OWNER: 20,
   // A table whose sync is taking the state over (see adopt()).
   ADOPT: 21,
+  // Scans the flushers made (counted at their start), and the last of them
+  // whose changes Redis has (nothing changed, or its batch acknowledged):
+  // a process that closes without the lease waits for a scan begun after
+  // its close() to be done.
+  SCANS: 22,
+  SCAN_DONE: 23,
 })
 const HEADER = 32
 
@@ -75,6 +81,11 @@ const ERRORS = Object.freeze([
   'ERR_ATOMIC_DICT_WRONG_KIND',
   'ERR_ATOMIC_DICT_SYNC_STATE',
   'ERR_ATOMIC_DICT_CLOSED',
+  // The lease's lock refused (a kernel before 3.15, a seccomp profile; EPERM, ENOENT: the OS error's code).
+  'ERR_ATOMIC_DICT_UNSUPPORTED',
+  'EPERM',
+  'ENOSYS',
+  'ENOENT',
 ])
 
 function stateError(path, message) {
@@ -235,13 +246,31 @@ class SyncState {
    * holds it (now or already). Throws on kernels without OFD locks.
    */
   lease() {
-    if (this.#contributors === null) this.#contributors = openContributors(this.#dict)
-    const c = this.#contributors
+    const c = this.probe()
     if (c.slot === 0) return true
     if (c.claim(1) !== 0) return false
     c.ready()
     this.set(W.PID, process.pid)
     return true
+  }
+
+  /**
+   * The lease's lock, opened (once) and tried: throws with the OS error's
+   * code, or ERR_ATOMIC_DICT_UNSUPPORTED on kernels (or seccomp profiles)
+   * without OFD locks, at syncToRedis rather than at a tick.
+   */
+  probe() {
+    if (this.#contributors === null) {
+      const c = openContributors(this.#dict)
+      try {
+        c.live(1)
+      } catch (err) {
+        c.close()
+        throw err
+      }
+      this.#contributors = c
+    }
+    return this.#contributors
   }
 
   get leased() {

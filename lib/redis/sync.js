@@ -58,13 +58,22 @@ function errorCode(err) {
 }
 
 /**
- * The sync id of the table whose view is `view` (OFF.SYNC_ID in its
- * header): given by the first sync of the table, random, never 0.
+ * The header word SYNC_ID (lib/format.js) holds a table's sync id (random,
+ * odd) with OWNED set once a state was the table's: until then the table
+ * counts as one that never synced (a syncToRedis that failed leaves it so).
  */
+const OWNED = 2n
+
+/** The sync id of the table whose view is `view`, and whether it never owned a state. */
 function syncId(view) {
-  const fresh = crypto.randomBytes(8).readBigUInt64BE() | 1n
-  const was = Atomics.compareExchange(view.u64, OFF.SYNC_ID / 8, 0n, fresh)
-  return { id: was || fresh, fresh: was === 0n }
+  const fresh = (crypto.randomBytes(8).readBigUInt64BE() | 1n) & ~OWNED
+  const word = Atomics.compareExchange(view.u64, OFF.SYNC_ID / 8, 0n, fresh) || fresh
+  return { id: word & ~OWNED, fresh: (word & OWNED) === 0n }
+}
+
+/** The table whose view is `view` owns a state (see syncId). */
+function owned(view) {
+  Atomics.or(view.u64, OFF.SYNC_ID / 8, OWNED)
 }
 
 /** Blocks the thread for `ms` (a constructor waiting out another process's takeover). */
@@ -146,6 +155,8 @@ class Sync {
   #shadow = null
   /** Rows the last scan looked at in full (all of them, unless its batch ran out of room). */
   #covered = 0
+  /** The number (W.SCANS) of this flusher's last scan. */
+  #scan = 0
   /** Rows whose keys' strings Redis has (sent with an acknowledged batch). */
   #named = new Set()
 
@@ -185,7 +196,9 @@ class Sync {
     this.#id = id
     this.#state = new SyncState(path, view.rows, view.valueBits, this.#name)
     try {
+      this.#state.probe()
       this.#own(path, fresh)
+      owned(view)
       this.#rows = source.rows()
       const shape = { k64: view.k64, k32: view.k32, valueBits: 64, signed: view.signed }
       if (view.stringBytes > 0) shape.strings = view.stringBytes
@@ -265,8 +278,9 @@ class Sync {
         // (a few per tick: the totals' refresh and the next tick come too).
         if (this.#state.lease()) await this.#flushAll(BATCHES_PER_TICK)
         this.#failures = 0
-      } catch {
-        // Kept in lastError and in the state's FAILURES and ERROR words.
+      } catch (err) {
+        // A flush's failure is kept already (#flushOnce); the lease's here.
+        if (err !== this.#lastError) this.#failed(err)
         this.#failures++
         // Exponential, with jitter: hosts that lost Redis together do not come back in step.
         const backoff = Math.min(this.#maxBackoff, this.#interval * 2 ** Math.min(this.#failures, 20))
@@ -322,7 +336,10 @@ class Sync {
       let batch
       if (staged) {
         batch = this.#stage()
-        if (batch.length === 0) return { outcome: 'idle', seq: st.get(W.ACKED), keys: 0 }
+        if (batch.length === 0) {
+          st.set(W.SCAN_DONE, this.#scan)
+          return { outcome: 'idle', seq: st.get(W.ACKED), keys: 0 }
+        }
         seq = st.get(W.PENDING)
       } else {
         batch = this.#pendingRows()
@@ -345,6 +362,8 @@ class Sync {
       }
       failpoint('sync-after-apply')
       this.#fold(seq, batch)
+      // The scan that staged it is done when nothing it saw is left behind.
+      if (staged && st.get(W.PENDING_KEYS) === 0) st.set(W.SCAN_DONE, this.#scan)
       if (answer === 'dup') st.bump(W.DUPLICATES)
       if (answer.startsWith('gap ')) st.bump(W.GAPS)
       st.set(W.FAILURES, 0)
@@ -352,14 +371,18 @@ class Sync {
       this.#lastError = null
       return { outcome: answer === 'ok' ? 'applied' : answer === 'dup' ? 'duplicate' : 'gap', seq, keys: batch.length, staged, covered: staged ? this.#covered : 0 }
     } catch (err) {
-      // An orphaned sync no longer writes the state (another table's now).
-      if (!this.#closed && !this.#orphaned) {
-        st.bump(W.FAILURES)
-        st.set(W.ERROR, errorCode(err))
-      }
-      this.#lastError = err
+      this.#failed(err)
       throw err
     }
+  }
+
+  /** Keeps `err` as the last error, here and (unless this sync is orphaned: the state is another table's now) in the state. */
+  #failed(err) {
+    if (!this.#closed && !this.#orphaned) {
+      this.#state.bump(W.FAILURES)
+      this.#state.set(W.ERROR, errorCode(err))
+    }
+    this.#lastError = err
   }
 
   /** The Redis table's metadata made or checked (once), within the timeout. */
@@ -435,6 +458,8 @@ class Sync {
    */
   #stage() {
     const st = this.#state
+    st.bump(W.SCANS)
+    this.#scan = st.get(W.SCANS)
     const rows = this.#rows
     const n = rows.rows
     const l = rows.u32
@@ -582,7 +607,10 @@ class Sync {
 
   /** The total of `key` over every host, as Redis has it (a bigint). */
   total(key) {
-    return this.#redis.load(key)
+    return promised(() => {
+      if (this.#closed) throw closedError()
+      return this.#redis.load(key)
+    })
   }
 
   /**
@@ -715,9 +743,10 @@ class Sync {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     let failure = null
-    if (this.#mayFlush && !this.#orphaned && !this.#view.closed) {
+    if (!this.#orphaned && !this.#view.closed) {
       try {
-        await this.#flushAll()
+        const r = await this.#flushAll()
+        if (r.outcome === 'not-flusher') await this.#delivered()
       } catch (err) {
         failure = err
       }
@@ -735,6 +764,29 @@ class Sync {
       e.pending = pending
       e.cause = failure
       throw e
+    }
+  }
+
+  /**
+   * For a close() without the lease: waits until the changes made before it
+   * are in Redis, through the flusher's scan begun after it, or this
+   * process's own flush once it can take the lease (the flusher closed
+   * meanwhile); rejects with ERR_ATOMIC_DICT_SYNC_TIMEOUT after `timeout`.
+   */
+  async #delivered() {
+    const st = this.#state
+    const after = st.get(W.SCANS)
+    const until = Date.now() + this.#timeout
+    for (;;) {
+      if (st.get(W.SCAN_DONE) > after) return
+      if (this.#mayFlush && st.lease()) {
+        await this.#flushAll()
+        return
+      }
+      if (Date.now() >= until) {
+        throw codedError('ERR_ATOMIC_DICT_SYNC_TIMEOUT', `atomic-dict: the host's flusher (pid ${st.get(W.PID)}) did not deliver this process's changes within ${this.#timeout} ms (it still may)`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#interval, 10)))
     }
   }
 
